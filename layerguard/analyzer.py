@@ -1,0 +1,272 @@
+"""A CrossGuard policy pack, started and spoken to the way the Pulumi CLI does it.
+
+The CLI (sdk/go/common/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer) reads
+`PulumiPolicy.yaml`, starts `pulumi-analyzer-policy-python ENGINE_ADDRESS .` in the pack's directory
+(the shim runs `python -u -m pulumi.policy`, inside the runtime's `virtualenv` option when set), with
+the environment PULUMI_CONFIG (stack config as JSON, secrets decrypted), PULUMI_ORGANIZATION,
+PULUMI_PROJECT, PULUMI_STACK and PULUMI_DRY_RUN; it reads the port from the first line of stdout,
+tries `Handshake`, calls `ConfigureStack`, then `GetAnalyzerInfo`, `Configure`, `Analyze` per
+resource and `AnalyzeStack` once. This module does the same, over the same protobuf messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from google.protobuf import empty_pb2, json_format
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+
+from .errors import EngineError
+
+# The CLI raises gRPC's message limit the same way (rpcutil.GrpcChannelOptions): big stacks make
+# big AnalyzeStack requests.
+_MAX_MESSAGE = 400 * 1024 * 1024
+_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", _MAX_MESSAGE),
+                    ("grpc.max_send_message_length", _MAX_MESSAGE)]
+START_TIMEOUT = 60.0
+LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+          analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+LEVEL_VALUES = {name: value for value, name in LEVELS.items()}
+
+
+@dataclass
+class PackInfo:
+    name: str
+    version: str
+    policies: list[dict[str, Any]]
+    initial_config: dict[str, dict[str, Any]]
+
+
+def load_pack_project(pack_dir: Path) -> dict[str, Any]:
+    path = pack_dir / "PulumiPolicy.yaml"
+    if not path.is_file():
+        raise EngineError(f"{pack_dir}: no PulumiPolicy.yaml (is this a policy pack directory?)")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise EngineError(f"{path}: not valid YAML: {exc}") from None
+    runtime = doc.get("runtime")
+    name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if name != "python":
+        raise EngineError(f"{path}: runtime is {name!r}; the offline preview runs python packs only")
+    return doc
+
+
+class PolicyPackProcess:
+    """The pack's own process and a gRPC client to it. Always use it as a context manager: the
+    process is stopped on every way out."""
+
+    def __init__(self, pack_dir: Path, *, project: str, stack: str, organization: str,
+                 dry_run: bool, config: dict[str, str], secret_keys: set[str]):
+        self.pack_dir = pack_dir.resolve()
+        self.project_doc = load_pack_project(self.pack_dir)
+        self.project, self.stack, self.organization = project, stack, organization
+        self.dry_run, self.config, self.secret_keys = dry_run, config, secret_keys
+        self.process: subprocess.Popen | None = None
+        self.channel: grpc.Channel | None = None
+        self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self.stderr_path = None
+
+    # --- process -------------------------------------------------------------------------------
+    def _python(self) -> str:
+        runtime = self.project_doc.get("runtime")
+        options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
+        venv = options.get("virtualenv") or os.environ.get("PULUMI_RUNTIME_VIRTUALENV")
+        if venv:
+            candidate = (self.pack_dir / venv / "bin" / "python").resolve()
+            if not candidate.exists():
+                raise EngineError(f"{self.pack_dir}: virtualenv {venv!r} from PulumiPolicy.yaml has no bin/python")
+            return str(candidate)
+        return sys.executable
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.config:
+            env["PULUMI_CONFIG"] = json.dumps(self.config)
+        env.update({"PULUMI_ORGANIZATION": self.organization, "PULUMI_PROJECT": self.project,
+                    "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true" if self.dry_run else "false"})
+        return env
+
+    def __enter__(self) -> "PolicyPackProcess":
+        import tempfile
+        self.stderr_file = tempfile.TemporaryFile()
+        runtime = self.project_doc.get("runtime")
+        options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
+        args = [self._python(), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."]
+        args += [f"-{k}={v}" for k, v in options.items() if str(v)]
+        self.process = subprocess.Popen(args, cwd=self.pack_dir, env=self._environment(),
+                                        stdout=subprocess.PIPE, stderr=self.stderr_file,
+                                        stdin=subprocess.DEVNULL)
+        try:
+            port = self._read_port()
+            self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
+            grpc.channel_ready_future(self.channel).result(timeout=START_TIMEOUT)
+            self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _read_port(self) -> int:
+        assert self.process is not None and self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT
+        line = b""
+        while not line.endswith(b"\n"):
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                raise EngineError(f"policy pack {self.pack_dir} printed no port within {START_TIMEOUT:.0f} s")
+            chunk = os.read(self.process.stdout.fileno(), 1)
+            if not chunk:
+                self.process.wait(timeout=10)
+                raise EngineError(f"policy pack {self.pack_dir} failed to start "
+                                  f"(exit {self.process.returncode}): {self.stderr_tail()}")
+            line += chunk
+        try:
+            return int(line.strip())
+        except ValueError:
+            raise EngineError(f"policy pack {self.pack_dir} printed {line!r} instead of a port") from None
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        if self.stderr_file is None:
+            return ""
+        self.stderr_file.seek(0)
+        text = self.stderr_file.read().decode("utf-8", "replace").strip()
+        return text[-limit:] if text else "(no output on stderr)"
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+        if self.stderr_file is not None:
+            self.stderr_file.close()
+            self.stderr_file = None
+
+    def _call(self, method: str, request, *, optional: bool = False):
+        assert self.stub is not None
+        try:
+            return getattr(self.stub, method)(request)
+        except grpc.RpcError as exc:
+            if optional and exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise EngineError(f"policy pack {self.pack_dir}: {method} failed: {exc.code().name}: "
+                              f"{exc.details()}\n{self.stderr_tail()}") from None
+
+    # --- protocol ------------------------------------------------------------------------------
+    def handshake(self) -> None:
+        self._call("Handshake", analyzer_pb2.AnalyzerHandshakeRequest(
+            engine_address="127.0.0.1:0", root_directory=str(self.pack_dir),
+            program_directory=str(self.pack_dir)), optional=True)
+
+    def configure_stack(self, tags: dict[str, str]) -> None:
+        # The protocol carries config as the flat string map a language host gets, with the secret
+        # keys named beside it.
+        self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=self.stack, project=self.project, organization=self.organization,
+            dry_run=self.dry_run, config=self.config, config_secret_keys=sorted(self.secret_keys),
+            tags=tags), optional=True)
+
+    def info(self) -> PackInfo:
+        response = self._call("GetAnalyzerInfo", empty_pb2.Empty())
+        policies = []
+        for policy in response.policies:
+            policies.append({
+                "name": policy.name, "description": policy.description,
+                "enforcementLevel": LEVELS.get(policy.enforcementLevel, "advisory"),
+                "configSchema": json_format.MessageToDict(policy.configSchema.properties)
+                if policy.HasField("configSchema") else {},
+                "required": list(policy.configSchema.required) if policy.HasField("configSchema") else [],
+            })
+        initial = {}
+        for key, value in response.initialConfig.items():
+            initial[key] = {"enforcementLevel": LEVELS.get(value.enforcementLevel),
+                            "properties": json_format.MessageToDict(value.properties)}
+        version = str(self.project_doc.get("version") or response.version)
+        return PackInfo(response.name, version, policies, initial)
+
+    def configure(self, policy_config: dict[str, dict[str, Any]]) -> None:
+        if not policy_config:
+            return
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, entry in policy_config.items():
+            cfg = request.policyConfig[name]
+            cfg.enforcementLevel = LEVEL_VALUES[entry["enforcementLevel"]]
+            cfg.properties.update(entry.get("properties") or {})
+        self._call("Configure", request)
+
+    def analyze(self, request: analyzer_pb2.AnalyzeRequest):
+        return self._call("Analyze", request)
+
+    def analyze_stack(self, resources: list[analyzer_pb2.AnalyzerResource]):
+        return self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources))
+
+
+def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Merge each policy's default level, the pack's initial config and `--policy-pack-config`
+    the way the CLI does: `all` sets every level, a policy's own entry wins, schema defaults fill
+    properties, and the result is validated against the policy's config schema."""
+    import jsonschema
+
+    file_config = dict(file_config or {})
+    all_level = file_config.pop("all", None)
+    if isinstance(all_level, dict):
+        all_level = all_level.get("enforcementLevel")
+    known = {p["name"] for p in info.policies}
+    unknown = sorted(set(file_config) - known)
+    if unknown:
+        raise EngineError(f"policy pack config names policies the pack does not have: {', '.join(unknown)}")
+    result: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        name = policy["name"]
+        level = policy["enforcementLevel"]
+        properties: dict[str, Any] = {}
+        for key, schema in (policy["configSchema"] or {}).items():
+            if isinstance(schema, dict) and "default" in schema:
+                properties[key] = schema["default"]
+        initial = info.initial_config.get(name)
+        if initial:
+            level = initial.get("enforcementLevel") or level
+            properties.update(initial.get("properties") or {})
+        if all_level:
+            level = all_level
+        entry = file_config.get(name)
+        if isinstance(entry, str):
+            level = entry
+        elif isinstance(entry, dict):
+            entry = dict(entry)
+            level = entry.pop("enforcementLevel", level)
+            properties.update(entry)
+        if level not in LEVEL_VALUES:
+            raise EngineError(f"policy pack config: {name}: invalid enforcement level {level!r} "
+                              f"(allowed: {', '.join(LEVEL_VALUES)})")
+        schema = {"type": "object", "properties": policy["configSchema"] or {},
+                  "required": policy["required"]}
+        try:
+            jsonschema.validate(properties, schema)
+        except jsonschema.ValidationError as exc:
+            where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+            raise EngineError(f"policy pack config: {name}: {where}: {exc.message}") from None
+        result[name] = {"enforcementLevel": level, "properties": properties}
+    return result

@@ -1,0 +1,380 @@
+"""The offline preview: run a program, capture what it registers, analyse it with a policy pack.
+
+`preview()` is the whole engine in one call; the command line (`cli.py`) and the tests use it.
+The program runs in a language-host process (`host.py`), the pack in its own analyzer process
+(`analyzer.py`); both start at once, as they do under the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+
+from . import project as project_config
+from .analyzer import PackInfo, PolicyPackProcess, resolve_policy_config
+from .errors import EngineError
+
+LAYER_TAG = "layerguard:layer"
+LAYERS = ("network", "edge", "node", "app")
+UNKNOWN_SENTINELS = frozenset({
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421", "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58", "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+})
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+ORGANIZATION = "organization"  # what the CLI reports for a DIY backend
+MODES = ("preview", "update")
+HOST_TIMEOUT = 600
+
+
+@dataclass
+class CapturedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    provider: str | None = None
+    provider_region: str | None = None
+    layer: str = "unclassified"
+    kind: str = "register"
+    id: str | None = None
+
+
+@dataclass
+class Violation:
+    policy: str
+    pack: str
+    enforcement: str
+    urn: str
+    message: str
+
+    @property
+    def could_not_run(self) -> bool:
+        return self.message.startswith("can't run policy")
+
+
+@dataclass
+class PreviewResult:
+    stack: str
+    mode: str
+    exit_code: int
+    error: str | None = None
+    project: str = ""
+    resources: list[CapturedResource] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    program_log: list[dict[str, str]] = field(default_factory=list)
+    pack: PackInfo | None = None
+    policy_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def could_not_run(self) -> list[Violation]:
+        return [v for v in self.violations if v.could_not_run]
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement in ("mandatory", "remediate")]
+
+    def by_urn(self) -> dict[str, CapturedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack, "mode": self.mode,
+            "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
+                           "layer": r.layer} for r in self.resources],
+            "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
+                            "message": v.message} for v in self.violations],
+        }
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWN_SENTINELS
+
+
+def _load_policy_config(policy_config: dict[str, Any] | Path | str | None) -> dict[str, Any] | None:
+    if policy_config is None or isinstance(policy_config, dict):
+        return policy_config
+    path = Path(policy_config)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot read policy pack config: {exc.strerror}") from None
+    except ValueError as exc:
+        raise EngineError(f"{path}: policy pack config is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise EngineError(f"{path}: policy pack config must be a JSON object")
+    return doc
+
+
+def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "preview", *,
+            policy_pack: Path | str | None = None,
+            policy_config: dict[str, Any] | Path | str | None = None,
+            config: dict[str, str] | None = None, config_file: Path | str | None = None) -> PreviewResult:
+    """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
+    settings, program and pack failures come back as exit code 2 with `error` set."""
+    if mode not in MODES:
+        return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    try:
+        return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
+                        policy_config, config or {}, config_file and Path(config_file))
+    except EngineError as exc:
+        return PreviewResult(stack, mode, 2, error=str(exc))
+
+
+def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
+             policy_config: Any, overrides: dict[str, str], config_file: Path | None) -> PreviewResult:
+    stack_config = project_config.load(program_dir, stack, config_file=config_file, overrides=overrides)
+    file_policy_config = _load_policy_config(policy_config)
+    dry_run = mode == "preview"
+
+    with tempfile.TemporaryDirectory(prefix="layerguard-") as tmp:
+        spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
+        spec_path.write_text(json.dumps({
+            "program_dir": str(program_dir.resolve()), "main": str(stack_config.main.resolve()),
+            "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
+            "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
+        }), encoding="utf-8")
+        host = subprocess.Popen(
+            [sys.executable, "-m", "layerguard.host", str(spec_path), str(out_path)],
+            cwd=str(program_dir.resolve()), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": _engine_pythonpath()},
+        )
+        try:
+            if pack_dir is None:
+                captured = _wait_host(host, out_path)
+                result = _result(stack_config, stack, mode, captured)
+                return result
+            with PolicyPackProcess(pack_dir, project=stack_config.project, stack=stack,
+                                   organization=ORGANIZATION, dry_run=dry_run,
+                                   config=stack_config.config,
+                                   secret_keys=stack_config.secret_keys) as pack:
+                pack.handshake()
+                pack.configure_stack(_stack_tags(program_dir, stack_config.project))
+                info = pack.info()
+                resolved = resolve_policy_config(info, file_policy_config)
+                captured = _wait_host(host, out_path)
+                result = _result(stack_config, stack, mode, captured)
+                pack.configure(resolved)
+                result.pack, result.policy_config = info, resolved
+                _analyze(pack, info, result)
+        finally:
+            if host.poll() is None:
+                host.kill()
+                host.wait()
+    result.exit_code = 1 if result.mandatory else 0
+    return result
+
+
+def _engine_pythonpath() -> str:
+    """The host must import this package even when the program directory is elsewhere."""
+    here = str(Path(__file__).resolve().parent.parent)
+    existing = os.environ.get("PYTHONPATH")
+    return here + (os.pathsep + existing if existing else "")
+
+
+def _wait_host(host: subprocess.Popen, out_path: Path) -> dict[str, Any]:
+    try:
+        _stdout, stderr = host.communicate(timeout=HOST_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        host.kill()
+        raise EngineError(f"the program did not finish within {HOST_TIMEOUT} s") from None
+    if host.returncode != 0 or not out_path.exists():
+        tail = stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise EngineError(f"the program host crashed (exit {host.returncode}): {tail}")
+    captured = json.loads(out_path.read_text(encoding="utf-8"))
+    if captured["error"]:
+        raise EngineError(captured["error"])
+    return captured
+
+
+def _stack_tags(program_dir: Path, project: str) -> dict[str, str]:
+    """The tags the CLI sets on every stack it creates."""
+    import yaml
+    doc = yaml.safe_load((program_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    runtime = doc.get("runtime")
+    tags = {"pulumi:project": project,
+            "pulumi:runtime": runtime.get("name") if isinstance(runtime, dict) else str(runtime)}
+    if doc.get("description"):
+        tags["pulumi:description"] = str(doc["description"])
+    return tags
+
+
+def _result(stack_config, stack: str, mode: str, captured: dict[str, Any]) -> PreviewResult:
+    resources = []
+    for raw in captured["resources"]:
+        resources.append(CapturedResource(
+            urn=raw["urn"], type=raw["type"], name=raw["name"], parent=raw["parent"],
+            custom=raw["custom"], inputs=raw["inputs"], dependencies=raw["dependencies"],
+            property_dependencies=raw["property_dependencies"],
+            outputs=raw["outputs"] or captured["component_outputs"].get(raw["urn"], {}),
+            provider=raw["provider"], kind=raw["kind"], id=raw["id"],
+        ))
+    result = PreviewResult(stack, mode, 0, project=stack_config.project, resources=resources,
+                           outputs=captured["outputs"], program_log=captured["log"])
+    _add_default_providers(result, stack_config, {r["urn"]: r["version"] for r in captured["resources"]})
+    _assign_regions(result, stack_config.config)
+    _assign_layers(result)
+    return result
+
+
+def _package(type_token: str) -> str:
+    return type_token.split(":", 1)[0]
+
+
+def _add_default_providers(result: PreviewResult, stack_config, versions: dict[str, str]) -> None:
+    """Resources without an explicit provider use the engine's default provider for their package,
+    configured from the stack's `<package>:*` config, as the CLI does."""
+    stack_urn = next((r.urn for r in result.resources if r.type == "pulumi:pulumi:Stack"), None)
+    defaults: dict[str, CapturedResource] = {}
+    for res in list(result.resources):
+        if not res.custom or res.provider or res.type.startswith("pulumi:"):
+            continue
+        package = _package(res.type)
+        if package not in defaults:
+            version = versions.get(res.urn) or _installed_version(package)
+            name = f"default_{version.replace('.', '_')}" if version else "default"
+            inputs = {k.split(":", 1)[1]: _config_json(v) for k, v in stack_config.config.items()
+                      if k.startswith(package + ":")}
+            if version:
+                inputs["version"] = version
+            urn = f"urn:pulumi:{result.stack}::{stack_config.project}::pulumi:providers:{package}::{name}"
+            defaults[package] = CapturedResource(urn=urn, type=f"pulumi:providers:{package}", name=name,
+                                                 parent=None, custom=True, inputs=inputs,
+                                                 kind="default-provider")
+        res.provider = f"{defaults[package].urn}::{'04da6b54-80e4-46f7-96ec-b56ff0331ba9' if result.mode == 'preview' else 'default'}"
+    # Default providers are created before anything that uses them; the stack comes first.
+    insert_at = 1 if stack_urn else 0
+    result.resources[insert_at:insert_at] = list(defaults.values())
+
+
+def _installed_version(package: str) -> str:
+    from importlib import metadata
+    try:
+        return metadata.version(f"pulumi_{package}")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _config_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def provider_urn(reference: str | None) -> str | None:
+    """A provider reference is `URN::ID`."""
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+def _assign_regions(result: PreviewResult, config: dict[str, str]) -> None:
+    by_urn = result.by_urn()
+    default_region = config.get("aws:region")
+    for res in result.resources:
+        provider = by_urn.get(provider_urn(res.provider) or "")
+        region = provider.inputs.get("region") if provider else None
+        if not isinstance(region, str) or is_unknown(region):
+            region = default_region if (provider is None or provider.kind == "default-provider") else None
+        res.provider_region = region
+
+
+def _assign_layers(result: PreviewResult) -> None:
+    """A resource's layer: its own `layerguard:layer` tag, else its owning component's (the tag of
+    the nearest tagged ancestor, or a component type token `<org>:<layer>:<Name>`)."""
+    by_urn = result.by_urn()
+    cache: dict[str, str] = {}
+
+    def own_layer(res: CapturedResource) -> str | None:
+        tags = res.inputs.get("tags")
+        if isinstance(tags, dict) and tags.get(LAYER_TAG) in LAYERS:
+            return tags[LAYER_TAG]
+        if not res.custom and res.type.count(":") == 2 and res.type.split(":")[1] in LAYERS:
+            return res.type.split(":")[1]
+        return None
+
+    def layer_of(res: CapturedResource) -> str:
+        if res.urn in cache:
+            return cache[res.urn]
+        cache[res.urn] = "unclassified"  # guards against dependency cycles
+        layer = own_layer(res)
+        parent = by_urn.get(res.parent or "")
+        if layer is None and parent is not None and parent.type != "pulumi:pulumi:Stack":
+            layer = layer_of(parent)
+        if layer is None:
+            # Untagged attachments (rules, listeners, associations) belong to what they attach to.
+            attached = [layer_of(by_urn[u]) for urns in res.property_dependencies.values()
+                        for u in urns if u in by_urn]
+            layer = next((l for l in attached if l != "unclassified"), "unclassified")
+        cache[res.urn] = layer
+        return layer
+
+    for res in result.resources:
+        res.layer = layer_of(res)
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    json_format.ParseDict(value, message)
+    return message
+
+
+def _provider_message(result: PreviewResult, res: CapturedResource, by_urn) -> analyzer_pb2.AnalyzerProviderResource | None:
+    provider = by_urn.get(provider_urn(res.provider) or "")
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn,
+                                                 name=provider.name, properties=_struct(provider.inputs))
+
+
+def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> None:
+    by_urn = result.by_urn()
+    diagnostics = []
+    stack_resources = []
+    for res in result.resources:
+        options = analyzer_pb2.AnalyzerResourceOptions(parent=res.parent or "")
+        provider = _provider_message(result, res, by_urn)
+        # Analyze sees a resource's inputs as the engine has them before the step runs.
+        if res.custom and res.kind == "register":
+            request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
+                                                  properties=_struct(res.inputs), options=options)
+            if provider is not None:
+                request.provider.CopyFrom(provider)
+            for diagnostic in pack.analyze(request).diagnostics:
+                # The CLI attributes a resource policy's diagnostic to the resource it analysed.
+                diagnostic.urn = diagnostic.urn or res.urn
+                diagnostics.append(diagnostic)
+        # AnalyzeStack sees the resulting state: in a preview, a new resource's outputs are its
+        # inputs; after an update, the inputs plus what the provider computed.
+        state = dict(res.inputs) if res.custom else {}
+        state.update(res.outputs)
+        entry = analyzer_pb2.AnalyzerResource(
+            type=res.type, urn=res.urn, name=res.name, properties=_struct(state), options=options,
+            parent=res.parent or "", dependencies=res.dependencies)
+        for prop, urns in res.property_dependencies.items():
+            entry.propertyDependencies[prop].urns.extend(urns)
+        if provider is not None:
+            entry.provider.CopyFrom(provider)
+        stack_resources.append(entry)
+    diagnostics.extend(pack.analyze_stack(stack_resources).diagnostics)
+    from .analyzer import LEVELS
+    for d in diagnostics:
+        result.violations.append(Violation(policy=d.policyName, pack=d.policyPackName,
+                                           enforcement=LEVELS.get(d.enforcementLevel, "advisory"),
+                                           urn=d.urn, message=d.message))

@@ -1,0 +1,118 @@
+"""The traffic path from the internet to the workloads, as the report draws it.
+
+A small, display-only hop graph over the captured registrations, linked through property
+dependencies (ids are unknown at preview): entry -> listener -> target group -> workload, and a
+workload -> the load balancer whose security group admits the workload's security group. Proving
+that no other path exists is the policy pack's job, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
+LISTENER_TYPES = {"aws:lb/listener:Listener", "aws:alb/listener:Listener"}
+RULE_TYPES = {"aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"}
+TG_TYPES = {"aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"}
+ATTACHMENT_TYPES = {"aws:lb/targetGroupAttachment:TargetGroupAttachment",
+                    "aws:alb/targetGroupAttachment:TargetGroupAttachment"}
+SG_TYPE = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS_RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                      "aws:ec2/securityGroupRule:SecurityGroupRule"}
+ENTRY_TYPES = {"aws:cloudfront/distribution:Distribution", "aws:apigateway/stage:Stage",
+               "aws:apigatewayv2/stage:Stage"}
+WORKLOAD_PROPS = ("networkConfiguration", "vpcSecurityGroupIds", "securityGroups")
+
+
+def _deps(res, *props: str) -> list[str]:
+    out: list[str] = []
+    for prop in props:
+        out.extend(res.property_dependencies.get(prop, []))
+    return out
+
+
+def describe(res) -> str:
+    extra = ""
+    if res.type in LB_TYPES:
+        internal = res.inputs.get("internal")
+        kind = res.inputs.get("loadBalancerType") or "application"
+        extra = f" ({kind}, {'internal' if internal is True else 'internet-facing'})"
+    return f"[{res.layer}] {res.name}: {res.type.split(':')[-1]}{extra}"
+
+
+def build(resources: Iterable) -> tuple[list[str], dict[str, list[str]]]:
+    """Entry URNs and the hop graph (URN -> next URNs)."""
+    resources = list(resources)
+    by_urn = {r.urn: r for r in resources}
+    hops: dict[str, list[str]] = defaultdict(list)
+    sg_members: dict[str, list[str]] = defaultdict(list)   # SG urn -> LBs/workloads using it
+    sg_admits: dict[str, list[str]] = defaultdict(list)    # target SG urn -> source SG urns
+    tg_of_listener: dict[str, list[str]] = defaultdict(list)
+
+    for r in resources:
+        if r.type in LISTENER_TYPES:
+            for lb in _deps(r, "loadBalancerArn"):
+                hops[lb].append(r.urn)
+            hops[r.urn].extend(u for u in _deps(r, "defaultActions") if u in by_urn
+                               and by_urn[u].type in TG_TYPES)
+        elif r.type in RULE_TYPES:
+            for listener in _deps(r, "listenerArn"):
+                tg_of_listener[listener].extend(u for u in _deps(r, "actions") if u in by_urn
+                                                and by_urn[u].type in TG_TYPES)
+        elif r.type == "aws:ecs/service:Service":
+            for tg in _deps(r, "loadBalancers"):
+                hops[tg].append(r.urn)
+        elif r.type in ATTACHMENT_TYPES:
+            for tg in _deps(r, "targetGroupArn"):
+                hops[tg].extend(_deps(r, "targetId"))
+        elif r.type in ENTRY_TYPES:
+            hops[r.urn].extend(u for u in _deps(r, "origins", "restApi", "apiId") if u in by_urn)
+        if r.type == SG_TYPE:
+            sg_admits[r.urn].extend(u for u in _deps(r, "ingress") if u in by_urn
+                                    and by_urn[u].type == SG_TYPE)
+        elif r.type in INGRESS_RULE_TYPES and r.inputs.get("type", "ingress") == "ingress":
+            for target in _deps(r, "securityGroupId"):
+                sg_admits[target].extend(_deps(r, "referencedSecurityGroupId", "sourceSecurityGroupId"))
+        if r.type in LB_TYPES or r.type.startswith("aws:ecs/service") or r.type == "aws:ec2/instance:Instance":
+            for sg in _deps(r, "securityGroups", *WORKLOAD_PROPS):
+                if sg in by_urn and by_urn[sg].type == SG_TYPE:
+                    sg_members[sg].append(r.urn)
+
+    for listener, tgs in tg_of_listener.items():
+        hops[listener].extend(tgs)
+    # workload -> load balancer that admits its security group
+    for target_sg, sources in sg_admits.items():
+        for source_sg in sources:
+            for workload in sg_members.get(source_sg, []):
+                for lb in sg_members.get(target_sg, []):
+                    if lb != workload and by_urn[lb].type in LB_TYPES:
+                        hops[workload].append(lb)
+
+    entries = [r.urn for r in resources
+               if (r.type in LB_TYPES and r.inputs.get("internal") is not True) or r.type in ENTRY_TYPES]
+    # An entry that another entry forwards to (an ALB behind CloudFront) is not where traffic starts.
+    forwarded = {u for e in entries for u in hops.get(e, [])}
+    entries = [e for e in entries if e not in forwarded] or entries
+    return entries, hops
+
+
+def chains(resources: Iterable, limit: int = 12) -> list[list[str]]:
+    """Every simple chain from an entry to a resource with no further hop (at most `limit`)."""
+    resources = list(resources)
+    entries, hops = build(resources)
+    found: list[list[str]] = []
+
+    def walk(urn: str, trail: list[str]) -> None:
+        if len(found) >= limit:
+            return
+        nxt = [u for u in dict.fromkeys(hops.get(urn, [])) if u not in trail]
+        if not nxt:
+            found.append(trail)
+            return
+        for u in nxt:
+            walk(u, trail + [u])
+
+    for entry in entries:
+        walk(entry, [entry])
+    return found

@@ -1,0 +1,73 @@
+"""The human-readable report of an offline preview."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from . import paths
+from .engine import LAYERS, PreviewResult
+
+LISTING = ("listener", "listenerrule", "targetgroup")
+
+
+def render(result: PreviewResult) -> str:
+    out: list[str] = []
+    title = "first preview of a fresh stack: computed values unknown" if result.mode == "preview" \
+        else "update: computed values known (placeholders)"
+    out.append(f"Offline {result.mode} of stack '{result.stack}' (project '{result.project}'), {title}")
+    out.append("")
+    custom = [r for r in result.resources if r.custom and r.kind != "default-provider"
+              and not r.type.startswith("pulumi:providers:")]
+    counts = Counter(r.layer for r in custom)
+    out.append(f"Resources: {len(custom)} to create ({len(result.resources)} registrations in all, "
+               "components and providers included)")
+    for layer in (*LAYERS, "unclassified"):
+        if counts.get(layer):
+            out.append(f"  {layer:<13} {counts[layer]:>4}")
+    out.append("")
+
+    by_urn = result.by_urn()
+    found = paths.chains(result.resources)
+    out.append("Traffic path from the internet:")
+    if not found:
+        out.append("  (no internet entry found)")
+    for chain in found:
+        out.append("  internet")
+        for urn in chain:
+            res = by_urn[urn]
+            if res.type.split(":")[-1].lower() in LISTING:
+                port = res.inputs.get("port")
+                proto = res.inputs.get("protocol", "")
+                out.append(f"    -> {res.name}: {res.type.split(':')[-1]} {proto}{':' + str(int(port)) if isinstance(port, (int, float)) else ''}")
+            else:
+                out.append(f"    -> {paths.describe(res)}")
+    out.append("")
+
+    if result.pack is not None:
+        out.append(f"Policy pack {result.pack.name}@v{result.pack.version}: "
+                   f"{len(result.pack.policies)} policies")
+    if not result.violations:
+        out.append("Policy diagnostics: none")
+    else:
+        out.append(f"Policy diagnostics: {len(result.violations)}")
+        order = {"mandatory": 0, "remediate": 0, "advisory": 1, "disabled": 2}
+        for v in sorted(result.violations, key=lambda v: (order.get(v.enforcement, 3), v.policy, v.urn)):
+            tag = "could not run during preview" if v.could_not_run else v.enforcement
+            target = by_urn[v.urn].name if v.urn in by_urn else (v.urn or "(stack)")
+            first, *rest = v.message.splitlines() or [""]
+            out.append(f"  [{tag}] {v.policy}  {target}")
+            for line in rest or [first]:
+                out.append(f"      {line}")
+    out.append("")
+    mandatory = len(result.mandatory)
+    if result.pack is None:
+        out.append("No policy pack: nothing was analysed.")
+    elif mandatory:
+        out.append(f"FAILED: {mandatory} mandatory violation(s); `pulumi preview --policy-pack` would fail.")
+    else:
+        advisories = len(result.violations)
+        out.append(f"PASSED: no mandatory violation ({advisories} advisory).")
+    if result.could_not_run:
+        out.append(f"WARNING: {len(result.could_not_run)} policy run(s) could not decide during preview "
+                   "(they read an unknown value); they are not enforced until the update.")
+    return "\n".join(out)
