@@ -1,0 +1,35 @@
+# layerguard: the two fresh-machine commands are `make preview` and `make test`.
+PYTHON ?= python3
+STACK ?= dev
+STAMP := .setup.stamp
+
+.PHONY: setup preview preview-all test bench rules clean
+
+# Installs the pinned Python packages (into the active virtualenv, if any) and Debian's nginx,
+# which the node-configuration tests run for real.
+$(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r policy/requirements.txt
+	@command -v nginx >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "note: nginx is not installed; the nginx tests will be skipped (apt-get install nginx)"; fi; }
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+preview: $(STAMP)
+	$(PYTHON) -m layerguard preview --stack $(STACK)
+
+preview-all: $(STAMP)
+	for s in dev staging prod; do $(PYTHON) -m layerguard preview --stack $$s || exit $$?; done
+
+test: $(STAMP)
+	$(PYTHON) -m pytest -q
+
+bench: $(STAMP)
+	$(PYTHON) bench/run.py
+
+rules: $(STAMP)
+	cd policy && $(PYTHON) gen_rules.py
+
+clean:
+	rm -f $(STAMP)
