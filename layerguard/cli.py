@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                         "update: computed values known")
     p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE",
                    help="config override, as for `pulumi preview --config` (repeatable)")
+    p.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
+                   help="secret config value, as `pulumi config set --secret` stores it (repeatable)")
     p.add_argument("--config-file", type=Path, default=None,
                    help="use this file instead of Pulumi.<stack>.yaml")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
@@ -37,20 +39,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {}
-    for item in args.config:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            print(f"error: --config takes KEY=VALUE, got {item!r}", file=sys.stderr)
-            return 2
-        overrides[key] = value
+    overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
+    for flag, items in (("config", args.config), ("secret", args.secret)):
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                print(f"error: --{flag} takes KEY=VALUE, got {key + '=...' if sep else item!r}",
+                      file=sys.stderr)
+                return 2
+            overrides[flag][key] = value
     pack = args.policy_pack
     if pack is None and not args.no_policy_pack and (Path.cwd() / "policy").is_dir():
         pack = Path("policy")
     if args.no_policy_pack:
         pack = None
     result = preview(args.program, args.stack, args.mode, policy_pack=pack,
-                     policy_config=args.policy_pack_config, config=overrides,
+                     policy_config=args.policy_pack_config, config=overrides["config"],
+                     secrets=overrides["secret"],
                      config_file=args.config_file)
     if result.exit_code == 2:
         print(f"error: {result.error}", file=sys.stderr)

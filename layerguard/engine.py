@@ -125,21 +125,27 @@ def _load_policy_config(policy_config: dict[str, Any] | Path | str | None) -> di
 def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "preview", *,
             policy_pack: Path | str | None = None,
             policy_config: dict[str, Any] | Path | str | None = None,
-            config: dict[str, str] | None = None, config_file: Path | str | None = None) -> PreviewResult:
+            config: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
+            config_file: Path | str | None = None) -> PreviewResult:
     """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
-    settings, program and pack failures come back as exit code 2 with `error` set."""
+    settings, program and pack failures come back as exit code 2 with `error` set.
+
+    `config` overrides values like `pulumi preview --config k=v`; `secrets` sets values the way
+    `pulumi config set --secret k v` would (the program receives them as secrets)."""
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
-                        policy_config, config or {}, config_file and Path(config_file))
+                        policy_config, config or {}, secrets or {}, config_file and Path(config_file))
     except EngineError as exc:
         return PreviewResult(stack, mode, 2, error=str(exc))
 
 
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
-             policy_config: Any, overrides: dict[str, str], config_file: Path | None) -> PreviewResult:
-    stack_config = project_config.load(program_dir, stack, config_file=config_file, overrides=overrides)
+             policy_config: Any, overrides: dict[str, str], secret_overrides: dict[str, str],
+             config_file: Path | None) -> PreviewResult:
+    stack_config = project_config.load(program_dir, stack, config_file=config_file,
+                                       overrides=overrides, secret_overrides=secret_overrides)
     file_policy_config = _load_policy_config(policy_config)
     dry_run = mode == "preview"
 

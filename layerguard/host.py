@@ -131,7 +131,8 @@ def main(spec_path: str, out_path: str) -> int:
             from pulumi.runtime.proto import engine_pb2
             level = {engine_pb2.DEBUG: "debug", engine_pb2.INFO: "info",
                      engine_pb2.WARNING: "warning", engine_pb2.ERROR: "error"}.get(request.severity, "info")
-            log.append({"severity": level, "message": request.message, "urn": request.urn})
+            if level != "debug":  # the SDK's own tracing, one line per RPC: not the program's words
+                log.append({"severity": level, "message": request.message, "urn": request.urn})
 
     monitor = Monitor(Mocks())
     settings.configure(mocks.MockSettings(

@@ -76,8 +76,10 @@ def _check_type(key: str, value: Any, declaration: dict[str, Any], origin: str) 
 
 
 def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
-         overrides: dict[str, str] | None = None) -> StackConfig:
-    """Read `Pulumi.yaml` and the stack's config file; apply `--config` overrides last."""
+         overrides: dict[str, str] | None = None,
+         secret_overrides: dict[str, str] | None = None) -> StackConfig:
+    """Read `Pulumi.yaml` and the stack's config file; apply `--config` overrides last, and
+    secret overrides (as `pulumi config set --secret` would store them) after those."""
     project_file = program_dir / "Pulumi.yaml"
     if not project_file.is_file():
         raise EngineError(f"{program_dir}: no Pulumi.yaml (is this a Pulumi program directory?)")
@@ -134,9 +136,16 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
             continue
         if key in result.declarations:
             _check_type(key, value, result.declarations[key], str(stack_file))
+            if result.declarations[key].get("secret"):
+                raise EngineError(f"{stack_file}: configuration key '{key}' must be encrypted as it's "
+                                  f"secret (pulumi config set --secret {raw_key} ...)")
         result.config[key] = _encode(value)
 
     for raw_key, value in (overrides or {}).items():
         key = result.namespace(raw_key)
         result.config[key] = value
+    for raw_key, value in (secret_overrides or {}).items():
+        key = result.namespace(raw_key)
+        result.config[key] = value
+        result.secret_keys.add(key)
     return result

@@ -26,6 +26,13 @@ def render(result: PreviewResult) -> str:
             out.append(f"  {layer:<13} {counts[layer]:>4}")
     out.append("")
 
+    notes = [entry for entry in result.program_log if entry["severity"] in ("warning", "error")]
+    if notes:
+        out.append(f"Program messages: {len(notes)}")
+        for entry in notes:
+            out.append(f"  [{entry['severity']}] {entry['message']}")
+        out.append("")
+
     by_urn = result.by_urn()
     found = paths.chains(result.resources)
     out.append("Traffic path from the internet:")
@@ -46,7 +53,9 @@ def render(result: PreviewResult) -> str:
     if result.pack is not None:
         out.append(f"Policy pack {result.pack.name}@v{result.pack.version}: "
                    f"{len(result.pack.policies)} policies")
-    if not result.violations:
+    if result.pack is None:
+        pass
+    elif not result.violations:
         out.append("Policy diagnostics: none")
     else:
         out.append(f"Policy diagnostics: {len(result.violations)}")

@@ -115,6 +115,14 @@ def test_overridden_secret_stays_a_secret():
                                               "value": "s3cr3t-token-value"}
 
 
+def test_secret_overrides_reach_the_program_as_secrets():
+    result = preview(PROGRAM, "dev", secrets={"greeting": "hi-there"})
+    assert result.exit_code == 0
+    exported = result.outputs["greetingSecret"]
+    assert exported == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": {"greeting": "hi-there"}}
+    assert preview(PROGRAM, "dev").outputs["greetingSecret"] == "plain"
+
+
 def test_each_enforcement_level_is_reported(runs):
     for result in runs.values():
         [mandatory] = violations(result, "no-world-ingress")
@@ -168,6 +176,7 @@ def test_exit_code_zero_when_only_advisories():
     ({"stack": "missing"}, "no config file"),
     ({"stack": "bad"}, "not valid YAML"),
     ({"stack": "typed"}, "'fixture:replicas' must be of type 'integer'"),
+    ({"stack": "plainsecret"}, "'fixture:apiKey' must be encrypted as it's secret"),
     ({"stack": "dev", "config": {"failWith": "kaboom"}}, "ValueError: kaboom"),
     ({"stack": "dev", "policy_pack": BROKEN}, "this pack is broken on purpose"),
     ({"stack": "dev", "policy_pack": PACK, "policy_config": {"count-stack": {"minimum": "many"}}}, "minimum"),
