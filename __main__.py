@@ -1,0 +1,43 @@
+"""layerguard: internet -> ALB + AWS WAF [edge] -> Wallarm node fleet [node] -> internal app [app]."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import settings as stack_settings
+from components.app import InternalApp, InternalAppArgs
+from components.network import Network, NetworkArgs
+from components.node_fleet import NodeFleet, NodeFleetArgs
+from components.perimeter import AlbPerimeter, AlbPerimeterArgs
+
+s = stack_settings.load()
+
+provider = aws.Provider("aws", region=s.region, default_tags=aws.ProviderDefaultTagsArgs(tags={
+    "layerguard:project": s.project, "layerguard:stack": s.stack,
+    "layerguard:environment": s.environment}))
+layer = pulumi.ResourceOptions(providers=[provider])
+
+network = Network("network", NetworkArgs(
+    cidr=s.vpc_cidr, az_count=s.az_count, nat_per_az=s.nat_per_az,
+    log_retention_days=s.log_retention_days), opts=layer)
+edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
+    certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
+    managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
+    rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
+    log_retention_days=s.log_retention_days), opts=layer)
+app = InternalApp("app", network, InternalAppArgs(
+    image=s.app_image, port=s.app_port, count=s.app_count,
+    health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,
+    log_retention_days=s.log_retention_days, region=s.region), opts=layer)
+nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
+    image=s.node_image, cpu=s.node_cpu, memory=s.node_memory,
+    slab_alloc_arena_gb=s.slab_alloc_arena_gb, wallarm_mode=s.wallarm_mode,
+    wallarm_api_host=s.wallarm_api_host, wallarm_application=s.wallarm_application,
+    token=s.wallarm_token, token_secret_arn=s.wallarm_token_secret_arn,
+    min_count=s.node_min_count, max_count=s.node_max_count,
+    health_check_grace_period=s.node_health_check_grace_period,
+    log_retention_days=s.log_retention_days, region=s.region), opts=layer)
+
+pulumi.export("entryUrl", edge.url)
+pulumi.export("appInternalAddress", app.address)
+pulumi.export("webAclArn", edge.web_acl.arn)
+pulumi.export("nodeServiceName", nodes.service.name)

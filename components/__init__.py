@@ -1,0 +1,1 @@
+"""layerguard's layers: network, edge (perimeter), node fleet and internal app."""

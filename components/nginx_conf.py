@@ -1,0 +1,93 @@
+"""The Wallarm node's NGINX virtual host, rendered as text by a pure function.
+
+The node image serves `/etc/nginx/http.d/default.conf`. We supply our own (and therefore must not
+set `NGINX_BACKEND`, whose init script would overwrite it) for three reasons the stock file cannot
+meet:
+
+* a health endpoint the load balancer can use: the node has none by default, and an ALB health
+  check on `/` would be filtered (and in `block` mode could be blocked) like any request;
+* the upstream is an internal ALB whose addresses change: a variable in `proxy_pass` plus the VPC
+  resolver makes NGINX re-resolve its name instead of pinning the addresses seen at start;
+* the real client address: only the edge load balancer's subnets are trusted to set
+  X-Forwarded-For, otherwise the node attributes every attack to the ALB and may graylist it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Sequence
+
+# The Amazon-provided DNS server, reachable from every VPC subnet.
+VPC_RESOLVER = "169.254.169.253"
+HEALTH_PATH = "/healthz"
+WALLARM_MODES = ("off", "monitoring", "safe_blocking", "block")
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def render_node_vhost(*, listen_port: int, upstream_scheme: str, upstream_host: str,
+                      upstream_port: int, trusted_proxy_cidrs: Sequence[str], wallarm_mode: str,
+                      wallarm_application: int = -1, health_path: str = HEALTH_PATH,
+                      resolver: str = VPC_RESOLVER) -> str:
+    """Return the text of `default.conf`. Every value is checked, so nothing can inject directives."""
+    if upstream_scheme not in ("http", "https"):
+        raise ValueError(f"upstream scheme {upstream_scheme!r}: expected http or https")
+    if not _HOSTNAME.match(upstream_host):
+        raise ValueError(f"upstream host {upstream_host!r} is not a DNS name")
+    for port in (listen_port, upstream_port):
+        if not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port!r} is out of range")
+    if wallarm_mode not in WALLARM_MODES:
+        raise ValueError(f"wallarm mode {wallarm_mode!r}: expected one of {', '.join(WALLARM_MODES)}")
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", health_path):
+        raise ValueError(f"health path {health_path!r} is not a plain absolute path")
+    trusted = [str(ipaddress.ip_network(c)) for c in trusted_proxy_cidrs]
+    if not trusted:
+        raise ValueError("at least one trusted proxy CIDR is needed for the real client address")
+    ipaddress.ip_address(resolver)
+
+    real_ip = "\n".join(f"    set_real_ip_from {cidr};" for cidr in trusted)
+    application = (f"    wallarm_application {int(wallarm_application)};\n"
+                   if int(wallarm_application) != -1 else "")
+    tls = ("        proxy_ssl_server_name on;\n"
+           if upstream_scheme == "https" else "")
+    return f"""\
+# Rendered by layerguard (components/nginx_conf.py). Do not edit in the container.
+server {{
+    listen {int(listen_port)} default_server;
+    server_name _;
+    server_tokens off;
+
+    # Only the edge load balancer may tell us who the client is.
+{real_ip}
+    real_ip_header X-Forwarded-For;
+    real_ip_recursive on;
+
+    wallarm_mode {wallarm_mode};
+{application}
+    # Re-resolve the upstream through the VPC resolver instead of once at start.
+    resolver {resolver} valid=10s ipv6=off;
+    resolver_timeout 5s;
+    set $layerguard_upstream "{upstream_scheme}://{upstream_host}:{int(upstream_port)}";
+
+    # The load balancer's health check: answered here, never filtered, never proxied.
+    location = {health_path} {{
+        wallarm_mode off;
+        access_log off;
+        default_type text/plain;
+        return 200 "ok\\n";
+    }}
+
+    location / {{
+        proxy_pass $layerguard_upstream;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
+{tls}    }}
+}}
+"""

@@ -1,0 +1,212 @@
+"""Node layer: an ECS Fargate fleet of Wallarm filtering nodes, inline between entry and upstream.
+
+The fleet knows its neighbours only through `interfaces.Entry` and `interfaces.Upstream`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from . import fargate
+from .interfaces import Entry, NodeTarget, Upstream
+from .network import Network
+from .nginx_conf import HEALTH_PATH, render_node_vhost
+from .tagging import layer_tags
+
+LAYER = "node"
+NODE_PORT = 80
+NODE_CONTAINER = "wallarm-node"
+VHOST_CONTAINER = "nginx-vhost"
+VHOST_VOLUME = "nginx-http-d"
+# A small public image from ECR Public (no Docker Hub pull limits) to write the vhost file.
+VHOST_WRITER_IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
+# Wallarm sizes a node at about 500 requests per second per vCPU; scale out at half of that.
+REQUESTS_PER_VCPU_PER_SECOND = 500
+SCALE_AT_FRACTION = 0.5
+CPU_TARGET_PERCENT = 60.0
+
+
+@dataclass(frozen=True)
+class NodeFleetArgs:
+    image: str
+    cpu: int
+    memory: int
+    slab_alloc_arena_gb: str
+    wallarm_mode: str
+    wallarm_api_host: str
+    wallarm_application: int
+    # Exactly one: a secret Output holding the token, or the ARN of a secret that already holds it.
+    token: Optional[pulumi.Output[str]]
+    token_secret_arn: Optional[str]
+    min_count: int
+    max_count: int
+    health_check_grace_period: int
+    log_retention_days: int
+    region: str
+
+
+class NodeFleet(pulumi.ComponentResource):
+    security_group: aws.ec2.SecurityGroup
+    service: aws.ecs.Service
+    task_definition: aws.ecs.TaskDefinition
+
+    def __init__(self, name: str, network: Network, entry: Entry, upstream: Upstream,
+                 args: NodeFleetArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("layerguard:node:NodeFleet", name, None, opts)
+        if (args.token is None) == (args.token_secret_arn is None):
+            raise ValueError("NodeFleetArgs: give exactly one of token and token_secret_arn")
+        child = pulumi.ResourceOptions(parent=self)
+
+        def tags(suffix: str) -> dict[str, str]:
+            return layer_tags(LAYER, f"{name}-{suffix}")
+
+        if args.token is not None:
+            self.token_secret = aws.secretsmanager.Secret(
+                f"{name}-token", description="Wallarm node token for the filtering node fleet",
+                recovery_window_in_days=7, tags=tags("token"), opts=child)
+            aws.secretsmanager.SecretVersion(
+                f"{name}-token-value", secret_id=self.token_secret.id, secret_string=args.token,
+                opts=child)
+            token_arn: pulumi.Input[str] = self.token_secret.arn
+        else:
+            self.token_secret = None
+            token_arn = args.token_secret_arn
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=network.vpc_id,
+            description="Wallarm nodes: in from the entry only; out to the upstream and HTTPS",
+            tags=tags("sg"), opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-in-entry", security_group_id=self.security_group.id,
+            referenced_security_group_id=entry.security_group.id, ip_protocol="tcp",
+            from_port=NODE_PORT, to_port=NODE_PORT, description="Entry to the nodes",
+            tags=tags("in-entry"), opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-out-upstream", security_group_id=self.security_group.id,
+            referenced_security_group_id=upstream.security_group.id, ip_protocol="tcp",
+            from_port=upstream.port, to_port=upstream.port, description="Nodes to the upstream",
+            tags=tags("out-upstream"), opts=child)
+        # Wallarm Cloud, the image registry, Secrets Manager and CloudWatch Logs, through NAT.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-out-https", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp", from_port=443, to_port=443,
+            description="Wallarm Cloud, registry and AWS APIs over HTTPS",
+            tags=tags("out-https"), opts=child)
+
+        attachment = entry.attach(NodeTarget(name=name, port=NODE_PORT, health_check_path=HEALTH_PATH,
+                                             security_group=self.security_group))
+        upstream.admit(name, self.security_group)
+
+        # An explicit name keeps the container definitions known at preview, so policies can read them.
+        log_group_name = f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=log_group_name,
+            retention_in_days=args.log_retention_days, tags=tags("logs"), opts=child)
+        roles = fargate.TaskRoles(name, LAYER, args.region, self.log_group, parent=self,
+                                  secret_arn=token_arn)
+        self.execution_role, self.task_role = roles.execution_role, roles.task_role
+        self.cluster = fargate.cluster(f"{name}-cluster", LAYER, parent=self)
+
+        vhost = upstream.host.apply(lambda host: render_node_vhost(
+            listen_port=NODE_PORT, upstream_scheme=upstream.scheme, upstream_host=host,
+            upstream_port=upstream.port, trusted_proxy_cidrs=attachment.trusted_proxy_cidrs,
+            wallarm_mode=args.wallarm_mode, wallarm_application=args.wallarm_application))
+        container_definitions = pulumi.Output.all(token_arn, log_group_name, vhost).apply(
+            lambda parts: json.dumps(_containers(args, *parts)))
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+            cpu=str(args.cpu), memory=str(args.memory), network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="X86_64"),
+            execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,
+            # A task-local volume (no host path): the init container writes the vhost into it.
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=VHOST_VOLUME)],
+            container_definitions=container_definitions, tags=tags("task"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]))
+
+        self.service = fargate.service(
+            f"{name}-service", LAYER, cluster_arn=self.cluster.arn,
+            task_definition_arn=self.task_definition.arn, desired_count=args.min_count,
+            subnet_ids=network.private_subnet_ids, security_group_id=self.security_group.id,
+            target_group_arn=attachment.target_group_arn, container_name=NODE_CONTAINER,
+            container_port=NODE_PORT, grace_period=args.health_check_grace_period, parent=self,
+            depends_on=[*attachment.ready, *upstream.ready, roles.execution_policy], scaled=True)
+
+        self.scaling_target = aws.appautoscaling.Target(
+            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
+            min_capacity=args.min_count, max_capacity=args.max_count, tags=tags("scaling"),
+            opts=child)
+        self._track(name, "cpu", aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+            target_value=CPU_TARGET_PERCENT, scale_in_cooldown=300, scale_out_cooldown=60,
+            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                predefined_metric_type="ECSServiceAverageCPUUtilization")))
+        if attachment.request_count_label is not None:
+            per_minute = round(REQUESTS_PER_VCPU_PER_SECOND * args.cpu / 1024 * 60 * SCALE_AT_FRACTION)
+            self._track(name, "requests", aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=float(per_minute), scale_in_cooldown=300, scale_out_cooldown=60,
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=attachment.request_count_label)))
+
+        self.service_name = self.service.name
+        self.register_outputs({
+            "serviceName": self.service.name,
+            "clusterArn": self.cluster.arn,
+            "securityGroupId": self.security_group.id,
+            "taskDefinitionArn": self.task_definition.arn,
+            "tokenSecretArn": token_arn,
+        })
+
+    def _track(self, name: str, metric: str,
+               config: aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs) -> None:
+        aws.appautoscaling.Policy(
+            f"{name}-scale-on-{metric}", policy_type="TargetTrackingScaling",
+            service_namespace=self.scaling_target.service_namespace,
+            scalable_dimension=self.scaling_target.scalable_dimension,
+            resource_id=self.scaling_target.resource_id,
+            target_tracking_scaling_policy_configuration=config,
+            opts=pulumi.ResourceOptions(parent=self))
+
+
+def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost: str) -> list[dict]:
+    """The init container that writes the vhost, then the node that serves it."""
+    # Fargate has no host mounts: a task-local volume carries the file from this short-lived
+    # container to the node. No NGINX_BACKEND on the node: its init script would overwrite the file.
+    write_vhost = 'printf "%s" "$NODE_VHOST" > /conf/default.conf'
+    return [
+        {
+            "name": VHOST_CONTAINER,
+            "image": VHOST_WRITER_IMAGE,
+            "essential": False,
+            "entryPoint": ["/bin/sh", "-c"],
+            "command": [write_vhost],
+            "environment": [{"name": "NODE_VHOST", "value": vhost}],
+            "mountPoints": [{"sourceVolume": VHOST_VOLUME, "containerPath": "/conf", "readOnly": False}],
+            "logConfiguration": fargate.awslogs(log_group_name, args.region, "vhost"),
+        },
+        {
+            "name": NODE_CONTAINER,
+            "image": args.image,
+            "essential": True,
+            "portMappings": [{"containerPort": NODE_PORT, "protocol": "tcp"}],
+            "environment": [
+                {"name": "WALLARM_API_HOST", "value": args.wallarm_api_host},
+                {"name": "WALLARM_MODE", "value": args.wallarm_mode},
+                {"name": "WALLARM_APPLICATION", "value": str(args.wallarm_application)},
+                {"name": "SLAB_ALLOC_ARENA", "value": args.slab_alloc_arena_gb},
+            ],
+            "secrets": [{"name": "WALLARM_API_TOKEN", "valueFrom": token_arn}],
+            "dependsOn": [{"containerName": VHOST_CONTAINER, "condition": "SUCCESS"}],
+            "mountPoints": [{"sourceVolume": VHOST_VOLUME, "containerPath": "/etc/nginx/http.d",
+                             "readOnly": False}],
+            "ulimits": [{"name": "nofile", "softLimit": 65535, "hardLimit": 65535}],
+            "logConfiguration": fargate.awslogs(log_group_name, args.region, "node"),
+        },
+    ]

@@ -1,0 +1,430 @@
+"""The stack's settings: one typed model, read once from stack config and validated as a whole.
+
+Every key is declared (type, default, description) in `Pulumi.yaml`; `DEFAULTS` below mirrors
+those defaults because the offline preview and unit tests do not always apply project defaults, and
+a test keeps the two in step. `load()` reads every key, collects every problem, and raises one
+`SettingsError` listing them all, before the program registers a single resource.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+
+NAMESPACE = "layerguard"
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+WALLARM_MODES = ("off", "monitoring", "safe_blocking", "block")
+WALLARM_API_HOSTS = {"us": "us1.api.wallarm.com", "eu": "api.wallarm.com"}
+NAT_LAYOUTS = ("single", "perAz")
+RATE_LIMIT_KEYS = ("IP", "FORWARDED_IP")
+RATE_WINDOWS = (60, 120, 300, 600)
+RATE_LIMIT_MAX = 2_000_000_000
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+
+# Fargate task sizes: CPU units -> allowed memory (MiB).
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# AWS managed rule groups we know the capacity (WCU) of. Bot Control is a paid group.
+WAF_MANAGED_RULE_GROUPS = {
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesSQLiRuleSet": 200,
+    "AWSManagedRulesLinuxRuleSet": 200,
+    "AWSManagedRulesUnixRuleSet": 100,
+    "AWSManagedRulesAmazonIpReputationList": 25,
+    "AWSManagedRulesAnonymousIpList": 50,
+    "AWSManagedRulesBotControlRuleSet": 50,
+}
+WAF_RATE_RULE_WCU = 2
+# Capacity included in the web ACL price; more is billed extra, so the program refuses it.
+WAF_WCU_BUDGET = 1500
+
+# NGINX itself needs room beside the postanalytics arena inside the node task.
+NODE_NGINX_HEADROOM_MIB = 512
+# The Wallarm node image majors that are still supported.
+SUPPORTED_NODE_MAJORS = (6, 7)
+
+_NODE_TAG = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-\d+)?$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+# registry/repository[:tag][@digest], lower-case repository as Docker requires.
+_IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+                    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+_HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+
+DEFAULTS: dict[str, Any] = {
+    "vpcCidr": "10.20.0.0/16",
+    "azCount": 2,
+    "natGateways": "perAz",
+    "wallarmMode": "block",
+    "wallarmCloud": "eu",
+    "wallarmApplication": -1,
+    "wallarmToken": "",
+    "wallarmTokenSecretArn": "",
+    "nodeImageTag": "7.1.0",
+    "nodeCpu": 1024,
+    "nodeMemory": 2048,
+    "nodePostanalyticsMemoryMib": 1024,
+    "nodeMinCount": 2,
+    "nodeMaxCount": 6,
+    "nodeHealthCheckGracePeriod": 120,
+    "appImage": "ealen/echo-server:0.9.2",
+    "appPort": 8080,
+    "appCount": 2,
+    "appHealthCheckPath": "/",
+    "certificateArn": "",
+    "allowHttpOnly": False,
+    "wafManagedRuleGroups": [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ],
+    "wafRateLimit": 2000,
+    "wafRateWindowSeconds": 300,
+    "wafRateLimitKey": "IP",
+    "deletionProtection": True,
+    "logRetentionDays": 90,
+}
+# Keys without a default: every stack must set them.
+REQUIRED = ("environment",)
+
+
+class SettingsError(Exception):
+    """The stack's configuration is invalid; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem"
+                         f"{'' if len(problems) == 1 else 's'}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    region: str
+    environment: str
+    vpc_cidr: str
+    az_count: int
+    nat_per_az: bool
+    wallarm_mode: str
+    wallarm_cloud: str
+    wallarm_api_host: str
+    wallarm_application: int
+    # Exactly one of the two is set. The token is a secret Output, never a plain string.
+    wallarm_token: Optional[pulumi.Output[str]]
+    wallarm_token_secret_arn: Optional[str]
+    node_image: str
+    node_cpu: int
+    node_memory: int
+    node_postanalytics_memory_mib: int
+    node_min_count: int
+    node_max_count: int
+    node_health_check_grace_period: int
+    app_image: str
+    app_port: int
+    app_count: int
+    app_health_check_path: str
+    certificate_arn: Optional[str]
+    waf_managed_rule_groups: tuple[str, ...]
+    waf_rate_limit: int
+    waf_rate_window_seconds: int
+    waf_rate_limit_key: str
+    deletion_protection: bool
+    log_retention_days: int
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
+
+    @property
+    def slab_alloc_arena_gb(self) -> str:
+        """`SLAB_ALLOC_ARENA` takes GB as a decimal number."""
+        return f"{self.node_postanalytics_memory_mib / 1024:g}"
+
+
+class _Reader:
+    """Reads raw config strings and parses them, recording problems instead of raising."""
+
+    def __init__(self, config: pulumi.Config):
+        self.config = config
+        self.problems: list[str] = []
+
+    def problem(self, key: str, given: Any, allowed: str) -> None:
+        self.problems.append(f"{key}: got {given!r}; {allowed}")
+
+    def raw(self, key: str) -> Optional[str]:
+        return self.config.get(key)
+
+    def string(self, key: str) -> str:
+        value = self.raw(key)
+        if value is None:
+            if key in REQUIRED:
+                self.problems.append(f"{key}: not set; it is required in every stack")
+                return ""
+            return DEFAULTS[key]
+        return value.strip()
+
+    def integer(self, key: str) -> int:
+        value = self.raw(key)
+        if value is None:
+            return DEFAULTS[key]
+        try:
+            return int(value.strip())
+        except ValueError:
+            self.problem(key, value, "expected an integer")
+            return DEFAULTS[key]
+
+    def boolean(self, key: str) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return DEFAULTS[key]
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        self.problem(key, value, "expected true or false")
+        return DEFAULTS[key]
+
+    def string_list(self, key: str) -> list[str]:
+        value = self.raw(key)
+        if value is None:
+            return list(DEFAULTS[key])
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+            self.problem(key, value, "expected a list of strings")
+            return list(DEFAULTS[key])
+        return parsed
+
+    def check(self, key: str, value: Any, ok: bool, allowed: str) -> None:
+        if not ok:
+            self.problem(key, value, allowed)
+
+    def one_of(self, key: str, value: Any, choices: tuple) -> None:
+        self.check(key, value, value in choices, f"allowed: {', '.join(map(str, choices))}")
+
+    def in_range(self, key: str, value: int, low: int, high: int) -> None:
+        self.check(key, value, low <= value <= high, f"allowed: an integer from {low} to {high}")
+
+
+def _is_secret(full_key: str) -> bool:
+    from pulumi.runtime import config as runtime_config
+    return (runtime_config.is_config_secret(full_key)
+            or full_key in runtime_config.get_config_secret_keys_env())
+
+
+def load(config: Optional[pulumi.Config] = None) -> Settings:
+    """Read and validate every setting; raise one SettingsError naming every bad key."""
+    config = config or pulumi.Config(NAMESPACE)
+    r = _Reader(config)
+
+    region = pulumi.Config("aws").get("region") or ""
+    region_ok = bool(_REGION.match(region))
+    if not region_ok:
+        r.problems.append(f"aws:region: got {region!r}; set an AWS region such as eu-west-1 "
+                          "(`pulumi config set aws:region eu-west-1`)")
+
+    environment = r.string("environment")
+    if environment:
+        r.one_of("environment", environment, ENVIRONMENTS)
+
+    vpc_cidr = r.string("vpcCidr")
+    try:
+        network = ipaddress.ip_network(vpc_cidr, strict=True)
+        ok = network.version == 4 and network.is_private and 16 <= network.prefixlen <= 24
+    except ValueError:
+        ok = False
+    r.check("vpcCidr", vpc_cidr, ok,
+            "allowed: a private IPv4 network (RFC 1918) with a prefix from /16 to /24, e.g. 10.20.0.0/16")
+
+    az_count = r.integer("azCount")
+    r.in_range("azCount", az_count, 2, 3)
+    nat = r.string("natGateways")
+    r.one_of("natGateways", nat, NAT_LAYOUTS)
+
+    mode = r.string("wallarmMode")
+    r.one_of("wallarmMode", mode, WALLARM_MODES)
+    cloud = r.string("wallarmCloud")
+    r.one_of("wallarmCloud", cloud, tuple(WALLARM_API_HOSTS))
+    application = r.integer("wallarmApplication")
+    r.check("wallarmApplication", application, application == -1 or application >= 1,
+            "allowed: -1 (the default application) or a positive application id")
+
+    tag = r.string("nodeImageTag")
+    match = _NODE_TAG.match(tag)
+    r.check("nodeImageTag", tag, bool(match) and int(match.group(1)) in SUPPORTED_NODE_MAJORS,
+            "allowed: a wallarm/node release of a supported major "
+            f"({', '.join(f'{m}.x' for m in SUPPORTED_NODE_MAJORS)}), e.g. 7.1.0")
+
+    cpu = r.integer("nodeCpu")
+    memory = r.integer("nodeMemory")
+    if cpu not in FARGATE_MEMORY:
+        r.one_of("nodeCpu", cpu, tuple(FARGATE_MEMORY))
+    elif memory not in FARGATE_MEMORY[cpu]:
+        pairs = FARGATE_MEMORY[cpu]
+        r.problem("nodeMemory", memory,
+                  f"with nodeCpu {cpu} Fargate allows {pairs[0]} to {pairs[-1]} MiB "
+                  f"({', '.join(map(str, pairs))})")
+    memory_ok = cpu in FARGATE_MEMORY and memory in FARGATE_MEMORY[cpu]
+    arena = r.integer("nodePostanalyticsMemoryMib")
+    if arena < 128:
+        r.problem("nodePostanalyticsMemoryMib", arena, "allowed: at least 128 MiB")
+    elif memory_ok and arena + NODE_NGINX_HEADROOM_MIB > memory:
+        r.problem("nodePostanalyticsMemoryMib", arena,
+                  f"must fit inside nodeMemory ({memory} MiB) with {NODE_NGINX_HEADROOM_MIB} MiB "
+                  f"left for NGINX: at most {memory - NODE_NGINX_HEADROOM_MIB} MiB")
+
+    min_count = r.integer("nodeMinCount")
+    max_count = r.integer("nodeMaxCount")
+    r.in_range("nodeMinCount", min_count, 1, 100)
+    r.in_range("nodeMaxCount", max_count, 1, 100)
+    if min_count > max_count:
+        r.problem("nodeMaxCount", max_count, f"must be at least nodeMinCount ({min_count})")
+    grace = r.integer("nodeHealthCheckGracePeriod")
+    r.in_range("nodeHealthCheckGracePeriod", grace, 60, 1800)
+
+    # The token: a Pulumi secret, or the ARN of a Secrets Manager secret that already holds it.
+    token_key = f"{NAMESPACE}:wallarmToken"
+    token_given = bool((config.get("wallarmToken") or "").strip())
+    token_arn = r.string("wallarmTokenSecretArn")
+    if token_given == bool(token_arn):
+        r.problems.append(
+            "wallarmToken / wallarmTokenSecretArn: "
+            + ("both are set" if token_given else "neither is set")
+            + "; set exactly one: the node token as a secret "
+              "(`pulumi config set --secret wallarmToken`) or the ARN of an existing "
+              "Secrets Manager secret holding it")
+    if token_given and not _is_secret(token_key):
+        # Never echo the value: it is the credential.
+        r.problems.append("wallarmToken: given in plaintext; allowed: a secret value only "
+                          "(`pulumi config set --secret wallarmToken ...`)")
+    if token_arn:
+        arn_match = _SECRET_ARN.match(token_arn)
+        r.check("wallarmTokenSecretArn", token_arn, bool(arn_match),
+                "allowed: a Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+        if arn_match and region_ok and arn_match.group(1) != region:
+            r.problem("wallarmTokenSecretArn", token_arn,
+                      f"the secret must be in the stack's region ({region})")
+
+    app_image = r.string("appImage")
+    r.check("appImage", app_image, bool(_IMAGE.match(app_image)),
+            "allowed: a container image reference such as ealen/echo-server:0.9.2")
+    app_port = r.integer("appPort")
+    r.in_range("appPort", app_port, 1024, 65535)
+    app_count = r.integer("appCount")
+    r.in_range("appCount", app_count, 1, 100)
+    health_path = r.string("appHealthCheckPath")
+    r.check("appHealthCheckPath", health_path,
+            bool(_HEALTH_PATH.match(health_path)) and len(health_path) <= 1024,
+            "allowed: an absolute URL path such as /health")
+
+    certificate = r.string("certificateArn")
+    http_only = r.boolean("allowHttpOnly")
+    if certificate:
+        cert_match = _ACM_ARN.match(certificate)
+        r.check("certificateArn", certificate, bool(cert_match),
+                "allowed: an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        if cert_match and region_ok and cert_match.group(1) != region:
+            r.problem("certificateArn", certificate,
+                      f"the certificate must be in the stack's region ({region})")
+        if http_only:
+            r.problem("allowHttpOnly", True, "must be false when certificateArn is set")
+    elif not http_only:
+        r.problem("certificateArn", certificate,
+                  "required: an ACM certificate ARN for the HTTPS listener "
+                  "(HTTP only is possible in dev, with allowHttpOnly: true)")
+    elif environment and environment != "dev":
+        r.problem("allowHttpOnly", True,
+                  f"HTTP only is allowed in the dev environment only, not in {environment}")
+
+    groups = r.string_list("wafManagedRuleGroups")
+    unknown = [g for g in groups if g not in WAF_MANAGED_RULE_GROUPS]
+    duplicates = sorted({g for g in groups if groups.count(g) > 1})
+    if unknown:
+        r.problem("wafManagedRuleGroups", unknown,
+                  f"allowed: {', '.join(WAF_MANAGED_RULE_GROUPS)}")
+    if duplicates:
+        r.problem("wafManagedRuleGroups", duplicates, "each rule group may appear once")
+    capacity = WAF_RATE_RULE_WCU + sum(WAF_MANAGED_RULE_GROUPS.get(g, 0) for g in set(groups))
+    if capacity > WAF_WCU_BUDGET:
+        r.problem("wafManagedRuleGroups", groups,
+                  f"needs {capacity} WCU with the rate rule; the web ACL budget is "
+                  f"{WAF_WCU_BUDGET} WCU (capacities: "
+                  + ", ".join(f"{g} {WAF_MANAGED_RULE_GROUPS[g]}" for g in groups
+                              if g in WAF_MANAGED_RULE_GROUPS) + ")")
+
+    rate_limit = r.integer("wafRateLimit")
+    r.in_range("wafRateLimit", rate_limit, 10, RATE_LIMIT_MAX)
+    rate_window = r.integer("wafRateWindowSeconds")
+    r.one_of("wafRateWindowSeconds", rate_window, RATE_WINDOWS)
+    rate_key = r.string("wafRateLimitKey")
+    r.one_of("wafRateLimitKey", rate_key, RATE_LIMIT_KEYS)
+
+    deletion_protection = r.boolean("deletionProtection")
+    if environment == "prod" and not deletion_protection:
+        r.problem("deletionProtection", False, "must be true in the prod environment")
+    retention = r.integer("logRetentionDays")
+    r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
+
+    if r.problems:
+        raise SettingsError(r.problems)
+
+    token: Optional[pulumi.Output[str]] = None
+    if token_given:
+        token = pulumi.Output.secret(config.get("wallarmToken").strip())
+
+    return Settings(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=region,
+        environment=environment,
+        vpc_cidr=vpc_cidr,
+        az_count=az_count,
+        nat_per_az=nat == "perAz",
+        wallarm_mode=mode,
+        wallarm_cloud=cloud,
+        wallarm_api_host=WALLARM_API_HOSTS[cloud],
+        wallarm_application=application,
+        wallarm_token=token,
+        wallarm_token_secret_arn=token_arn or None,
+        node_image=f"wallarm/node:{tag}",
+        node_cpu=cpu,
+        node_memory=memory,
+        node_postanalytics_memory_mib=arena,
+        node_min_count=min_count,
+        node_max_count=max_count,
+        node_health_check_grace_period=grace,
+        app_image=app_image,
+        app_port=app_port,
+        app_count=app_count,
+        app_health_check_path=health_path,
+        certificate_arn=certificate or None,
+        waf_managed_rule_groups=tuple(groups),
+        waf_rate_limit=rate_limit,
+        waf_rate_window_seconds=rate_window,
+        waf_rate_limit_key=rate_key,
+        deletion_protection=deletion_protection,
+        log_retention_days=retention,
+    )

@@ -1,0 +1,110 @@
+"""Helpers for the program's tests: shared offline previews of the real program (one run per
+stack, mode and overrides, reused by every module so the suite stays within its time budget) and
+small readers over captured resources, linked by URN (property dependencies), never by ids."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import pulumi_aws
+
+from layerguard.engine import preview
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "staging", "prod")
+MODES = ("preview", "update")
+
+_cache: dict = {}
+
+
+def run(stack: str, mode: str = "preview", *, config: dict | None = None,
+        secrets: dict | None = None):
+    key = (stack, mode, json.dumps(config, sort_keys=True), json.dumps(secrets, sort_keys=True))
+    if key not in _cache:
+        _cache[key] = preview(REPO, stack, mode, policy_pack=None, config=config, secrets=secrets)
+    return _cache[key]
+
+
+def ok(stack: str, mode: str = "preview", **kwargs):
+    result = run(stack, mode, **kwargs)
+    assert result.exit_code == 0, f"{stack}/{mode}: exit {result.exit_code}: {result.error}"
+    return result
+
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+SERVICE = "aws:ecs/service:Service"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def of_type(result, type_token: str) -> list:
+    return [r for r in result.resources if r.type == type_token]
+
+
+def named(result, name: str):
+    found = [r for r in result.resources if r.name == name]
+    assert len(found) == 1, f"expected one resource named {name!r}, found {[r.urn for r in found]}"
+    return found[0]
+
+
+def dep(res, prop: str) -> list[str]:
+    return res.property_dependencies.get(prop, [])
+
+
+def one_dep(res, prop: str) -> str:
+    urns = dep(res, prop)
+    assert len(urns) == 1, f"{res.urn}: {prop} should come from one resource, got {urns}"
+    return urns[0]
+
+
+def aws_class(type_token: str):
+    """The pulumi_aws class for a type token such as aws:ec2/securityGroup:SecurityGroup."""
+    package, module_path, name = type_token.split(":")
+    module = getattr(pulumi_aws, module_path.split("/")[0])
+    return getattr(module, name)
+
+
+def supports_tags(type_token: str) -> bool:
+    return "tags" in inspect.signature(aws_class(type_token)._internal_init).parameters
+
+
+def ancestors(result, res) -> list:
+    by_urn = result.by_urn()
+    out, parent = [], res.parent
+    while parent and parent in by_urn:
+        out.append(by_urn[parent])
+        parent = by_urn[parent].parent
+    return out
+
+
+def walk_plain(value, path="$"):
+    """Yield (path, string) for every string outside a secret wrapper."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return
+        for k, v in value.items():
+            yield from walk_plain(k, f"{path}.<key>")
+            yield from walk_plain(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from walk_plain(v, f"{path}[{i}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def walk_secret(value):
+    """Yield every value held inside a secret wrapper."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            yield value.get("value")
+            return
+        for v in value.values():
+            yield from walk_secret(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk_secret(v)
