@@ -111,6 +111,12 @@ def main(spec_path: str, out_path: str) -> int:
                                  "dependencies": [], "property_dependencies": {}, "inputs": {},
                                  "id": None, "outputs": {}, "version": ""})
                 return response
+            if dry_run and request.custom and not request.importId:
+                # A provider's preview of a create plans the inputs it was given as outputs (what
+                # the program set is known); only what the cloud computes stays unknown.
+                response.object.CopyFrom(request.object)
+                self._capture(request, "register", response.urn, response.id, None)
+                return response
             self._capture(request, "register", response.urn, response.id, response.object)
             return response
 

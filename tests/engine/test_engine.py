@@ -37,11 +37,17 @@ def test_preview_leaves_computed_outputs_unknown(runs):
     subnet = one(runs["preview"], ":Subnet", "public-0")
     assert is_unknown(subnet.inputs["vpcId"]), subnet.urn
     assert is_unknown(runs["preview"].outputs["albDns"])
+    assert is_unknown(runs["preview"].outputs["logArn"])
+
+
+def test_preview_knows_outputs_that_echo_given_inputs(runs):
+    assert runs["preview"].outputs["logName"] == "logs-hello"
 
 
 def test_update_knows_computed_outputs_with_realistic_values(runs):
     subnet = one(runs["update"], ":Subnet", "public-0")
     assert subnet.inputs["vpcId"].startswith("vpc-"), subnet.urn
+    assert runs["update"].outputs["logArn"] == "arn:aws:logs:us-east-1:123456789012:log-group:logs-hello"
     dns = runs["update"].outputs["albDns"]
     assert dns.endswith(".eu-west-1.elb.amazonaws.com") and not dns.startswith("internal-")
     listener = one(runs["update"], ":Listener", "https")
