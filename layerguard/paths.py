@@ -106,13 +106,14 @@ def chains(resources: Iterable, limit: int = 12) -> list[list[str]]:
     def walk(urn: str, trail: list[str]) -> None:
         if len(found) >= limit:
             return
-        nxt = [u for u in dict.fromkeys(hops.get(urn, [])) if u not in trail]
+        nxt = sorted(u for u in set(hops.get(urn, [])) if u not in trail)
         if not nxt:
             found.append(trail)
             return
         for u in nxt:
             walk(u, trail + [u])
 
-    for entry in entries:
+    for entry in sorted(entries):
         walk(entry, [entry])
-    return found
+    # The longest chain first: the full path to the app reads before a redirect-only listener.
+    return sorted(found, key=lambda chain: (-len(chain), chain))

@@ -45,7 +45,11 @@ def render(result: PreviewResult) -> str:
             if res.type.split(":")[-1].lower() in LISTING:
                 port = res.inputs.get("port")
                 proto = res.inputs.get("protocol", "")
-                out.append(f"    -> {res.name}: {res.type.split(':')[-1]} {proto}{':' + str(int(port)) if isinstance(port, (int, float)) else ''}")
+                actions = res.inputs.get("defaultActions") or []
+                kinds = sorted({a.get("type") for a in actions if isinstance(a, dict)} - {None})
+                suffix = f" ({', '.join(kinds)})" if kinds and kinds != ["forward"] else ""
+                out.append(f"    -> {res.name}: {res.type.split(':')[-1]} {proto}"
+                           f"{':' + str(int(port)) if isinstance(port, (int, float)) else ''}{suffix}")
             else:
                 out.append(f"    -> {paths.describe(res)}")
     out.append("")
