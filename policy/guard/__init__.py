@@ -1,0 +1,1 @@
+"""layerguard's CrossGuard policy pack: framework, policies and the registry that orders them."""

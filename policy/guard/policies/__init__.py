@@ -1,0 +1,1 @@
+"""Policies, one per module, laid out like what they guard (aws/<service>/..., wallarm/..., stack/...)."""

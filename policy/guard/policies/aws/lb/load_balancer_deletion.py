@@ -1,0 +1,36 @@
+"""LG-ALB-005: load balancers of the configured stacks cannot be deleted by accident."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from guard.framework import Resource, Rule, is_unknown, resource_policy, stack_name
+from guard.types import LOAD_BALANCERS
+
+RULE = Rule(
+    id="LG-ALB-005",
+    name="require-deletion-protection",
+    description="Load balancers in the stacks listed in the policy config must have deletion protection enabled.",
+    remediation="Set enable_deletion_protection=True, or remove the stack from this policy's 'stacks' config.",
+    severity="medium",
+    link="https://docs.aws.amazon.com/config/latest/developerguide/elb-deletion-protection-enabled.html",
+    resource_types=LOAD_BALANCERS,
+    config={"stacks": {
+        "type": "array", "items": {"type": "string"}, "default": ["prod", "prod-*", "production"],
+        "description": "Stack name globs where deletion protection is required."}},
+)
+
+
+def check(res: Resource, cfg: dict):
+    stack = stack_name()
+    if is_unknown(stack):
+        yield "the stack name is unknown to the policy pack (PULUMI_STACK unset), so the rule cannot tell whether it applies"
+        return
+    if not any(fnmatch.fnmatchcase(stack, pattern) for pattern in cfg["stacks"]):
+        return
+    value = res.get("enableDeletionProtection")
+    if is_unknown(value) or value is not True:
+        yield f"enable_deletion_protection is {value!r} in stack {stack!r}, which requires it"
+
+
+POLICY = resource_policy(RULE, check)

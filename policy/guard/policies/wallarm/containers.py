@@ -1,0 +1,99 @@
+"""Reading Wallarm node containers out of an ECS task definition's `containerDefinitions`.
+
+`containerDefinitions` is one JSON string. When the program builds it from computed values it is
+unknown at preview as a whole; `wallarm_containers` then raises `Unresolved`, which the framework
+reports as a fail-closed violation naming the property.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from guard.framework import Resource, Unresolved, is_unknown, parse_json
+
+TOKEN = "WALLARM_API_TOKEN"
+
+
+def containers(res: Resource) -> list:
+    raw = res.get("containerDefinitions")
+    if is_unknown(raw):
+        raise Unresolved(raw)
+    doc = parse_json(raw, "containerDefinitions")
+    return doc if isinstance(doc, list) else []
+
+
+def names(entries) -> dict:
+    """{name: value} of an `environment` / `secrets` list (value or valueFrom)."""
+    out = {}
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            out[entry.get("name")] = entry.get("value", entry.get("valueFrom"))
+    return out
+
+
+def is_wallarm(container: dict) -> bool:
+    """A Wallarm node: the wallarm/node image (any registry or mirror), or WALLARM_* settings."""
+    image = container.get("image") or ""
+    if "wallarm/node" in image or "wallarm-node" in image:
+        return True
+    declared = set(names(container.get("environment"))) | set(names(container.get("secrets")))
+    return any(isinstance(n, str) and n.startswith("WALLARM_") for n in declared)
+
+
+# --- NGINX configuration shipped inside the task definition -----------------------------------
+# A custom virtual host (written by an init container from an environment value, as layerguard's
+# node fleet does) sets `wallarm_mode` itself and may override WALLARM_MODE. Configs baked into a
+# derived image are invisible to the pack.
+
+_TOKEN_RE = re.compile(r"#[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|[{};]|[^\s{};\"'#]+")
+_PROXYING = ("proxy_pass", "grpc_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "memcached_pass")
+
+
+@dataclass(frozen=True)
+class ModeDirective:
+    mode: str
+    location: Optional[str]  # None: server or http level
+    proxies: bool  # the enclosing location forwards requests upstream
+
+
+def nginx_texts(containers_: list) -> list:
+    """(container name, variable, text) of every environment value carrying wallarm_mode."""
+    out = []
+    for container in containers_:
+        for name, value in names(container.get("environment")).items():
+            if isinstance(value, str) and "wallarm_mode" in value:
+                out.append((container.get("name") or "?", name, value))
+    return out
+
+
+def mode_directives(text: str) -> list:
+    """Every `wallarm_mode X;` with the location it sits in and whether that location proxies."""
+    blocks: list = []  # stack of [header words, directives-in-block]
+    found: list = []
+    statement: list = []
+    for token in _TOKEN_RE.findall(text):
+        if token.startswith("#"):
+            continue
+        if token == "{":
+            blocks.append([statement, []])
+            statement = []
+        elif token == ";":
+            if statement:
+                (blocks[-1][1] if blocks else []).append(statement)
+                if statement[0] == "wallarm_mode" and len(statement) > 1:
+                    found.append((statement[1], [b[0] for b in blocks], blocks[-1] if blocks else None))
+            statement = []
+        elif token == "}":
+            if blocks:
+                blocks.pop()
+            statement = []
+        else:
+            statement.append(token.strip("\"'"))
+    out = []
+    for mode, headers, block in found:
+        locations = [" ".join(h) for h in headers if h and h[0] == "location"]
+        proxies = bool(block) and any(d and d[0] in _PROXYING for d in block[1])
+        out.append(ModeDirective(mode, locations[-1] if locations else None, proxies))
+    return out

@@ -1,0 +1,46 @@
+"""The ordered list of every policy in the layerguard pack.
+
+Order matters for stack policies (CrossGuard runs them in this order in one AnalyzeStack call):
+the two suppression policies read what the others recorded, so they always come last.
+"""
+
+from __future__ import annotations
+
+from guard.policies.aws.ecs import service_public_ip
+from guard.policies.aws.lb import (listener_http_redirect, listener_tls, load_balancer_deletion,
+                                   load_balancer_desync, load_balancer_headers)
+from guard.policies.aws.wafv2 import web_acl_logging, web_acl_rate_rule
+from guard.policies.meta import report_suppressions, suppression_reason
+from guard.policies.wallarm import node_mode, token_secret
+from guard.policies.stack import no_bypass, origin_protection, perimeter_waf
+
+# Per-resource hygiene (resource policies and resource-scoped stack policies).
+HYGIENE = [
+    listener_tls,
+    listener_http_redirect,
+    load_balancer_headers,
+    load_balancer_desync,
+    load_balancer_deletion,
+    web_acl_logging,
+    web_acl_rate_rule,
+    service_public_ip,
+    token_secret,
+    node_mode,
+]
+
+# Stack policies over the reachability model (no-bypass, perimeter coverage) go here: append each
+# module (exposing RULE and POLICY) to this list.
+STACK: list = [no_bypass, perimeter_waf, origin_protection]
+
+# Must stay last: they report on what every policy above recorded.
+META = [suppression_reason, report_suppressions]
+
+MODULES = HYGIENE + STACK + META
+
+
+def policies() -> list:
+    return [m.POLICY for m in MODULES]
+
+
+def rules() -> list:
+    return [m.RULE for m in MODULES]

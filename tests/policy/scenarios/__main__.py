@@ -1,0 +1,409 @@
+"""A compliant internet -> WAF + ALB -> Wallarm nodes -> internal app stack in plain pulumi_aws
+(no layerguard components), plus one change selected by `scenarios:case`.
+
+Bypass cases open a path around the nodes or an unprotected entry; safe cases rewire the stack in a
+different but legitimate way. tests/policy/test_reachability.py lists the verdict each case must
+get and the resource that must be named. Resource names are the test's handles: keep them stable.
+"""
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+CASE = pulumi.Config().get("case") or "baseline"
+REGION = "eu-west-1"
+
+
+def case(*names: str) -> bool:
+    return CASE in names
+
+
+def tags(layer):
+    return {"layerguard:layer": layer}
+
+
+use1 = aws.Provider("use1", region="us-east-1")
+cf_list = aws.ec2.get_managed_prefix_list(name="com.amazonaws.global.cloudfront.origin-facing")
+
+# --- network -------------------------------------------------------------------------------------
+vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", tags=tags("network"))
+igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags=tags("network"))
+public_rt = aws.ec2.RouteTable("public-rt", vpc_id=vpc.id, tags=tags("network"))
+aws.ec2.Route("public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
+              gateway_id=igw.id)
+
+
+def subnet(name, cidr, layer, az, public=False):
+    s = aws.ec2.Subnet(name, vpc_id=vpc.id, cidr_block=cidr, availability_zone=f"{REGION}{az}",
+                       map_public_ip_on_launch=False, tags=tags(layer))
+    if public:
+        aws.ec2.RouteTableAssociation(f"{name}-rt", subnet_id=s.id, route_table_id=public_rt.id)
+    return s
+
+
+edge_subnets = [subnet("edge-a", "10.0.0.0/24", "edge", "a", True), subnet("edge-b", "10.0.1.0/24", "edge", "b", True)]
+node_subnets = [subnet("node-a", "10.0.10.0/24", "node", "a"), subnet("node-b", "10.0.11.0/24", "node", "b")]
+app_subnets = [subnet("app-a", "10.0.20.0/24", "app", "a"), subnet("app-b", "10.0.21.0/24", "app", "b")]
+ids = lambda subnets: [s.id for s in subnets]  # noqa: E731
+
+# --- edge: internet-facing ALB with a regional web ACL -------------------------------------------
+edge_sg = aws.ec2.SecurityGroup("edge-sg", vpc_id=vpc.id, description="edge ALB", tags=tags("edge"))
+aws.vpc.SecurityGroupIngressRule("edge-https-in", security_group_id=edge_sg.id, ip_protocol="tcp",
+                                 from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+node_sg = aws.ec2.SecurityGroup("node-sg", vpc_id=vpc.id, description="Wallarm nodes", tags=tags("node"))
+app_lb_sg = aws.ec2.SecurityGroup("app-lb-sg", vpc_id=vpc.id, description="internal app ALB", tags=tags("app"))
+app_task_sg = aws.ec2.SecurityGroup("app-task-sg", vpc_id=vpc.id, description="app tasks", tags=tags("app"))
+
+edge_alb_sgs = [edge_sg.id] + ([node_sg.id] if case("edge-alb-in-node-sg") else [])
+edge_alb = aws.lb.LoadBalancer(
+    "edge-alb", internal=False, load_balancer_type="application", subnets=ids(edge_subnets),
+    security_groups=edge_alb_sgs, drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
+    tags=tags("edge"))
+visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": "m"}
+rate_rule = {"name": "rate", "priority": 0, "action": {"block": {}}, "visibility_config": visibility,
+             "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}}}
+def web_acl(name, scope, **opts):
+    """A web ACL with a rate-based rule, logging to an aws-waf-logs- log group in its region."""
+    acl = aws.wafv2.WebAcl(name, scope=scope, default_action={"allow": {}}, rules=[rate_rule],
+                           visibility_config=visibility, tags=tags("edge"), **opts)
+    log_opts = {k: v for k, v in opts.items() if k in ("region", "opts")}
+    logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"aws-waf-logs-{name}", retention_in_days=90,
+                                   tags=tags("edge"), **log_opts)
+    aws.wafv2.WebAclLoggingConfiguration(f"{name}-logging", resource_arn=acl.arn,
+                                         log_destination_configs=[logs.arn], **log_opts)
+    return acl
+
+
+edge_acl = web_acl("edge-acl", "REGIONAL")
+if not case("edge-alb-no-waf", "cloudfront-origin-open", "safe-cloudfront-secret-header", "cloudfront-no-waf"):
+    aws.wafv2.WebAclAssociation("edge-acl-alb", resource_arn=edge_alb.arn, web_acl_arn=edge_acl.arn)
+
+# --- node fleet ------------------------------------------------------------------------------------
+aws.vpc.SecurityGroupIngressRule("node-from-edge", security_group_id=node_sg.id, ip_protocol="tcp",
+                                 from_port=80, to_port=80, referenced_security_group_id=edge_sg.id)
+node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", target_type="ip", vpc_id=vpc.id,
+                             tags=tags("node"))
+node_tg_green = aws.lb.TargetGroup("node-tg-green", port=80, protocol="HTTP", target_type="ip",
+                                   vpc_id=vpc.id, tags=tags("node"))
+cluster = aws.ecs.Cluster("cluster", tags=tags("network"))
+node_task = aws.ecs.TaskDefinition(
+    "node-task", family="node", cpu="1024", memory="2048", network_mode="awsvpc",
+    requires_compatibilities=["FARGATE"], tags=tags("node"),
+    container_definitions=json.dumps([{
+        "name": "wallarm", "image": "wallarm/node:7.1.0", "essential": True,
+        "portMappings": [{"containerPort": 80}],
+        "environment": [{"name": "WALLARM_MODE", "value": "block"}],
+        "secrets": [{"name": "WALLARM_API_TOKEN",
+                     "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wallarm-token-AbCdEf"}]}]))
+node_lbs = [{"target_group_arn": node_tg.arn, "container_name": "wallarm", "container_port": 80}]
+if case("safe-weighted-nodes"):
+    node_lbs.append({"target_group_arn": node_tg_green.arn, "container_name": "wallarm", "container_port": 80})
+aws.ecs.Service(
+    "node-svc", cluster=cluster.arn, task_definition=node_task.arn, desired_count=2, launch_type="FARGATE",
+    network_configuration={"subnets": ids(node_subnets), "security_groups": [node_sg.id],
+                           "assign_public_ip": case("node-public-ip")},
+    load_balancers=node_lbs, tags=tags("node"))
+
+# --- app: internal ALB and service, reachable from the nodes only ---------------------------------
+aws.vpc.SecurityGroupIngressRule("app-lb-from-node", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                 from_port=80, to_port=80, referenced_security_group_id=node_sg.id)
+aws.vpc.SecurityGroupIngressRule("app-task-from-lb", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                 from_port=8080, to_port=8080, referenced_security_group_id=app_lb_sg.id)
+app_alb = aws.lb.LoadBalancer(
+    "app-alb", internal=not case("app-lb-internet-facing"), load_balancer_type="application",
+    subnets=ids(app_subnets), security_groups=[app_lb_sg.id], drop_invalid_header_fields=True,
+    tags=tags("app"))
+app_tg = aws.lb.TargetGroup("app-tg", port=8080, protocol="HTTP", target_type="ip", vpc_id=vpc.id,
+                            tags=tags("app"))
+app_listener = aws.lb.Listener("app-http", load_balancer_arn=app_alb.arn, port=80, protocol="HTTP",
+                               default_actions=[{"type": "forward", "target_group_arn": app_tg.arn}])
+app_task = aws.ecs.TaskDefinition(
+    "app-task", family="app", cpu="256", memory="512", network_mode="awsvpc",
+    requires_compatibilities=["FARGATE"], tags=tags("app"),
+    container_definitions=json.dumps([{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
+                                       "essential": True, "portMappings": [{"containerPort": 8080}]}]))
+app_lbs = [{"target_group_arn": app_tg.arn, "container_name": "app", "container_port": 8080}]
+if case("app-svc-in-node-tg"):
+    app_lbs.append({"target_group_arn": node_tg.arn, "container_name": "app", "container_port": 8080})
+aws.ecs.Service(
+    "app-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=2, launch_type="FARGATE",
+    network_configuration={"subnets": ids(app_subnets), "security_groups": [app_task_sg.id],
+                           "assign_public_ip": case("app-task-public-ip")},
+    load_balancers=app_lbs, tags=tags("app"))
+
+# --- the edge listener: forwards to the nodes -------------------------------------------------------
+if case("edge-listener-to-app-tg"):
+    https_actions = [{"type": "forward", "target_group_arn": app_tg.arn}]
+elif case("edge-weighted-app-tg"):
+    https_actions = [{"type": "forward", "forward": {"target_groups": [
+        {"arn": node_tg.arn, "weight": 90}, {"arn": app_tg.arn, "weight": 10}]}}]
+elif case("safe-weighted-nodes"):
+    https_actions = [{"type": "forward", "forward": {"target_groups": [
+        {"arn": node_tg.arn, "weight": 90}, {"arn": node_tg_green.arn, "weight": 10}]}}]
+elif case("safe-cloudfront-secret-header"):
+    https_actions = [{"type": "fixed-response",
+                      "fixed_response": {"content_type": "text/plain", "status_code": "403"}}]
+else:
+    https_actions = [{"type": "forward", "target_group_arn": node_tg.arn}]
+edge_https = aws.lb.Listener(
+    "edge-https", load_balancer_arn=edge_alb.arn, port=443, protocol="HTTPS",
+    ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+    certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+    default_actions=https_actions)
+if case("edge-rule-to-app-tg"):
+    aws.lb.ListenerRule("edge-admin-rule", listener_arn=edge_https.arn, priority=10,
+                        actions=[{"type": "forward", "target_group_arn": app_tg.arn}],
+                        conditions=[{"path_pattern": {"values": ["/admin/*"]}}])
+
+
+# --- one change per case ------------------------------------------------------------------------------
+def cloudfront(name, origin_domain=None, vpc_origin=None, acl="us-east-1", header=False):
+    """A distribution with a CLOUDFRONT web ACL (in us-east-1 unless `acl` says otherwise)."""
+    web_acl_id = None
+    if acl == "us-east-1":
+        web_acl_id = web_acl(f"{name}-acl", "CLOUDFRONT", opts=pulumi.ResourceOptions(provider=use1)).arn
+    elif acl == "region-input":
+        web_acl_id = web_acl(f"{name}-acl", "CLOUDFRONT", region="us-east-1").arn
+    elif acl == "default-region":
+        web_acl_id = web_acl(f"{name}-acl", "CLOUDFRONT").arn
+    origin = {"origin_id": "origin"}
+    if vpc_origin is not None:
+        origin.update(domain_name=vpc_origin[1], vpc_origin_config={"vpc_origin_id": vpc_origin[0].id})
+    else:
+        origin.update(domain_name=origin_domain, custom_origin_config={
+            "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
+            "origin_ssl_protocols": ["TLSv1.2"]})
+        if header:
+            origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": "s3cr3t-from-secrets-manager"}]
+    return aws.cloudfront.Distribution(
+        name, enabled=True, origins=[origin], web_acl_id=web_acl_id, tags=tags("edge"),
+        default_cache_behavior={"allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+                                "target_origin_id": "origin", "viewer_protocol_policy": "redirect-to-https",
+                                "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        viewer_certificate={"cloudfront_default_certificate": True})
+
+
+def vpc_origin(name, lb):
+    return aws.cloudfront.VpcOrigin(name, vpc_origin_endpoint_config={
+        "name": name, "arn": lb.arn, "http_port": 80, "https_port": 443,
+        "origin_protocol_policy": "https-only",
+        "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1}}, tags=tags("edge"))
+
+
+def edge_nlb(name, internal, sg_rule=None, from_sg=None):
+    """An edge NLB (with a security group) forwarding to the node target group on a second listener
+    target group (NLB target groups are TCP)."""
+    sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=vpc.id, description=name, tags=tags("edge"))
+    if sg_rule == "cloudfront":
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-cf", security_group_id=sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, prefix_list_id=cf_list.id)
+    elif sg_rule == "world":
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-world", security_group_id=sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    elif sg_rule == "public-subnet":
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-vpc", security_group_id=sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, cidr_ipv4="10.0.0.0/24")
+    if from_sg is not None:
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-link", security_group_id=sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, referenced_security_group_id=from_sg.id)
+    lb = aws.lb.LoadBalancer(
+        name, internal=internal, load_balancer_type="network", security_groups=[sg.id], tags=tags("edge"),
+        subnets=ids(edge_subnets if not internal else node_subnets),
+        # REST API VPC links (PrivateLink) are not filtered by the NLB's security group
+        enforce_security_group_inbound_rules_on_private_link_traffic="off" if sg_rule == "private-link" else None)
+    tg = aws.lb.TargetGroup(f"{name}-tg", port=80, protocol="TCP", target_type="ip", vpc_id=vpc.id,
+                            tags=tags("node"))
+    aws.lb.Listener(f"{name}-tcp", load_balancer_arn=lb.arn, port=443, protocol="TCP",
+                    default_actions=[{"type": "forward", "target_group_arn": tg.arn}])
+    aws.ecs.Service(
+        f"{name}-nodes", cluster=cluster.arn, task_definition=node_task.arn, desired_count=2,
+        launch_type="FARGATE",
+        network_configuration={"subnets": ids(node_subnets), "security_groups": [node_sg.id]},
+        load_balancers=[{"target_group_arn": tg.arn, "container_name": "wallarm", "container_port": 80}],
+        tags=tags("node"))
+    aws.vpc.SecurityGroupIngressRule(f"{name}-to-nodes", security_group_id=node_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, referenced_security_group_id=sg.id)
+    return lb
+
+
+def app_instance(name, **kwargs):
+    kwargs.setdefault("subnet_id", app_subnets[0].id)
+    kwargs.setdefault("vpc_security_group_ids", [app_task_sg.id])
+    return aws.ec2.Instance(name, ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                            tags=kwargs.pop("tags", tags("app")), **kwargs)
+
+
+def rule(name, sg, **kwargs):
+    return aws.vpc.SecurityGroupIngressRule(name, security_group_id=sg.id, ip_protocol="tcp",
+                                            from_port=8080, to_port=8080, **kwargs)
+
+
+# -- bypasses: security groups
+if case("app-sg-open-world"):
+    rule("bypass-rule", app_task_sg, cidr_ipv4="0.0.0.0/0")
+if case("app-sg-ipv6-world"):
+    rule("bypass-rule", app_task_sg, cidr_ipv6="::/0")
+if case("app-sg-vpc-cidr"):
+    aws.ec2.SecurityGroupRule("bypass-rule", type="ingress", security_group_id=app_lb_sg.id, protocol="tcp",
+                              from_port=80, to_port=80, cidr_blocks=["10.0.0.0/16"])
+if case("app-sg-public-subnet-cidr"):
+    aws.ec2.SecurityGroupRule("bypass-rule", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=[edge_subnets[0].cidr_block])
+if case("app-sg-peer-cidr"):
+    rule("bypass-rule", app_task_sg, cidr_ipv4="192.168.0.0/16")
+if case("app-sg-edge-sg-ref"):
+    rule("bypass-rule", app_lb_sg, referenced_security_group_id=edge_sg.id)
+if case("app-sg-cloudfront-list"):
+    rule("bypass-rule", app_lb_sg, prefix_list_id=cf_list.id)
+if case("app-sg-inline-world"):
+    open_sg = aws.ec2.SecurityGroup("bypass-sg", vpc_id=vpc.id, description="inline", tags=tags("app"),
+                                    ingress=[{"protocol": "tcp", "from_port": 8080, "to_port": 8080,
+                                              "cidr_blocks": ["0.0.0.0/0"]}])
+    app_instance("app-worker", vpc_security_group_ids=[open_sg.id])
+if case("unclassified-public-instance"):
+    bastion_sg = aws.ec2.SecurityGroup("bastion-sg", vpc_id=vpc.id, description="bastion",
+                                       tags={"Name": "bastion"})
+    aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                     subnet_id=edge_subnets[0].id, associate_public_ip_address=True,
+                     vpc_security_group_ids=[bastion_sg.id], tags={"Name": "bastion"})
+    rule("bypass-rule", app_task_sg, referenced_security_group_id=bastion_sg.id)
+# -- bypasses: load balancing
+if case("tg-attachment-app-instance"):
+    worker = app_instance("app-worker")
+    aws.lb.TargetGroupAttachment("bypass-attachment", target_group_arn=node_tg.arn, target_id=worker.id)
+if case("app-asg-in-node-tg"):
+    lt = aws.ec2.LaunchTemplate("app-lt", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
+                                vpc_security_group_ids=[app_task_sg.id], tags=tags("app"))
+    aws.autoscaling.Group("app-asg", min_size=1, max_size=2, vpc_zone_identifiers=ids(app_subnets),
+                          launch_template={"id": lt.id, "version": "$Latest"},
+                          target_group_arns=[node_tg.arn],
+                          tags=[{"key": "layerguard:layer", "value": "app", "propagate_at_launch": True}])
+# -- bypasses: public addresses
+if case("app-instance-public-ip"):
+    app_instance("app-worker", subnet_id=edge_subnets[0].id, associate_public_ip_address=True)
+if case("app-instance-eip"):
+    worker = app_instance("app-worker")
+    aws.ec2.Eip("bypass-eip", instance=worker.id, domain="vpc", tags=tags("app"))
+if case("app-instance-mapped-subnet"):
+    mapped = aws.ec2.Subnet("mapped", vpc_id=vpc.id, cidr_block="10.0.30.0/24", map_public_ip_on_launch=True,
+                            tags=tags("app"))
+    app_instance("app-worker", subnet_id=mapped.id)
+if case("app-rds-public"):
+    group = aws.rds.SubnetGroup("app-db-subnets", subnet_ids=ids(app_subnets), tags=tags("app"))
+    aws.rds.Instance("app-db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
+                     username="app", manage_master_user_password=True, db_subnet_group_name=group.name,
+                     vpc_security_group_ids=[app_task_sg.id], publicly_accessible=True,
+                     skip_final_snapshot=True, tags=tags("app"))
+if case("app-lambda-url"):
+    fn = aws.lambda_.Function("app-fn", role="arn:aws:iam::123456789012:role/app-fn", runtime="python3.12",
+                              handler="index.handler", code=pulumi.AssetArchive({}), tags=tags("app"),
+                              vpc_config={"subnet_ids": ids(app_subnets), "security_group_ids": [app_task_sg.id]})
+    aws.lambda_.FunctionUrl("bypass-url", function_name=fn.name, authorization_type="NONE")
+# -- bypasses: CloudFront and API Gateway
+if case("cloudfront-origin-app-lb"):
+    cloudfront("bypass-cdn", origin_domain=app_alb.dns_name)
+if case("cloudfront-vpc-origin-app-lb"):
+    cloudfront("app-cdn", vpc_origin=(vpc_origin("bypass-vpc-origin", app_alb), app_alb.dns_name))
+if case("http-api-vpc-link-app"):
+    link_sg = aws.ec2.SecurityGroup("link-sg", vpc_id=vpc.id, description="vpc link", tags=tags("edge"))
+    link = aws.apigatewayv2.VpcLink("link", security_group_ids=[link_sg.id], subnet_ids=ids(node_subnets),
+                                    tags=tags("edge"))
+    api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", tags=tags("edge"))
+    aws.apigatewayv2.Integration("bypass-integration", api_id=api.id, integration_type="HTTP_PROXY",
+                                 integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+                                 integration_uri=app_listener.arn)
+if case("rest-api-vpc-link-app"):
+    app_nlb_sg = aws.ec2.SecurityGroup("app-nlb-sg", vpc_id=vpc.id, description="app nlb", tags=tags("app"))
+    app_nlb = aws.lb.LoadBalancer("app-nlb", internal=True, load_balancer_type="network",
+                                  subnets=ids(app_subnets), security_groups=[app_nlb_sg.id], tags=tags("app"))
+    link = aws.apigateway.VpcLink("rest-link", target_arn=app_nlb.arn, tags=tags("edge"))
+    api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"))
+    aws.apigateway.Integration("bypass-integration", rest_api=api.id, resource_id=api.root_resource_id,
+                               http_method="ANY", type="HTTP_PROXY", integration_http_method="ANY",
+                               connection_type="VPC_LINK", connection_id=link.id,
+                               uri=app_nlb.dns_name.apply(lambda d: f"http://{d}/"))
+if case("edge-alb-in-node-sg"):
+    pass  # the edge ALB joined the node security group above
+# -- perimeter: entries without WAF
+if case("edge-nlb-no-cloudfront"):
+    edge_nlb("edge-nlb", internal=False, sg_rule="world")
+if case("http-api-to-nodes"):
+    link_sg = aws.ec2.SecurityGroup("link-sg", vpc_id=vpc.id, description="vpc link", tags=tags("edge"))
+    nlb = edge_nlb("edge-nlb", internal=True, from_sg=link_sg)
+    link = aws.apigatewayv2.VpcLink("link", security_group_ids=[link_sg.id], subnet_ids=ids(edge_subnets),
+                                    tags=tags("edge"))
+    api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", tags=tags("edge"))
+    aws.apigatewayv2.Integration("nodes-integration", api_id=api.id, integration_type="HTTP_PROXY",
+                                 integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+                                 integration_uri=nlb.arn)
+if case("rest-api-stage-no-waf", "safe-rest-api-waf"):
+    nlb = edge_nlb("edge-nlb", internal=True, sg_rule="private-link")
+    link = aws.apigateway.VpcLink("rest-link", target_arn=nlb.arn, tags=tags("edge"))
+    api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"))
+    integ = aws.apigateway.Integration(
+        "nodes-integration", rest_api=api.id, resource_id=api.root_resource_id, http_method="ANY",
+        type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+        uri=nlb.dns_name.apply(lambda d: f"http://{d}/"))
+    deployment = aws.apigateway.Deployment("rest-deployment", rest_api=api.id,
+                                           opts=pulumi.ResourceOptions(depends_on=[integ]))
+    stage = aws.apigateway.Stage("rest-stage", rest_api=api.id, deployment=deployment.id, stage_name="v1",
+                                 tags=tags("edge"))
+    if case("safe-rest-api-waf"):
+        aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=edge_acl.arn)
+if case("nlb-admits-public-subnet"):
+    edge_nlb("edge-nlb", internal=True, sg_rule="public-subnet")
+if case("node-sg-open-world"):
+    aws.vpc.SecurityGroupIngressRule("open-node-rule", security_group_id=node_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0")
+if case("cloudfront-acl-default-region"):
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name, acl="default-region")
+if case("cloudfront-no-waf"):
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name, acl=None)
+if case("cloudfront-origin-open"):
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name)
+# -- safe variations
+if case("safe-sg-rule-reference"):
+    aws.ec2.SecurityGroupRule("extra-rule", type="ingress", security_group_id=app_lb_sg.id, protocol="tcp",
+                              from_port=443, to_port=443, source_security_group_id=node_sg.id)
+if case("safe-node-subnet-cidr"):
+    aws.ec2.SecurityGroupRule("extra-rule", type="ingress", security_group_id=app_lb_sg.id, protocol="tcp",
+                              from_port=80, to_port=80, cidr_blocks=["10.0.10.0/24", "10.0.11.0/24"])
+if case("safe-node-subnet-outputs"):
+    aws.ec2.SecurityGroup("extra-sg", vpc_id=vpc.id, description="app admin", tags=tags("app"), ingress=[{
+        "protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": [s.cidr_block for s in node_subnets]}])
+    app_instance("app-worker", vpc_security_group_ids=[app_task_sg.id])
+if case("safe-cloudfront-nlb"):
+    nlb = edge_nlb("edge-nlb", internal=False, sg_rule="cloudfront")
+    cloudfront("edge-cdn", origin_domain=nlb.dns_name)
+if case("safe-cloudfront-vpc-origin"):
+    nlb = edge_nlb("edge-nlb", internal=True, sg_rule="cloudfront")
+    cloudfront("edge-cdn", vpc_origin=(vpc_origin("edge-vpc-origin", nlb), nlb.dns_name), acl="region-input")
+if case("safe-cloudfront-secret-header"):
+    aws.lb.ListenerRule("edge-verified", listener_arn=edge_https.arn, priority=1,
+                        actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify",
+                                                     "values": ["s3cr3t-from-secrets-manager"]}}])
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name, header=True)
+if case("safe-app-listener-rules"):
+    api_tg = aws.lb.TargetGroup("app-api-tg", port=8080, protocol="HTTP", target_type="ip", vpc_id=vpc.id,
+                                tags=tags("app"))
+    aws.lb.ListenerRule("app-api-rule", listener_arn=app_listener.arn, priority=10,
+                        actions=[{"type": "forward", "forward": {"target_groups": [
+                            {"arn": api_tg.arn, "weight": 50}, {"arn": app_tg.arn, "weight": 50}]}}],
+                        conditions=[{"path_pattern": {"values": ["/api/*"]}}])
+    aws.ecs.Service(
+        "app-api-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=2, launch_type="FARGATE",
+        network_configuration={"subnets": ids(app_subnets), "security_groups": [app_task_sg.id]},
+        load_balancers=[{"target_group_arn": api_tg.arn, "container_name": "app", "container_port": 8080}],
+        tags=tags("app"))
+if case("safe-isolated-bastion"):
+    bastion_sg = aws.ec2.SecurityGroup("bastion-sg", vpc_id=vpc.id, description="bastion", tags=tags("network"),
+                                       ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22,
+                                                 "cidr_blocks": ["203.0.113.0/24"]}])
+    aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                     subnet_id=edge_subnets[0].id, associate_public_ip_address=True,
+                     vpc_security_group_ids=[bastion_sg.id], tags=tags("network"))
+
+pulumi.export("edgeDns", edge_alb.dns_name)

@@ -1,0 +1,226 @@
+"""The reachability model over hand-built resources (no engine): fail-closed handling of unknowns,
+CIDR arithmetic, and the cost on a 20,000-resource stack (must stay linear and under 10 s).
+
+The catalogue through the real preview is tests/policy/test_reachability.py; these tests pin what
+a preview cannot easily produce (unknown literals, very large stacks).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+PACK = Path(__file__).resolve().parents[2] / "policy"
+if str(PACK) not in sys.path:
+    sys.path.insert(0, str(PACK))
+
+from guard.framework import Resource, Stack, Unknown  # noqa: E402
+from guard.reachability import Model  # noqa: E402
+from guard.reachability.net import SubnetIndex, has_outside_part, parse_cidr  # noqa: E402
+from guard.reachability.perimeter import Perimeter  # noqa: E402
+
+
+class Builder:
+    """Resources the way build_stack() hands them to a stack policy (plain props, URN deps)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.resources: list[Resource] = []
+        self.prefix = prefix
+
+    def add(self, type_: str, name: str, props: dict | None = None, deps: dict | None = None,
+            layer: str | None = None) -> Resource:
+        props = dict(props or {})
+        if layer:
+            props.setdefault("tags", {"layerguard:layer": layer})
+        name = self.prefix + name
+        res = Resource(urn=f"urn:pulumi:test::scenarios::{type_}::{name}", type=type_, name=name,
+                       props=props, provider_region="eu-west-1",
+                       property_dependencies={k: tuple(r.urn for r in v) for k, v in (deps or {}).items()})
+        self.resources.append(res)
+        return res
+
+    def cell(self) -> dict:
+        """One compliant edge ALB -> node service -> internal app ALB -> app service slice."""
+        a = self.add
+        vpc = a("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"}, layer="network")
+        edge_sub = a("aws:ec2/subnet:Subnet", "edge-a", {"cidrBlock": "10.0.0.0/24", "mapPublicIpOnLaunch": False},
+                     {"vpcId": [vpc]}, layer="edge")
+        node_sub = a("aws:ec2/subnet:Subnet", "node-a", {"cidrBlock": "10.0.10.0/24"}, {"vpcId": [vpc]}, layer="node")
+        app_sub = a("aws:ec2/subnet:Subnet", "app-a", {"cidrBlock": "10.0.20.0/24"}, {"vpcId": [vpc]}, layer="app")
+        sg = {}
+        for layer in ("edge", "node", "app"):
+            sg[layer] = a("aws:ec2/securityGroup:SecurityGroup", f"{layer}-sg", {"ingress": []}, {"vpcId": [vpc]},
+                          layer=layer)
+        rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+        a(rule, "edge-in", {"cidrIpv4": "0.0.0.0/0", "securityGroupId": Unknown("securityGroupId", "string")},
+          {"securityGroupId": [sg["edge"]]})
+        a(rule, "node-in", {"referencedSecurityGroupId": Unknown("r", "string"), "securityGroupId": Unknown("s", "string")},
+          {"securityGroupId": [sg["node"]], "referencedSecurityGroupId": [sg["edge"]]})
+        a(rule, "app-in", {"referencedSecurityGroupId": Unknown("r", "string"), "securityGroupId": Unknown("s", "string")},
+          {"securityGroupId": [sg["app"]], "referencedSecurityGroupId": [sg["node"]]})
+        lb = "aws:lb/loadBalancer:LoadBalancer"
+        edge_alb = a(lb, "edge-alb", {"internal": False, "loadBalancerType": "application"},
+                     {"subnets": [edge_sub], "securityGroups": [sg["edge"]]}, layer="edge")
+        app_alb = a(lb, "app-alb", {"internal": True, "loadBalancerType": "application"},
+                    {"subnets": [app_sub], "securityGroups": [sg["app"]]}, layer="app")
+        acl = a("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "REGIONAL"}, layer="edge")
+        a("aws:wafv2/webAclAssociation:WebAclAssociation", "acl-assoc", {}, {"resourceArn": [edge_alb], "webAclArn": [acl]})
+        tg = "aws:lb/targetGroup:TargetGroup"
+        node_tg = a(tg, "node-tg", {}, layer="node")
+        app_tg = a(tg, "app-tg", {}, layer="app")
+        fwd = [{"type": "forward", "targetGroupArn": Unknown("t", "string")}]
+        a("aws:lb/listener:Listener", "edge-https", {"defaultActions": fwd},
+          {"loadBalancerArn": [edge_alb], "defaultActions": [node_tg]})
+        a("aws:lb/listener:Listener", "app-http", {"defaultActions": fwd},
+          {"loadBalancerArn": [app_alb], "defaultActions": [app_tg]})
+        svc = "aws:ecs/service:Service"
+        node = a(svc, "node-svc", {"networkConfiguration": {"assignPublicIp": False}},
+                 {"networkConfiguration": [node_sub, sg["node"]], "loadBalancers": [node_tg]}, layer="node")
+        app = a(svc, "app-svc", {"networkConfiguration": {"assignPublicIp": False}},
+                {"networkConfiguration": [app_sub, sg["app"]], "loadBalancers": [app_tg]}, layer="app")
+        return {"vpc": vpc, "sg": sg, "edge_alb": edge_alb, "app_alb": app_alb, "node": node, "app": app,
+                "edge_sub": edge_sub, "node_sub": node_sub, "app_tg": app_tg}
+
+    def model(self) -> Model:
+        return Model(Stack(list(self.resources)))
+
+
+def openers(model: Model) -> set[str]:
+    return {model.stack.by_urn[o].name for o, _app, _path, _note in model.bypasses()}
+
+
+def test_compliant_cell_has_no_bypass_and_no_problem():
+    b = Builder()
+    b.cell()
+    m = b.model()
+    assert m.bypasses() == [] and m.problems == []
+    assert Perimeter(m).unprotected_paths() == []
+
+
+def test_unknown_internal_flag_fails_closed():
+    b = Builder()
+    cell = b.cell()
+    cell["app_alb"].props["internal"] = Unknown("internal", "boolean")
+    m = b.model()
+    assert openers(m) == {"app-alb"}
+    assert [(p.prop, p.area) for p in m.problems] == [("internal", "reach")]
+
+
+def test_unknown_cidr_without_subnet_dependency_is_the_internet():
+    b = Builder()
+    cell = b.cell()
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "mystery",
+          {"cidrIpv4": Unknown("cidrIpv4", "string")}, {"securityGroupId": [cell["sg"]["app"]]})
+    m = b.model()
+    assert "mystery" in openers(m)
+    assert any(p.prop == "cidrIpv4" for p in m.problems)
+
+
+def test_unknown_cidr_from_node_subnet_is_resolved_through_dependencies():
+    b = Builder()
+    cell = b.cell()
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "from-nodes",
+          {"cidrIpv4": Unknown("cidrIpv4", "string")},
+          {"securityGroupId": [cell["sg"]["app"]], "cidrIpv4": [cell["node_sub"]]})
+    m = b.model()
+    assert m.bypasses() == [] and m.problems == []
+
+
+def test_unknown_cidr_from_edge_subnet_opens_a_path():
+    b = Builder()
+    cell = b.cell()
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "from-edge",
+          {"cidrIpv4": Unknown("cidrIpv4", "string")},
+          {"securityGroupId": [cell["sg"]["app"]], "cidrIpv4": [cell["edge_sub"]]})
+    assert openers(b.model()) == {"from-edge"}
+
+
+def test_untagged_public_service_trusted_by_the_app_is_a_bypass():
+    """An untagged service is unclassified (untrusted): an app rule admitting its security group
+    opens a path, even though the service sits in the node target group."""
+    b = Builder()
+    cell = b.cell()
+    rogue_sg = b.add("aws:ec2/securityGroup:SecurityGroup", "rogue-sg", {}, {"vpcId": [cell["vpc"]]})
+    b.add("aws:ecs/service:Service", "rogue", {"networkConfiguration": {"assignPublicIp": True}},
+          {"networkConfiguration": [rogue_sg], "loadBalancers": [b.resources[[r.name for r in b.resources].index("node-tg")]]})
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-from-rogue",
+          {"referencedSecurityGroupId": Unknown("r", "string")},
+          {"securityGroupId": [cell["sg"]["app"]], "referencedSecurityGroupId": [rogue_sg]})
+    assert openers(b.model()) == {"app-from-rogue"}
+
+
+def test_cidr_arithmetic():
+    vpc = [parse_cidr("10.0.0.0/16")]
+    assert has_outside_part(parse_cidr("0.0.0.0/0"), vpc)
+    assert has_outside_part(parse_cidr("10.0.0.0/15"), vpc)
+    assert not has_outside_part(parse_cidr("10.0.3.0/24"), vpc)
+    assert has_outside_part(parse_cidr("::/0"), vpc)
+    idx = SubnetIndex()
+    for i in range(0, 40, 2):
+        idx.add("vpc", parse_cidr(f"10.0.{i}.0/24"), f"s{i}")
+    assert idx.overlapping(parse_cidr("10.0.4.0/23"), "vpc") == ["s4"]
+    assert idx.overlapping(parse_cidr("10.0.3.0/24"), "vpc") == []
+    assert len(idx.overlapping(parse_cidr("10.0.0.0/16"), "vpc")) == 20
+    assert idx.overlapping(parse_cidr("10.0.4.0/24"), "other") == []
+
+
+def _timed(cells: int) -> tuple[float, int]:
+    b = Builder()
+    for i in range(cells):
+        b.prefix = f"c{i}-"
+        b.cell()
+    start = time.perf_counter()
+    m = b.model()
+    found = m.bypasses()
+    Perimeter(m).unprotected_paths()
+    return time.perf_counter() - start, len(b.resources) + len(found)
+
+
+def test_twenty_thousand_resources_linear():
+    small, n_small = _timed(100)
+    large, n_large = _timed(1000)   # 1000 cells x 21 resources = 21,000 resources
+    assert n_large >= 20_000
+    assert large < 10.0, f"{n_large} resources took {large:.2f}s"
+    assert large < small * 10 * 2.5, f"not linear: 100 cells {small:.3f}s, 1000 cells {large:.3f}s"
+
+
+def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_literal=None) -> list:
+    """A distribution in front of the cell's edge ALB (whose own WAF is removed), ALB limited to
+    the CloudFront prefix list; returns the resources the perimeter names (the ALB is covered only
+    while the distribution carries a valid web ACL)."""
+    b = Builder()
+    cell = b.cell()
+    b.resources = [r for r in b.resources if r.name != "acl-assoc"]
+    edge_in = next(r for r in b.resources if r.name == "edge-in")
+    edge_in.props = {"prefixListId": "pl-3b927c52"}
+    deps = {}
+    if web_acl_literal is None:
+        acl = b.add("aws:wafv2/webAcl:WebAcl", "cf-acl", acl_props, layer="edge")
+        acl.provider_region = provider_region
+        deps["webAclId"] = [acl]
+    b.add("aws:cloudfront/distribution:Distribution", "cdn",
+          {"webAclId": web_acl_literal if web_acl_literal is not None else Unknown("webAclId", "string"),
+           "origins": [{"domainName": Unknown("d", "string")}]},
+          {**deps, "origins": [cell["edge_alb"]]}, layer="edge")
+    m = b.model()
+    return sorted({m.stack.by_urn[o].name for _v, opens, _p, _r in Perimeter(m).unprotected_paths() for o in opens})
+
+
+BOTH = ["cdn", "edge-alb"]
+
+
+def test_cloudfront_acl_region_comes_from_the_provider_or_the_resource():
+    assert _cloudfront_in_front({"scope": "CLOUDFRONT"}, "us-east-1") == []
+    assert _cloudfront_in_front({"scope": "CLOUDFRONT"}, "eu-west-1") == BOTH
+    assert _cloudfront_in_front({"scope": "CLOUDFRONT", "region": "us-east-1"}, "eu-west-1") == []
+    assert _cloudfront_in_front({"scope": "REGIONAL"}, "us-east-1") == BOTH
+    assert _cloudfront_in_front({"scope": Unknown("scope", "string")}, "us-east-1") == BOTH
+    assert _cloudfront_in_front({"scope": "CLOUDFRONT"}, None) == BOTH  # region unknowable
+
+
+def test_cloudfront_literal_acl_arn_is_parsed():
+    ok = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2"
+    assert _cloudfront_in_front({}, None, web_acl_literal=ok) == []
+    assert _cloudfront_in_front({}, None, web_acl_literal=ok.replace("us-east-1", "eu-west-1")) == BOTH
+    assert _cloudfront_in_front({}, None, web_acl_literal="") == BOTH
