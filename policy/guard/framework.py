@@ -251,6 +251,10 @@ class Resource:
         tags = self.props.get("tags")
         if is_unknown(tags):
             return tags
+        if isinstance(tags, list):
+            # Auto scaling groups carry their tags as a list of {key, value, propagateAtLaunch}.
+            tags = {t.get("key"): t.get("value") for t in tags
+                    if isinstance(t, Mapping) and isinstance(t.get("key"), str)}
         if not isinstance(tags, Mapping):
             return None
         value = tags.get(LAYER_TAG)

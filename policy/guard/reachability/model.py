@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Optional
 
-from guard.framework import LAYER_TAG, LAYERS, UNCLASSIFIED, Resource, Stack, is_unknown
+from guard.framework import UNCLASSIFIED, Resource, Stack, is_unknown
 
 from . import tokens as T
 from .net import Network, SubnetIndex, has_outside_part, parse_cidr
@@ -438,26 +438,12 @@ class Model:
         if is_unknown(tag):
             self.problem(res, "tags", "the layerguard:layer tag is unknown at preview; the resource is "
                                       "treated as unclassified (untrusted)")
-        ep = Endpoint(res.urn, kind, self._layer(res),
+        ep = Endpoint(res.urn, kind, self.stack.layer(res),
                       sgs=[s.urn for s in sgs], subnets=[s.urn for s in subnets])
         vpcs = {self.subnet_vpc.get(s) for s in ep.subnets} - {None}
         ep.vpc = next(iter(vpcs)) if len(vpcs) == 1 else None
         self.endpoints[res.urn] = ep
         return ep
-
-    def _layer(self, res: Resource) -> str:
-        """The stack's layer; auto scaling groups carry tags as a list of {key, value, ...}."""
-        tags = pget(res, "tags")
-        if res.type == T.ASG and isinstance(tags, list):
-            for t in tags:
-                if isinstance(t, dict) and same(t.get("key"), LAYER_TAG):
-                    value = t.get("value")
-                    if is_unknown(value):
-                        self.problem(res, "tags", "the layerguard:layer tag is unknown at preview; the "
-                                                  "group is treated as unclassified (untrusted)")
-                    elif value in LAYERS:
-                        return value
-        return self.stack.layer(res)
 
     def _public_from_subnets(self, ep: Endpoint) -> None:
         for s in ep.subnets:
