@@ -14,14 +14,19 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from google.protobuf import json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import project as project_config
-from .analyzer import PackInfo, PolicyPackProcess, resolve_policy_config
 from .errors import EngineError
+
+# grpc, protobuf and the Pulumi SDK (which `pulumi.runtime.proto` imports whole) cost ~0.3 s of CPU
+# to import. They are imported where first needed, after the program's host process has started,
+# so that cost runs beside the host instead of before it (the CLI's wall time, see docs/BENCHMARKS.md).
+if TYPE_CHECKING:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from .analyzer import PackInfo, PolicyPackProcess
 
 LAYER_TAG = "layerguard:layer"
 LAYERS = ("network", "edge", "node", "app")
@@ -167,6 +172,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 captured = _wait_host(host, out_path)
                 result = _result(stack_config, stack, mode, captured)
                 return result
+            from .analyzer import PolicyPackProcess, resolve_policy_config
             with PolicyPackProcess(pack_dir, project=stack_config.project, stack=stack,
                                    organization=ORGANIZATION, dry_run=dry_run,
                                    config=stack_config.config,
@@ -336,12 +342,14 @@ def _assign_layers(result: PreviewResult) -> None:
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    from google.protobuf import json_format, struct_pb2
     message = struct_pb2.Struct()
     json_format.ParseDict(value, message)
     return message
 
 
 def _provider_message(result: PreviewResult, res: CapturedResource, by_urn) -> analyzer_pb2.AnalyzerProviderResource | None:
+    from pulumi.runtime.proto import analyzer_pb2
     provider = by_urn.get(provider_urn(res.provider) or "")
     if provider is None:
         return None
@@ -349,23 +357,28 @@ def _provider_message(result: PreviewResult, res: CapturedResource, by_urn) -> a
                                                  name=provider.name, properties=_struct(provider.inputs))
 
 
-def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> None:
+def analyzer_messages(result: PreviewResult) -> Iterator[tuple[CapturedResource, analyzer_pb2.AnalyzeRequest | None,
+                                                                analyzer_pb2.AnalyzerResource]]:
+    """What the engine sends the pack for each captured resource, in order: the `Analyze` request
+    (None for what is not analysed on its own: the stack, components, default providers, reads)
+    and the resource's `AnalyzeStack` entry. The benchmarks use it to send exactly these."""
+    from pulumi.runtime.proto import analyzer_pb2
     by_urn = result.by_urn()
-    diagnostics = []
-    stack_resources = []
+    providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
     for res in result.resources:
         options = analyzer_pb2.AnalyzerResourceOptions(parent=res.parent or "")
-        provider = _provider_message(result, res, by_urn)
+        # One message per provider, not per resource: every resource of a provider carries a copy.
+        key = provider_urn(res.provider) or ""
+        if key not in providers:
+            providers[key] = _provider_message(result, res, by_urn)
+        provider = providers[key]
         # Analyze sees a resource's inputs as the engine has them before the step runs.
+        request = None
         if res.custom and res.kind == "register":
             request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
                                                   properties=_struct(res.inputs), options=options)
             if provider is not None:
                 request.provider.CopyFrom(provider)
-            for diagnostic in pack.analyze(request).diagnostics:
-                # The CLI attributes a resource policy's diagnostic to the resource it analysed.
-                diagnostic.urn = diagnostic.urn or res.urn
-                diagnostics.append(diagnostic)
         # AnalyzeStack sees the resulting state: in a preview, a new resource's outputs are its
         # inputs; after an update, the inputs plus what the provider computed.
         state = dict(res.inputs) if res.custom else {}
@@ -377,10 +390,26 @@ def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> 
             entry.propertyDependencies[prop].urns.extend(urns)
         if provider is not None:
             entry.provider.CopyFrom(provider)
+        yield res, request, entry
+
+
+def violations(diagnostics) -> list[Violation]:
+    """The engine's `Violation`s for the pack's `AnalyzeDiagnostic`s, in order."""
+    from .analyzer import LEVELS
+    return [Violation(policy=d.policyName, pack=d.policyPackName,
+                      enforcement=LEVELS.get(d.enforcementLevel, "advisory"), urn=d.urn, message=d.message)
+            for d in diagnostics]
+
+
+def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> None:
+    diagnostics = []
+    stack_resources = []
+    for res, request, entry in analyzer_messages(result):
+        if request is not None:
+            for diagnostic in pack.analyze(request).diagnostics:
+                # The CLI attributes a resource policy's diagnostic to the resource it analysed.
+                diagnostic.urn = diagnostic.urn or res.urn
+                diagnostics.append(diagnostic)
         stack_resources.append(entry)
     diagnostics.extend(pack.analyze_stack(stack_resources).diagnostics)
-    from .analyzer import LEVELS
-    for d in diagnostics:
-        result.violations.append(Violation(policy=d.policyName, pack=d.policyPackName,
-                                           enforcement=LEVELS.get(d.enforcementLevel, "advisory"),
-                                           urn=d.urn, message=d.message))
+    result.violations.extend(violations(diagnostics))
