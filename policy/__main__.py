@@ -1,7 +1,17 @@
 """The layerguard CrossGuard policy pack: `pulumi preview --policy-pack policy`."""
 
+import gc
+
 from pulumi_policy import PolicyPack
 
 from guard.registry import policies
+
+# AnalyzeStack builds every resource's properties once per stack policy (the SDK's design), which
+# on a stack of thousands of resources means millions of short-lived containers. With the default
+# thresholds the collector rescans the long-lived ones (the SDK, the pack) over and over and the
+# pack slows down faster than the stack grows (docs/BENCHMARKS.md). Nothing here makes reference
+# cycles that need prompt collection, so collect rarely, and never rescan what import created.
+gc.freeze()
+gc.set_threshold(100_000, 50, 100)
 
 PolicyPack(name="layerguard", policies=policies())

@@ -162,27 +162,58 @@ def is_unknown(value: Any) -> bool:
 def plain(value: Any, path: str = "") -> Any:
     """Convert CrossGuard proxies (or raw deserialized data) to plain Python; never raises.
 
-    Unknown sentinels become `Unknown(path, kind)`; engine secret wrappers are unwrapped.
+    Unknown sentinels become `Unknown(path, kind)`; engine secret wrappers are unwrapped. Every
+    stack policy converts the whole stack again (the SDK hands each policy fresh proxies), so this
+    walk is hot: exact type checks first, and a value's path is only spelled out for an unknown.
     """
-    try:
-        target = value["__target"] if _is_proxy(value) else value
-    except Exception:  # pragma: no cover - defensive: a proxy always answers "__target"
-        target = value
-    if isinstance(target, str):
-        kind = _SENTINELS.get(target)
-        return Unknown(path, kind) if kind else target
-    if isinstance(target, Mapping):
-        keys = list(target.keys())
-        if _SECRET_SIG[0] in keys and _raw_item(target, _SECRET_SIG[0]) == _SECRET_SIG[1]:
-            return plain(_raw_item(target, "value"), path) if "value" in keys else None
-        return {k: plain(_raw_item(target, k), f"{path}.{k}" if path else str(k)) for k in keys}
-    if isinstance(target, (list, tuple)):
-        return [plain(v, f"{path}[{i}]") for i, v in enumerate(target)]
-    return target
+    return _plain(value, [path] if path else [])
+
+
+def _plain(value: Any, trail: list) -> Any:
+    if type(value) in _PROXY_TYPES:
+        value = value["__target"]
+    kind = type(value)
+    if kind is str:
+        sentinel = _SENTINELS.get(value)
+        return Unknown(_spell(trail), sentinel) if sentinel else value
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
+        if value.get(_SECRET_SIG[0]) == _SECRET_SIG[1] if kind is dict else \
+                (_SECRET_SIG[0] in value and _raw_item(value, _SECRET_SIG[0]) == _SECRET_SIG[1]):
+            return _plain(_raw_item(value, "value"), trail) if "value" in value else None
+        out = {}
+        for key in list(value.keys()):
+            trail.append(f".{key}" if trail else str(key))
+            out[key] = _plain(value[key] if kind is dict else _raw_item(value, key), trail)
+            trail.pop()
+        return out
+    if kind is list or kind is tuple or kind in _PROXY_LISTS:
+        out_list = []
+        for i, item in enumerate(value):
+            trail.append(f"[{i}]")
+            out_list.append(_plain(item, trail))
+            trail.pop()
+        return out_list
+    return value
+
+
+def _spell(trail: list) -> str:
+    return "".join(trail)
+
+
+_SCALARS = frozenset({int, float, bool, type(None), bytes})
+
+
+def _proxy_types() -> tuple[frozenset, frozenset]:
+    from pulumi_policy import proxy, secret
+    lists = frozenset({proxy._ListProxy, secret._ListSecretsProxy})
+    return frozenset({proxy._DictProxy, secret._DictSecretsProxy}) | lists, lists
+
+
+_PROXY_TYPES, _PROXY_LISTS = _proxy_types()
 
 
 def _is_proxy(value: Any) -> bool:
-    return type(value).__name__ in ("_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy")
+    return type(value) in _PROXY_TYPES
 
 
 def _raw_item(container: Any, key: Any) -> Any:
