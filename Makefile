@@ -9,9 +9,7 @@ STAMP := .setup.stamp
 # which the node-configuration tests run for real.
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r policy/requirements.txt
-	@command -v nginx >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-	  else echo "note: nginx is not installed; the nginx tests will be skipped (apt-get install nginx)"; fi; }
+	@tools/install-nginx
 	@touch $(STAMP)
 
 setup: $(STAMP)
