@@ -23,7 +23,7 @@ edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
     certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
     managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
     rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-    log_retention_days=s.log_retention_days), opts=layer)
+    log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
 app = InternalApp("app", network, InternalAppArgs(
     image=s.app_image, port=s.app_port, count=s.app_count,
     health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,

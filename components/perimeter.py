@@ -1,7 +1,9 @@
-"""Edge layer: the internet-facing ALB with its listeners, and the AWS WAF web ACL in front of it."""
+"""Edge layer: the internet-facing ALB with its listeners and access logs, and the AWS WAF web ACL
+in front of it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -16,6 +18,11 @@ LAYER = "edge"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # WAF may redact single headers only; these two carry credentials.
 REDACTED_HEADERS = ("authorization", "cookie")
+# ELB delivers ALB access logs as this service principal, which the bucket policy grants
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+# Grants to per-region ELB account ids are what AWS now calls the "legacy bucket policy"
+# (https://docs.amazonaws.cn/en_us/aws/latest/userguide/elb.html), so no region map is kept.
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ class AlbPerimeterArgs:
     # trusted proxy such as CloudFront sits in front and appends the client address.
     rate_limit_key: str
     log_retention_days: int
+    access_logs: bool = True
 
 
 def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
@@ -43,6 +51,7 @@ class AlbPerimeter(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     load_balancer: aws.lb.LoadBalancer
     web_acl: aws.wafv2.WebAcl
+    access_log_bucket: Optional[aws.s3.Bucket]
 
     def __init__(self, name: str, network: Network, args: AlbPerimeterArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
@@ -65,13 +74,23 @@ class AlbPerimeter(pulumi.ComponentResource):
                 description=f"Internet to the edge ALB on {port}",
                 tags=self._tags(f"alb-in-{port}"), opts=child)
 
+        access_logs, alb_opts = None, child
+        self.access_log_bucket = None
+        if args.access_logs:
+            prefix = f"{name}-alb"
+            self.access_log_bucket, log_policy = self._access_log_bucket(prefix)
+            access_logs = aws.lb.LoadBalancerAccessLogsArgs(  # an S3 bucket's id is its name
+                bucket=self.access_log_bucket.id, prefix=prefix, enabled=True)
+            # ELB writes a test object when logging is enabled and refuses a bucket it may not write.
+            alb_opts = pulumi.ResourceOptions(parent=self, depends_on=[log_policy])
+
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb", load_balancer_type="application", internal=False,
             subnets=network.public_subnet_ids, security_groups=[self.security_group.id],
             drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
             xff_header_processing_mode="append", enable_deletion_protection=args.deletion_protection,
-            enable_waf_fail_open=False, idle_timeout=60,
-            tags=self._tags("alb"), opts=child)
+            enable_waf_fail_open=False, idle_timeout=60, access_logs=access_logs,
+            tags=self._tags("alb"), opts=alb_opts)
 
         rules = [aws.wafv2.WebAclRuleArgs(
             name="rate-limit-per-client", priority=0,
@@ -127,10 +146,65 @@ class AlbPerimeter(pulumi.ComponentResource):
             "loadBalancerArn": self.load_balancer.arn,
             "securityGroupId": self.security_group.id,
             "webAclArn": self.web_acl.arn,
+            "accessLogBucket": self.access_log_bucket.id if self.access_log_bucket else None,
         })
 
     def _tags(self, suffix: str) -> dict[str, str]:
         return layer_tags(LAYER, f"{self._name}-{suffix}")
+
+    def _access_log_bucket(self, prefix: str) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        """A private bucket only ELB log delivery may write to, under `prefix`, for this account."""
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+
+        # Deletion protection also keeps the logs: without it (dev) a destroy may empty the bucket.
+        bucket = aws.s3.Bucket(f"{name}-alb-logs", force_destroy=not args.deletion_protection,
+                               tags=self._tags("alb-logs"), opts=child)
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-alb-logs-public-access", bucket=bucket.id, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            opts=child)
+        # SSE-S3: the only server-side encryption ALB access logs support (not SSE-KMS).
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-alb-logs-encryption", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=(
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256")))],
+            opts=child)
+        # ACLs off: the bucket owner owns every log object, whoever delivered it.
+        aws.s3.BucketOwnershipControls(
+            f"{name}-alb-logs-ownership", bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-alb-logs-lifecycle", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),  # every object
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=args.log_retention_days))],
+            opts=child)
+
+        def document(arn: str) -> str:
+            return json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "ElbLogDelivery", "Effect": "Allow",
+                     "Principal": {"Service": ELB_LOG_DELIVERY}, "Action": "s3:PutObject",
+                     "Resource": f"{arn}/{prefix}/AWSLogs/{account_id}/*"},
+                    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+                     "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
+                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                ],
+            })
+
+        # After the public access block: S3 rejects concurrent changes to one bucket's access settings.
+        policy = aws.s3.BucketPolicy(
+            f"{name}-alb-logs-policy", bucket=bucket.id, policy=bucket.arn.apply(document),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]))
+        return bucket, policy
 
     def attach(self, target: NodeTarget) -> EntryAttachment:
         """Forward the listeners to `target` and open the ALB's only egress: to its security group."""

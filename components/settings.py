@@ -101,6 +101,7 @@ DEFAULTS: dict[str, Any] = {
     "wafRateWindowSeconds": 300,
     "wafRateLimitKey": "IP",
     "deletionProtection": True,
+    "albAccessLogs": True,
     "logRetentionDays": 90,
 }
 # Keys without a default: every stack must set them.
@@ -150,6 +151,7 @@ class Settings:
     waf_rate_window_seconds: int
     waf_rate_limit_key: str
     deletion_protection: bool
+    alb_access_logs: bool
     log_retention_days: int
 
     @property
@@ -385,6 +387,9 @@ def load(config: Optional[pulumi.Config] = None) -> Settings:
     deletion_protection = r.boolean("deletionProtection")
     if environment == "prod" and not deletion_protection:
         r.problem("deletionProtection", False, "must be true in the prod environment")
+    access_logs = r.boolean("albAccessLogs")
+    if environment == "prod" and not access_logs:
+        r.problem("albAccessLogs", False, "must be true in the prod environment")
     retention = r.integer("logRetentionDays")
     r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
 
@@ -426,5 +431,6 @@ def load(config: Optional[pulumi.Config] = None) -> Settings:
         waf_rate_window_seconds=rate_window,
         waf_rate_limit_key=rate_key,
         deletion_protection=deletion_protection,
+        alb_access_logs=access_logs,
         log_retention_days=retention,
     )

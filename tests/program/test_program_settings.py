@@ -98,6 +98,8 @@ INVALID = [
     ("wafRateLimitKey", {"wafRateLimitKey": "HEADER"}, "dev"),
     ("deletionProtection", {"deletionProtection": "maybe"}, "dev"),
     ("deletionProtection", {"deletionProtection": "false"}, "prod"),
+    ("albAccessLogs", {"albAccessLogs": "sometimes"}, "dev"),
+    ("albAccessLogs", {"albAccessLogs": "false"}, "prod"),
     ("logRetentionDays", {"logRetentionDays": "10"}, "dev"),
 ]
 

@@ -67,6 +67,15 @@ def test_resources_per_layer(stack_run):
     assert types["aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"] == 1
     assert types["aws:ecs/service:Service"] == 2
     assert types["aws:appautoscaling/policy:Policy"] == 2
+    # Edge ALB access logs (on in every stack file): the bucket and its five settings.
+    s3 = Counter(r.type for r in aws_resources(result) if r.type.startswith("aws:s3/"))
+    assert s3 == Counter({"aws:s3/bucket:Bucket": 1, "aws:s3/bucketPolicy:BucketPolicy": 1,
+                          "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+                          "aws:s3/bucketServerSideEncryptionConfiguration:"
+                          "BucketServerSideEncryptionConfiguration": 1,
+                          "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+                          "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1}), s3
+    assert {r.layer for r in aws_resources(result) if r.type.startswith("aws:s3/")} == {"edge"}
     subnets = of_type(result, "aws:ec2/subnet:Subnet")
     assert len({s.inputs["availabilityZone"] for s in subnets}) == az
 
