@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 import yaml
 from google.protobuf import empty_pb2, json_format
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from .errors import EngineError
 
@@ -75,7 +75,7 @@ class PolicyPackProcess:
         self.process: subprocess.Popen | None = None
         self.channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
-        self.stderr_path = None
+        self.stderr_file = None
 
     # --- process -------------------------------------------------------------------------------
     def _python(self) -> str:
