@@ -8,7 +8,6 @@ a preview cannot easily produce (unknown literals, very large stacks).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 PACK = Path(__file__).resolve().parents[2] / "policy"
@@ -165,24 +164,22 @@ def test_cidr_arithmetic():
     assert idx.overlapping(parse_cidr("10.0.4.0/24"), "other") == []
 
 
-def _timed(cells: int) -> tuple[float, int]:
+def test_twenty_thousand_resources_build_and_stay_clean():
+    # Scale, not speed: how long this takes is measured by `make bench` (B2), never asserted here.
     b = Builder()
-    for i in range(cells):
+    for i in range(1000):
         b.prefix = f"c{i}-"
         b.cell()
-    start = time.perf_counter()
+    assert len(b.resources) >= 20_000
     m = b.model()
-    found = m.bypasses()
-    Perimeter(m).unprotected_paths()
-    return time.perf_counter() - start, len(b.resources) + len(found)
-
-
-def test_twenty_thousand_resources_linear():
-    small, n_small = _timed(100)
-    large, n_large = _timed(1000)   # 1000 cells x 21 resources = 21,000 resources
-    assert n_large >= 20_000
-    assert large < 10.0, f"{n_large} resources took {large:.2f}s"
-    assert large < small * 10 * 2.5, f"not linear: 100 cells {small:.3f}s, 1000 cells {large:.3f}s"
+    assert m.bypasses() == []
+    assert Perimeter(m).unprotected_paths() == []
+    # ... and one bypass among them is still found, and only that one.
+    b.prefix = "last-"
+    cell = b.cell()
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-open-world",
+          {"cidrIpv4": "0.0.0.0/0"}, {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == {"last-app-open-world"}
 
 
 def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_literal=None) -> list:
