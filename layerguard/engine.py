@@ -178,7 +178,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                                    config=stack_config.config,
                                    secret_keys=stack_config.secret_keys) as pack:
                 pack.handshake()
-                pack.configure_stack(_stack_tags(program_dir, stack_config.project))
+                pack.configure_stack(stack_config.stack_tags)
                 info = pack.info()
                 resolved = resolve_policy_config(info, file_policy_config)
                 captured = _wait_host(host, out_path)
@@ -214,18 +214,6 @@ def _wait_host(host: subprocess.Popen, out_path: Path) -> dict[str, Any]:
     if captured["error"]:
         raise EngineError(captured["error"])
     return captured
-
-
-def _stack_tags(program_dir: Path, project: str) -> dict[str, str]:
-    """The tags the CLI sets on every stack it creates."""
-    import yaml
-    doc = yaml.safe_load((program_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    runtime = doc.get("runtime")
-    tags = {"pulumi:project": project,
-            "pulumi:runtime": runtime.get("name") if isinstance(runtime, dict) else str(runtime)}
-    if doc.get("description"):
-        tags["pulumi:description"] = str(doc["description"])
-    return tags
 
 
 def _result(stack_config, stack: str, mode: str, captured: dict[str, Any]) -> PreviewResult:

@@ -39,6 +39,16 @@ class StackConfig:
     config: dict[str, str] = field(default_factory=dict)
     secret_keys: set[str] = field(default_factory=set)
     declarations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runtime: str = "python"
+    description: str = ""
+
+    @property
+    def stack_tags(self) -> dict[str, str]:
+        """The tags the CLI sets on every stack it creates."""
+        tags = {"pulumi:project": self.project, "pulumi:runtime": self.runtime}
+        if self.description:
+            tags["pulumi:description"] = self.description
+        return tags
 
     def namespace(self, key: str) -> str:
         return key if ":" in key else f"{self.project}:{key}"
@@ -97,7 +107,8 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
     if not main.is_file():
         raise EngineError(f"{project_file}: program entry point {main} does not exist")
 
-    result = StackConfig(project=project["name"], stack=stack, main=main)
+    result = StackConfig(project=project["name"], stack=stack, main=main, runtime=runtime_name,
+                         description=str(project.get("description") or ""))
 
     declared = project.get("config") or {}
     if not isinstance(declared, dict):
