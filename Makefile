@@ -21,6 +21,7 @@ preview-all: $(STAMP)
 	for s in dev staging prod; do $(PYTHON) -m layerguard preview --stack $$s || exit $$?; done
 
 test: $(STAMP)
+	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
 
 bench: $(STAMP)

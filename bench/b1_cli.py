@@ -55,7 +55,7 @@ def run_stack(root: Path, stack: str, runs: int, warmup: int = 1, log=print) -> 
         for i in range(warmup + runs):
             if out.exists():
                 out.unlink()
-            run = run_tree(command(stack) + ["--json", str(out)], cwd=root, env=dict(os.environ))
+            run = run_tree([*command(stack), "--json", str(out)], cwd=root, env=dict(os.environ))
             if run.returncode not in (0, 1) or not out.exists():
                 tail = run.stderr.decode("utf-8", "replace").strip()[-1500:]
                 raise RuntimeError(f"B1 {stack}: the preview failed (exit {run.returncode}): {tail}")

@@ -61,7 +61,7 @@ def measure(servicer, request, *, noop: bool, nogc: bool, analyze: list | None =
         return time.process_time() - c0
     finally:
         gc.enable()
-        for p, v in zip(policies, saved):
+        for p, v in zip(policies, saved, strict=False):
             p.validate = v
 
 

@@ -47,7 +47,7 @@ def load_servicer(pack_dir: Path):
 
     os.environ.update({"PULUMI_PROJECT": synth.PROJECT, "PULUMI_STACK": synth.STACK, "PULUMI_DRY_RUN": "true",
                        "PULUMI_ORGANIZATION": "organization",
-                       "PULUMI_CONFIG": '{"aws:region": "%s"}' % synth.REGION})
+                       "PULUMI_CONFIG": f'{{"aws:region": "{synth.REGION}"}}'})
     os.chdir(pack_dir)
     sys.path.insert(0, str(pack_dir))
     pp._PolicyAnalyzerServicer = capture
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             response = servicer.AnalyzeStack(
                 analyzer_pb2.AnalyzeStackRequest(resources=[e for _r, _q, e in messages]), None)
     elapsed = time.perf_counter() - t0
-    what = "Analyze x %d" % sum(1 for _r, q, _e in messages if q is not None) if args.analyze else "AnalyzeStack"
+    what = f"Analyze x {sum(1 for _r, q, _e in messages if q is not None)}" if args.analyze else "AnalyzeStack"
     print(f"{what} on {len(stack.resources)} resources: {elapsed:.2f} s (in-process, under the profiler)",
           file=sys.stderr)
     if not args.analyze:

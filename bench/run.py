@@ -26,8 +26,8 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import b1_cli  # noqa: E402
-import b2_pack  # noqa: E402
 import b1_floor  # noqa: E402
+import b2_pack  # noqa: E402
 import b3_program  # noqa: E402
 import machine  # noqa: E402
 import synth  # noqa: E402

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -46,7 +45,7 @@ class InternalApp(pulumi.ComponentResource):
     scheme = "http"
 
     def __init__(self, name: str, network: Network, args: InternalAppArgs,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:app:InternalApp", name, None, opts)
         self._name = name
         self.port = args.port

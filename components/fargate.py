@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -32,7 +32,7 @@ class TaskRoles:
     with no permissions: the containers themselves call no AWS API."""
 
     def __init__(self, name: str, layer: str, region: str, log_group: aws.cloudwatch.LogGroup,
-                 parent: pulumi.Resource, secret_arn: Optional[pulumi.Input[str]] = None):
+                 parent: pulumi.Resource, secret_arn: pulumi.Input[str] | None = None):
         child = pulumi.ResourceOptions(parent=parent)
         account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=parent)).account_id
         trust = _ecs_trust_policy(account_id, region)

@@ -7,8 +7,9 @@ existing gateway, without touching `node_fleet.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, Sequence
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -33,7 +34,7 @@ class EntryAttachment:
     ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
     # `app/<alb>/<id>/targetgroup/<tg>/<id>` for ALBRequestCountPerTarget; None when the entry is
     # not an ALB and request-count scaling does not apply.
-    request_count_label: Optional[pulumi.Output[str]] = None
+    request_count_label: pulumi.Output[str] | None = None
     # The networks the entry's proxies connect from: the nodes trust X-Forwarded-For from these only.
     trusted_proxy_cidrs: Sequence[str] = ()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -38,7 +37,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_cidrs: list[str]
 
     def __init__(self, name: str, args: NetworkArgs,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

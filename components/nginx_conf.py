@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 # The Amazon-provided DNS server, reachable from every VPC subnet.
 VPC_RESOLVER = "169.254.169.253"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -41,8 +40,8 @@ class NodeFleetArgs:
     wallarm_api_host: str
     wallarm_application: int
     # Exactly one: a secret Output holding the token, or the ARN of a secret that already holds it.
-    token: Optional[pulumi.Output[str]]
-    token_secret_arn: Optional[str]
+    token: pulumi.Output[str] | None
+    token_secret_arn: str | None
     min_count: int
     max_count: int
     health_check_grace_period: int
@@ -56,7 +55,7 @@ class NodeFleet(pulumi.ComponentResource):
     task_definition: aws.ecs.TaskDefinition
 
     def __init__(self, name: str, network: Network, entry: Entry, upstream: Upstream,
-                 args: NodeFleetArgs, opts: Optional[pulumi.ResourceOptions] = None):
+                 args: NodeFleetArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:node:NodeFleet", name, None, opts)
         if (args.token is None) == (args.token_secret_arn is None):
             raise ValueError("NodeFleetArgs: give exactly one of token and token_secret_arn")

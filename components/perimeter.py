@@ -4,8 +4,8 @@ in front of it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -27,7 +27,7 @@ ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 @dataclass(frozen=True)
 class AlbPerimeterArgs:
-    certificate_arn: Optional[str]  # None: HTTP only (dev, opted in explicitly)
+    certificate_arn: str | None  # None: HTTP only (dev, opted in explicitly)
     deletion_protection: bool
     managed_rule_groups: Sequence[str]
     rate_limit: int
@@ -51,10 +51,10 @@ class AlbPerimeter(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     load_balancer: aws.lb.LoadBalancer
     web_acl: aws.wafv2.WebAcl
-    access_log_bucket: Optional[aws.s3.Bucket]
+    access_log_bucket: aws.s3.Bucket | None
 
     def __init__(self, name: str, network: Network, args: AlbPerimeterArgs,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:edge:AlbPerimeter", name, None, opts)
         self._name = name
         self._args = args

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
@@ -132,8 +132,8 @@ class Settings:
     wallarm_api_host: str
     wallarm_application: int
     # Exactly one of the two is set. The token is a secret Output, never a plain string.
-    wallarm_token: Optional[pulumi.Output[str]]
-    wallarm_token_secret_arn: Optional[str]
+    wallarm_token: pulumi.Output[str] | None
+    wallarm_token_secret_arn: str | None
     node_image: str
     node_cpu: int
     node_memory: int
@@ -145,7 +145,7 @@ class Settings:
     app_port: int
     app_count: int
     app_health_check_path: str
-    certificate_arn: Optional[str]
+    certificate_arn: str | None
     waf_managed_rule_groups: tuple[str, ...]
     waf_rate_limit: int
     waf_rate_window_seconds: int
@@ -174,7 +174,7 @@ class _Reader:
     def problem(self, key: str, given: Any, allowed: str) -> None:
         self.problems.append(f"{key}: got {given!r}; {allowed}")
 
-    def raw(self, key: str) -> Optional[str]:
+    def raw(self, key: str) -> str | None:
         return self.config.get(key)
 
     def string(self, key: str) -> str:
@@ -236,7 +236,7 @@ def _is_secret(full_key: str) -> bool:
             or full_key in runtime_config.get_config_secret_keys_env())
 
 
-def load(config: Optional[pulumi.Config] = None) -> Settings:
+def load(config: pulumi.Config | None = None) -> Settings:
     """Read and validate every setting; raise one SettingsError naming every bad key."""
     config = config or pulumi.Config(NAMESPACE)
     r = _Reader(config)
@@ -396,7 +396,7 @@ def load(config: Optional[pulumi.Config] = None) -> Settings:
     if r.problems:
         raise SettingsError(r.problems)
 
-    token: Optional[pulumi.Output[str]] = None
+    token: pulumi.Output[str] | None = None
     if token_given:
         token = pulumi.Output.secret(config.get("wallarmToken").strip())
 

@@ -97,7 +97,7 @@ class PolicyPackProcess:
                     "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true" if self.dry_run else "false"})
         return env
 
-    def __enter__(self) -> "PolicyPackProcess":
+    def __enter__(self) -> PolicyPackProcess:
         import tempfile
         self.stderr_file = tempfile.TemporaryFile()
         runtime = self.project_doc.get("runtime")

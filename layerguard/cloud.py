@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ACCOUNT_ID = "123456789012"
 AZ_SUFFIXES = "abcdef"

@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import project as project_config
 from .errors import EngineError
@@ -321,7 +322,7 @@ def _assign_layers(result: PreviewResult) -> None:
             # Untagged attachments (rules, listeners, associations) belong to what they attach to.
             attached = [layer_of(by_urn[u]) for urns in res.property_dependencies.values()
                         for u in urns if u in by_urn]
-            layer = next((l for l in attached if l != "unclassified"), "unclassified")
+            layer = next((a for a in attached if a != "unclassified"), "unclassified")
         cache[res.urn] = layer
         return layer
 

@@ -45,8 +45,8 @@ def main(spec_path: str, out_path: str) -> int:
         "PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(secret_keys),
     })
 
-    from google.protobuf import empty_pb2, json_format
     import pulumi
+    from google.protobuf import empty_pb2, json_format
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
@@ -156,7 +156,7 @@ def main(spec_path: str, out_path: str) -> int:
     error = None
     try:
         _sync_await(run_in_stack(lambda: runpy.run_path(spec["main"], run_name="__main__")))
-    except BaseException as exc:  # noqa: BLE001 - every failure of the program is reported, none escapes
+    except BaseException as exc:
         error = _describe(exc, program_dir)
     if error is None:
         errors = [entry["message"] for entry in log if entry["severity"] == "error"]

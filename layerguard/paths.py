@@ -9,7 +9,7 @@ that no other path exists is the policy pack's job, not this module's.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
 LISTENER_TYPES = {"aws:lb/listener:Listener", "aws:alb/listener:Listener"}
@@ -111,7 +111,7 @@ def chains(resources: Iterable, limit: int = 12) -> list[list[str]]:
             found.append(trail)
             return
         for u in nxt:
-            walk(u, trail + [u])
+            walk(u, [*trail, u])
 
     for entry in sorted(entries):
         walk(entry, [entry])

@@ -73,8 +73,9 @@ import os
 import re
 import threading
 import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -118,7 +119,7 @@ _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb4
 class Unresolved(Exception):
     """Raised when a predicate uses an `Unknown` as if it were a value."""
 
-    def __init__(self, unknown: "Unknown") -> None:
+    def __init__(self, unknown: Unknown) -> None:
         super().__init__(unknown.describe())
         self.unknown = unknown
 
@@ -126,7 +127,7 @@ class Unresolved(Exception):
 class Unknown:
     """An input that cannot be known at preview (it is computed from another resource's output)."""
 
-    __slots__ = ("path", "kind")
+    __slots__ = ("kind", "path")
 
     def __init__(self, path: str = "", kind: str = "value") -> None:
         object.__setattr__(self, "path", path)
@@ -222,7 +223,7 @@ def _raw_item(container: Any, key: Any) -> Any:
     return container[key]
 
 
-def get(data: Any, path: Union[str, Sequence[Any]], default: Any = None) -> Any:
+def get(data: Any, path: str | Sequence[Any], default: Any = None) -> Any:
     """Dotted-path lookup over plain data: `None`/default when absent, the `Unknown` when a step is
     unknown (so the caller decides), list indexes allowed (`"rules.0.name"`)."""
     parts = path.split(".") if isinstance(path, str) else list(path)
@@ -264,12 +265,12 @@ class Resource:
     type: str
     name: str
     props: dict
-    parent: Optional[str] = None
+    parent: str | None = None
     provider_region: Any = None
     dependencies: tuple = ()
     property_dependencies: dict = field(default_factory=dict)
 
-    def get(self, path: Union[str, Sequence[Any]], default: Any = None) -> Any:
+    def get(self, path: str | Sequence[Any], default: Any = None) -> Any:
         return get(self.props, path, default)
 
     @property
@@ -300,7 +301,7 @@ def urn_type_chain(urn: str) -> list[str]:
     return parts[2].split("$") if len(parts) >= 4 else []
 
 
-def component_layer(urn: str) -> Optional[str]:
+def component_layer(urn: str) -> str | None:
     """The layer of the nearest `layerguard:<layer>:<Name>` component in the URN's type chain (the
     resource itself, then its ancestors), if any."""
     for token in reversed(urn_type_chain(urn)):
@@ -382,7 +383,7 @@ class Stack:
             out.extend(self.deps(res, prop))
         return out
 
-    def layer(self, res: Resource, _seen: Optional[set] = None) -> str:
+    def layer(self, res: Resource, _seen: set | None = None) -> str:
         if res.urn in self._layers:
             return self._layers[res.urn]
         seen = _seen or set()
@@ -490,7 +491,7 @@ class Ledger:
 LEDGER = Ledger()
 
 
-def suppression_problem(entry: Any) -> Optional[str]:
+def suppression_problem(entry: Any) -> str | None:
     """Why a suppression entry is invalid, or None when it is valid."""
     if not isinstance(entry, Mapping):
         return "a suppression must be an object {resource, reason}"
@@ -507,7 +508,7 @@ def _matches(pattern: str, urn: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(urn, pattern)
 
 
-def _config(rule: Rule, raw: Optional[Mapping[str, Any]]) -> tuple[dict, list]:
+def _config(rule: Rule, raw: Mapping[str, Any] | None) -> tuple[dict, list]:
     cfg = rule.defaults()
     entries: list = []
     for k, v in dict(raw or {}).items():
@@ -519,7 +520,7 @@ def _config(rule: Rule, raw: Optional[Mapping[str, Any]]) -> tuple[dict, list]:
 
 
 def _emit(rule: Rule, findings: list[Finding], entries: list, names: Mapping[str, str],
-          report: Callable[[str, Optional[str]], None]) -> None:
+          report: Callable[[str, str | None], None]) -> None:
     for f in findings:
         name = names.get(f.urn, f.urn.rsplit("::", 1)[-1] if f.urn else "")
         note = ""
@@ -565,9 +566,9 @@ def _run(fn: Callable[[], Iterable[Any]], default_urn: str) -> list[Finding]:
     return out
 
 
-def _to_resource(urn: str, typ: str, name: str, props: Any, parent: Optional[str],
+def _to_resource(urn: str, typ: str, name: str, props: Any, parent: str | None,
                  provider: Any, deps: Sequence[str] = (),
-                 prop_deps: Optional[Mapping[str, Sequence[str]]] = None) -> Resource:
+                 prop_deps: Mapping[str, Sequence[str]] | None = None) -> Resource:
     region = None
     if provider is not None:
         try:
@@ -595,7 +596,7 @@ def _policy_kwargs(rule: Rule) -> dict:
     )
 
 
-ResourcePredicate = Callable[[Resource, dict], Iterable[Union[str, Finding]]]
+ResourcePredicate = Callable[[Resource, dict], Iterable[str | Finding]]
 StackPredicate = Callable[[Stack, dict], Iterable[Finding]]
 
 

@@ -7,12 +7,17 @@ the two suppression policies read what the others recorded, so they always come 
 from __future__ import annotations
 
 from guard.policies.aws.ecs import service_public_ip
-from guard.policies.aws.lb import (listener_http_redirect, listener_tls, load_balancer_deletion,
-                                   load_balancer_desync, load_balancer_headers)
+from guard.policies.aws.lb import (
+    listener_http_redirect,
+    listener_tls,
+    load_balancer_deletion,
+    load_balancer_desync,
+    load_balancer_headers,
+)
 from guard.policies.aws.wafv2 import web_acl_logging, web_acl_rate_rule
 from guard.policies.meta import report_suppressions, suppression_reason
-from guard.policies.wallarm import node_mode, token_secret
 from guard.policies.stack import no_bypass, origin_protection, perimeter_waf
+from guard.policies.wallarm import node_mode, token_secret
 
 # Per-resource hygiene (resource policies and resource-scoped stack policies).
 HYGIENE = [

@@ -37,7 +37,7 @@ def run_all(requests: list[tuple]) -> dict[tuple, PreviewResult]:
                        config={"policytests:case": case})
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for k, result in zip(missing, pool.map(one, missing)):
+        for k, result in zip(missing, pool.map(one, missing), strict=False):
             _CACHE[k] = result
     return {k: _CACHE[k] for k in requests}
 

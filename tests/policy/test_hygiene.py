@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from _previews import MODES, describe, key, run_all, urn_of
+
 from guard.registry import HYGIENE
 
 PROGRAM = "hygiene"

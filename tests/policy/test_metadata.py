@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-import pytest
-
-from _previews import PACK, key, run_all
-from guard.registry import MODULES
 import gen_rules
+import pytest
+from _previews import PACK, key, run_all
+
+from guard.registry import MODULES
 
 RULES = [m.RULE for m in MODULES]
 VERBS = ("disallow", "enforce", "configure", "missing", "require", "report", "restrict", "deny")

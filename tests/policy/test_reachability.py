@@ -110,7 +110,7 @@ def _run(cases: list[str]) -> None:
                        config={"scenarios:case": case})
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for key, result in zip(todo, pool.map(one, todo)):
+        for key, result in zip(todo, pool.map(one, todo), strict=False):
             _RESULTS[key] = result
 
 
@@ -120,7 +120,7 @@ def results(request) -> dict:
     selected = [item.callspec.params["case"] for item in request.session.items
                 if hasattr(item, "callspec") and "case" in item.callspec.params
                 and item.module is request.module]
-    _run(list(dict.fromkeys(selected)) + ["app-sg-edge-sg-ref"])
+    _run([*list(dict.fromkeys(selected)), "app-sg-edge-sg-ref"])
     return _RESULTS
 
 

@@ -4,7 +4,6 @@ are listed by `report-suppressions`; invalid ones are not applied and fail `requ
 from __future__ import annotations
 
 import pytest
-
 from _previews import MODES, describe, key, run_all, urn_of
 
 PROGRAM = "hygiene"

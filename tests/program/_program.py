@@ -64,7 +64,7 @@ def one_dep(res, prop: str) -> str:
 
 def aws_class(type_token: str):
     """The pulumi_aws class for a type token such as aws:ec2/securityGroup:SecurityGroup."""
-    package, module_path, name = type_token.split(":")
+    _package, module_path, name = type_token.split(":")
     module = getattr(pulumi_aws, module_path.split("/")[0])
     return getattr(module, name)
 

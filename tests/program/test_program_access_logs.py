@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from parliament import analyze_policy_string
-
 from _program import LB, ancestors, named, of_type, ok, one_dep, run
+from parliament import analyze_policy_string
 
 ACCOUNT_ID = "123456789012"  # what the offline engine's getCallerIdentity answers
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -45,7 +44,7 @@ def test_prod_edge_alb_logs_to_its_bucket(mode):
 
 
 def test_log_bucket_resources_belong_to_the_edge(stack_run):
-    stack, mode, result = stack_run
+    stack, _mode, result = stack_run
     (bucket,) = of_type(result, BUCKET)
     assert bucket.name == "edge-alb-logs" and bucket.layer == "edge", bucket.urn
     assert bucket.inputs["tags"]["layerguard:layer"] == "edge", bucket.urn
@@ -76,7 +75,7 @@ def test_log_bucket_is_private_encrypted_owner_enforced_and_expires(stack_run):
 
 
 def test_bucket_policy_lets_only_elb_log_delivery_write_and_denies_insecure_transport(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     bucket, policy = named(result, "edge-alb-logs"), named(result, "edge-alb-logs-policy")
     assert one_dep(policy, "policy") == bucket.urn, policy.urn
     arn = bucket.outputs["arn"]
@@ -95,7 +94,7 @@ def test_bucket_policy_lets_only_elb_log_delivery_write_and_denies_insecure_tran
 
 
 def test_bucket_policy_passes_parliament(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     policy = named(result, "edge-alb-logs-policy")
     assert findings(policy.inputs["policy"]) == [], policy.urn
     # Guards the check against passing vacuously: the same policy granting PutObject on the

@@ -6,9 +6,8 @@ import ipaddress
 import json
 
 import botocore.session
+from _program import TASK, of_type, ok, one_dep
 from botocore.validate import ParamValidator
-
-from _program import TASK, of_type, one_dep, ok
 
 _ECS = botocore.session.get_session().get_service_model("ecs")
 REGISTER = _ECS.operation_model("RegisterTaskDefinition").input_shape
@@ -38,7 +37,7 @@ def containers(result, name: str) -> dict:
 
 
 def test_task_definitions_validate_against_register_task_definition(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     tasks = of_type(result, TASK)
     assert {t.name for t in tasks} == {"node-task", "app-task"}
     for task in tasks:
@@ -109,7 +108,7 @@ def test_node_vhost(update_run):
 
 
 def test_node_service_and_scaling(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     by_name = {r.name: r for r in result.resources}
     service = by_name["node-service"].inputs
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from parliament import analyze_policy_string
-
 from _program import of_type, one_dep
+from parliament import analyze_policy_string
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
@@ -24,7 +23,7 @@ def test_parliament_finds_a_broken_policy():
 
 
 def test_permission_policies_pass_parliament(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     policies = of_type(result, ROLE_POLICY)
     assert {p.name for p in policies} == {
         "network-flow-logs-write", "node-execution-policy", "app-execution-policy"}
@@ -37,7 +36,7 @@ def test_permission_policies_pass_parliament(update_run):
 
 
 def test_node_execution_role_reads_only_the_token_secret(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     by_name = {r.name: r for r in result.resources}
     policy = json.loads(by_name["node-execution-policy"].inputs["policy"])
     reads = [s for s in policy["Statement"] if "secretsmanager" in json.dumps(s["Action"])]
@@ -50,7 +49,7 @@ def test_node_execution_role_reads_only_the_token_secret(update_run):
 
 
 def test_roles_are_separate_and_task_roles_have_no_permissions(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     names = {r.urn: r.name for r in result.resources}
     attached = {names[one_dep(p, "role")] for p in of_type(result, ROLE_POLICY)}
     assert attached == {"network-flow-logs-role", "node-execution-role", "app-execution-role"}
@@ -63,7 +62,7 @@ def test_roles_are_separate_and_task_roles_have_no_permissions(update_run):
 
 
 def test_trust_policies_name_one_service_and_this_account(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     services = {}
     for role in of_type(result, ROLE):
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]

@@ -90,7 +90,7 @@ def test_health_endpoint_answers_200_without_the_upstream(tmp_path):
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise AssertionError((tmp_path / "error.log").read_text() if
-                                         (tmp_path / "error.log").exists() else "nginx did not start")
+                                         (tmp_path / "error.log").exists() else "nginx did not start") from None
                 time.sleep(0.1)
         assert response.status == 200 and response.read() == b"ok\n"
     finally:

@@ -6,7 +6,7 @@ checks hold at preview, where every id is unknown.
 
 from __future__ import annotations
 
-from _program import EGRESS, INGRESS, LB, SERVICE, SG, dep, of_type, one_dep, ok
+from _program import EGRESS, INGRESS, LB, SERVICE, SG, dep, of_type, ok, one_dep
 
 INTERNET = "0.0.0.0/0"
 
@@ -70,7 +70,7 @@ def test_load_balancers_and_services_sit_behind_their_groups(stack_run):
 
 
 def test_traffic_hops_edge_to_nodes_to_app(stack_run):
-    stack, mode, result = stack_run
+    _stack, _mode, result = stack_run
     names = {r.urn: r.name for r in result.resources}
     by_name = {r.name: r for r in result.resources}
     https = by_name["edge-https"]
@@ -85,7 +85,7 @@ def test_traffic_hops_edge_to_nodes_to_app(stack_run):
 
 
 def test_http_listener_only_redirects(stack_run):
-    stack, mode, result = stack_run
+    _stack, _mode, result = stack_run
     by_name = {r.name: r for r in result.resources}
     http = by_name["edge-http"].inputs
     (action,) = http["defaultActions"]
@@ -99,7 +99,7 @@ def test_http_listener_only_redirects(stack_run):
 
 
 def test_no_public_ip_outside_the_edge(stack_run):
-    stack, mode, result = stack_run
+    _stack, _mode, result = stack_run
     names = {r.urn: r.name for r in result.resources}
     for res in of_type(result, SERVICE):
         assert res.inputs["networkConfiguration"]["assignPublicIp"] is False, res.urn

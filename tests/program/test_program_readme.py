@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import yaml
-
 from _program import REPO
 
 spec = importlib.util.spec_from_file_location("gen_settings", REPO / "docs" / "gen_settings.py")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _program import run, walk_plain, walk_secret
 
 # Distinctive, so any leak is found by a plain substring search.
@@ -22,7 +21,7 @@ def token_run(request):
 
 
 def test_token_never_in_plaintext(token_run):
-    mode, result = token_run
+    _mode, result = token_run
     for res in result.resources:
         for where, value in [("inputs", res.inputs), ("outputs", res.outputs)]:
             for path, text in walk_plain(value):

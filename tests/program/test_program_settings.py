@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 import yaml
-
 from _program import REPO, run
+
 from components import settings
 from layerguard import project as project_config
 

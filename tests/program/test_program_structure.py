@@ -6,7 +6,6 @@ import json
 from collections import Counter
 
 import pytest
-
 from _program import ancestors, of_type, ok, supports_tags
 
 COMPONENTS = {
@@ -81,7 +80,7 @@ def test_resources_per_layer(stack_run):
 
 
 def test_explicit_provider_with_project_and_stack_default_tags(stack_run):
-    stack, mode, result = stack_run
+    stack, _mode, result = stack_run
     providers = [r for r in result.resources if r.type == "pulumi:providers:aws" and r.kind == "register"]
     assert len(providers) == 1, [p.urn for p in providers]
     provider = providers[0]
@@ -94,7 +93,7 @@ def test_explicit_provider_with_project_and_stack_default_tags(stack_run):
 
 
 def test_components_register_real_outputs(update_run):
-    stack, result = update_run
+    _stack, result = update_run
     for res in result.resources:
         if res.type in COMPONENTS:
             assert res.outputs, f"{res.urn}: register_outputs was empty"

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 from guard.framework import UNCLASSIFIED, Resource, Stack, is_unknown
 
@@ -63,7 +64,7 @@ class Endpoint:
     sgs: list = field(default_factory=list)        # security group URNs (or pseudo default SGs)
     subnets: list = field(default_factory=list)    # subnet URNs
     exposures: list = field(default_factory=list)  # (opener urn, reason): makes it internet-reachable
-    vpc: Optional[str] = None
+    vpc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,10 @@ class Model:
         # derived indexes
         self.vpc_nets: dict[str, list[Network]] = {}
         self.subnet_nets: dict[str, list[Network]] = {}
-        self.subnet_vpc: dict[str, Optional[str]] = {}
+        self.subnet_vpc: dict[str, str | None] = {}
         self.public_subnets: dict[str, list[tuple[str, str]]] = {}
         self.subnets = SubnetIndex()
-        self.sg_vpc: dict[str, Optional[str]] = {}
+        self.sg_vpc: dict[str, str | None] = {}
         self.sg_rules: dict[str, list[Source]] = {}
         self.sg_members: dict[str, list[str]] = {}
         self.tg_members: dict[str, list[tuple[str, str]]] = {}
@@ -125,8 +126,8 @@ class Model:
         self.cf_origins: dict[str, list[tuple[str, str, str]]] = {}  # dist -> (target, via, opener)
         self.rest_stages: dict[str, list[Resource]] = {}
         self.waf_assocs: dict[str, list[Resource]] = {}
-        self._in_subnet: Optional[dict[str, list[str]]] = None
-        self._all_vpc_nets: Optional[list[Network]] = None
+        self._in_subnet: dict[str, list[str]] | None = None
+        self._all_vpc_nets: list[Network] | None = None
         self._build()
 
     # ------------------------------------------------------------------ helpers
@@ -137,7 +138,7 @@ class Model:
             out.extend(self._by_type.get(t, ()))
         return out
 
-    def deps(self, res: Resource, prop: str, types: Optional[Iterable[str]] = None) -> list[Resource]:
+    def deps(self, res: Resource, prop: str, types: Iterable[str] | None = None) -> list[Resource]:
         found = self.stack.deps(res, prop)
         if types is not None:
             wanted = set(types)
@@ -179,7 +180,7 @@ class Model:
         self.out.setdefault(src, []).append(edge)
         self.inn.setdefault(dst, []).append((src, edge))
 
-    def _bool(self, res: Resource, path: str, default: Optional[bool], why: str) -> Optional[bool]:
+    def _bool(self, res: Resource, path: str, default: bool | None, why: str) -> bool | None:
         """A literal boolean input; unknown is a Problem and counted as the unsafe `True`."""
         value = pget(res, path)
         if value is None:
@@ -295,7 +296,7 @@ class Model:
                     self_ref=pget(entry, "self")))
         for rule in self.of(T.SG_RULE):
             kind = pget(rule, "type")
-            if is_unknown(kind):  # noqa: SIM114
+            if is_unknown(kind):
                 self.problem(rule, "type", "the rule type (ingress/egress) is unknown at preview; it is "
                                            "treated as ingress")
             elif kind != "ingress":
@@ -330,7 +331,7 @@ class Model:
             self.sg_rules[sg.urn].extend(
                 Source("sg", sg.urn, s.opener) if s.kind == "self" else s for s in sources)
 
-    def _sources(self, res: Resource, own_sg: Optional[str], where: str, opener: str,
+    def _sources(self, res: Resource, own_sg: str | None, where: str, opener: str,
                  cidrs: tuple, cidrs6: tuple, prefix: tuple, sgref: tuple, self_ref: Any) -> list[Source]:
         out: list[Source] = []
         at = f"{where}." if where else ""
@@ -551,7 +552,7 @@ class Model:
             self._endpoint(link, "vpclink", self.deps(link, "securityGroupIds", sgt),
                            self.deps(link, "subnetIds", [T.SUBNET]))
 
-    def _lt_public(self, lt: Resource) -> Optional[bool]:
+    def _lt_public(self, lt: Resource) -> bool | None:
         nics = pget(lt, "networkInterfaces")
         if is_unknown(nics):
             self.problem(lt, "networkInterfaces", "the launch template's network interfaces are unknown at "
@@ -781,7 +782,7 @@ class Model:
             return [ep.urn]
         return []
 
-    def _source_vertices(self, sg: str, vpc: Optional[str], s: Source):
+    def _source_vertices(self, sg: str, vpc: str | None, s: Source):
         opener = (s.opener,) if s.opener else ()
         if s.kind == "sg":
             yield _SG + s.value, opener, "admitted by a security-group reference", False
@@ -826,7 +827,7 @@ class Model:
     def bypasses(self) -> list[tuple[str, str, list[str], str]]:
         """(opener urn, app endpoint urn, path labels, note) for every edge from the part of the
         graph the internet reaches without a node into an app endpoint."""
-        parent: dict[str, Optional[tuple[str, Edge]]] = {INTERNET: None}
+        parent: dict[str, tuple[str, Edge] | None] = {INTERNET: None}
         queue = deque([INTERNET])
         while queue:
             v = queue.popleft()
@@ -845,7 +846,7 @@ class Model:
             for src, edge in self.inn.get(v, ()):
                 if src not in parent or self._is(src, "app") or self._is(src, "node"):
                     continue
-                path = self._path(parent, src) + [self.label(v)]
+                path = [*self._path(parent, src), self.label(v)]
                 via = parent.get(src)
                 if via is not None and via[1].membership and via[1].openers:
                     openers = via[1].openers  # a stranger joined the group the rule trusts
@@ -876,9 +877,9 @@ class Model:
             v = entry[0]
         return ()
 
-    def reaches_nodes(self) -> dict[str, Optional[tuple[str, Edge]]]:
+    def reaches_nodes(self) -> dict[str, tuple[str, Edge] | None]:
         """Every vertex with a path to a node endpoint -> its next hop toward one (None for nodes)."""
-        nxt: dict[str, Optional[tuple[str, Edge]]] = {}
+        nxt: dict[str, tuple[str, Edge] | None] = {}
         queue = deque()
         for urn, ep in self.endpoints.items():
             if ep.layer == "node":

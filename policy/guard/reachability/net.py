@@ -11,12 +11,12 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
 
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_cidr(value: object) -> Optional[Network]:
+def parse_cidr(value: object) -> Network | None:
     """A CIDR string (or a bare address) as a network; None when it is not one."""
     if not isinstance(value, str):
         return None
@@ -24,7 +24,7 @@ def parse_cidr(value: object) -> Optional[Network]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _parse(value: str) -> Optional[Network]:
+def _parse(value: str) -> Network | None:
     try:
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
@@ -67,7 +67,7 @@ class SubnetIndex:
         self._raw: dict[tuple, list[tuple[int, int, str]]] = {}
         self._built: dict[tuple, tuple[list[int], list[tuple[int, int, str]], bool]] = {}
 
-    def add(self, vpc: Optional[str], net: Network, subnet_urn: str) -> None:
+    def add(self, vpc: str | None, net: Network, subnet_urn: str) -> None:
         lo, hi = _span(net)
         self._raw.setdefault((vpc, net.version), []).append((lo, hi, subnet_urn))
         self._built.clear()
@@ -83,7 +83,7 @@ class SubnetIndex:
     def vpcs(self) -> set:
         return {vpc for vpc, _v in self._raw}
 
-    def overlapping(self, cidr: Network, vpc: Optional[str] = None, any_vpc: bool = False) -> list[str]:
+    def overlapping(self, cidr: Network, vpc: str | None = None, any_vpc: bool = False) -> list[str]:
         """Subnet URNs overlapping `cidr`: in `vpc`, or in every VPC when `any_vpc`."""
         keys = ([(v, cidr.version) for v in self.vpcs()] if any_vpc else [(vpc, cidr.version)])
         lo, hi = _span(cidr)

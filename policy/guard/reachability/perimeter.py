@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Optional
 
 from guard.framework import Resource, is_unknown
 
@@ -32,7 +31,7 @@ class Verdict:
     urns: tuple = ()  # the resources to name when not ok (default: the entry itself)
 
 
-def _acl_verdict(acl: Resource, scope: str, region: Optional[str]) -> Verdict:
+def _acl_verdict(acl: Resource, scope: str, region: str | None) -> Verdict:
     got = acl.get("scope")
     if is_unknown(got):
         return Verdict(False, f"the scope of web ACL '{acl.name}' is unknown at preview")
@@ -49,7 +48,7 @@ def _acl_verdict(acl: Resource, scope: str, region: Optional[str]) -> Verdict:
     return Verdict(True, f"web ACL '{acl.name}'")
 
 
-def _literal_arn(value, scope_marker: str, region: Optional[str]) -> Verdict:
+def _literal_arn(value, scope_marker: str, region: str | None) -> Verdict:
     if isinstance(value, str) and value.startswith("arn:aws:wafv2:"):
         parts = value.split(":")
         if len(parts) >= 6 and parts[5].startswith(scope_marker) and (region is None or parts[3] == region):
@@ -163,7 +162,7 @@ class Perimeter:
             if dst in model.endpoints:
                 self.protection[dst] = self._judge(dst)
 
-    def cloudfront_fronted(self, urn: str) -> Optional[str]:
+    def cloudfront_fronted(self, urn: str) -> str | None:
         """A WAF-protected distribution having this endpoint as an origin, if any."""
         for dist in self.fronted_by.get(urn, ()):
             if cloudfront_waf(self.model, self.model.stack.by_urn[dist]).ok:
@@ -210,7 +209,7 @@ class Perimeter:
         """(entry vertex, openers, path labels, reason) for every internet entry that reaches a
         node without crossing a protected entry."""
         model = self.model
-        nxt: dict[str, Optional[tuple[str, Edge]]] = {}
+        nxt: dict[str, tuple[str, Edge] | None] = {}
         queue = deque()
         for urn, ep in model.endpoints.items():
             if ep.layer == "node":
@@ -256,7 +255,7 @@ class Perimeter:
                 openers = edge.openers or (v,)
                 reason = f"{edge.note}; it is reachable from the internet without any AWS WAF"
                 nxt_for_path = nxt
-            path = ["internet"] + model.path_to_node(nxt_for_path, v)
+            path = ["internet", *model.path_to_node(nxt_for_path, v)]
             found.append((v, openers, path, reason))
         return found
 
@@ -267,7 +266,7 @@ class Perimeter:
         reach = model.reaches_nodes()
         out = []
         for dist, targets in model.cf_origins.items():
-            for target, via, _opener in targets:
+            for target, _via, _opener in targets:
                 ep = model.endpoints.get(target)
                 if ep is None or ep.kind not in ("alb", "nlb") or target not in reach:
                     continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from guard.framework import Resource, Unresolved, is_unknown, parse_json
 
@@ -54,7 +53,7 @@ _PROXYING = ("proxy_pass", "grpc_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass
 @dataclass(frozen=True)
 class ModeDirective:
     mode: str
-    location: Optional[str]  # None: server or http level
+    location: str | None  # None: server or http level
     proxies: bool  # the enclosing location forwards requests upstream
 
 

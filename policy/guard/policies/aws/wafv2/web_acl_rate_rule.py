@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from guard.framework import (Finding, Resource, Rule, Stack, Unresolved, each, is_unknown, plain,
-                             stack_policy)
+from guard.framework import Finding, Resource, Rule, Stack, Unresolved, each, is_unknown, plain, stack_policy
 from guard.types import RULE_GROUP, WEB_ACL, WEB_ACL_RULE
 
 RULE = Rule(
