@@ -16,7 +16,12 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Offline Pulumi preview with CrossGuard policies.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("preview", help="run a stack's program under mocks and analyse it with a policy pack")
-    p.add_argument("--stack", "-s", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    p.add_argument("--stack", "-s", default=None,
+                   help="stack name (reads Pulumi.<stack>.yaml); with --all, the stack of each --config-file run "
+                        "(default dev)")
+    p.add_argument("--all", action="store_true", dest="all_stacks",
+                   help="preview every Pulumi.<stack>.yaml of the program, and each --config-file, in one run: "
+                        "one summary table, the exit code of the worst")
     p.add_argument("--program", default=".", type=Path, help="Pulumi program directory (default: .)")
     p.add_argument("--policy-pack", type=Path, default=None,
                    help="policy pack directory (default: ./policy when it exists)")
@@ -30,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="config override, as for `pulumi preview --config` (repeatable)")
     p.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
                    help="secret config value, as `pulumi config set --secret` stores it (repeatable)")
-    p.add_argument("--config-file", type=Path, default=None,
-                   help="use this file instead of Pulumi.<stack>.yaml")
+    p.add_argument("--config-file", type=Path, action="append", default=[],
+                   help="use this file instead of Pulumi.<stack>.yaml (with --all: repeatable, one run each)")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
     return parser
@@ -53,10 +58,21 @@ def main(argv: list[str] | None = None) -> int:
         pack = Path("policy")
     if args.no_policy_pack:
         pack = None
+    if args.all_stacks:
+        from .batch import preview_all
+        return preview_all(args.program, args.stack or "dev", args.config_file, args.mode, pack=pack,
+                           policy_config=args.policy_pack_config, overrides=overrides,
+                           json_file=args.json_file)
+    if args.stack is None:
+        print("error: --stack is required (or --all for every stack)", file=sys.stderr)
+        return 2
+    if len(args.config_file) > 1:
+        print("error: --config-file is given once per preview (repeat it only with --all)", file=sys.stderr)
+        return 2
     result = preview(args.program, args.stack, args.mode, policy_pack=pack,
                      policy_config=args.policy_pack_config, config=overrides["config"],
                      secrets=overrides["secret"],
-                     config_file=args.config_file)
+                     config_file=args.config_file[0] if args.config_file else None)
     if result.exit_code == 2:
         print(f"error: {result.error}", file=sys.stderr)
         return 2

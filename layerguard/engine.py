@@ -162,12 +162,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
             "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
             "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
         }), encoding="utf-8")
-        host = subprocess.Popen(
-            [sys.executable, "-m", "layerguard.host", str(spec_path), str(out_path)],
-            cwd=str(program_dir.resolve()), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": _engine_pythonpath()},
-        )
+        host = _start_host(program_dir, spec_path, out_path)
         try:
             if pack_dir is None:
                 captured = _wait_host(host, out_path)
@@ -193,6 +188,24 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 host.wait()
     result.exit_code = 1 if result.mandatory else 0
     return result
+
+
+def _start_host(program_dir: Path, spec_path: Path, out_path: Path):
+    """The program's language host: forked from a zygote when one is running (`zygote.py`: the SDK
+    imported once, a fresh process per preview), else a new interpreter, as the CLI starts one."""
+    socket_path = os.environ.get("LAYERGUARD_ZYGOTE")
+    if socket_path and Path(socket_path).exists():
+        from .zygote import ForkedHost
+        try:
+            return ForkedHost(socket_path, spec_path, out_path)
+        except OSError:
+            pass  # the zygote is gone: start a host the ordinary way
+    return subprocess.Popen(
+        [sys.executable, "-m", "layerguard.host", str(spec_path), str(out_path)],
+        cwd=str(program_dir.resolve()), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": _engine_pythonpath()},
+    )
 
 
 def _engine_pythonpath() -> str:
