@@ -8,6 +8,7 @@ policies of the pack (the reachability ones) are not judged here.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from _previews import MODES, describe, key, run_all, urn_of
@@ -106,9 +107,18 @@ BATCHES = {
                    {(REDIRECT, "edge-http"), (DESYNC, "edge-alb"), (DELETION, "edge-alb"), (MODE, "node-task")}),
 }
 
-# Fail closed at preview: the value is unknown then, known (and compliant) at update.
+# Unknown at preview (computed from another resource), known (and compliant) at update: resource
+# rules defer to `pulumi up`, reported by the advisory report-deferred-checks policy.
 PREVIEW_ONLY = ("listener-ssl-unknown,taskdef-unknown",
                 {(TLS, "edge-https"), (TOKEN, "node-task"), (MODE, "node-task")})
+
+# The token's secret is created in the same stack: deferred at preview in both cases; at update
+# the compliant one passes and the token in `environment` fails.
+IN_STACK = {"token-secret-in-stack": set(), "token-secret-in-stack,token-in-env": {(TOKEN, "node-task")}}
+IN_STACK_DEFERRED = {(TOKEN, "node-task"), (MODE, "node-task")}
+DEFERRED_POLICY = "report-deferred-checks"
+_DEFERRED_RE = re.compile(r"^decided at `pulumi up`, before (\S+) is created: \[(LG-[A-Z]+-\d{3})\] (\S+) "
+                          r"waits for \.(\S+) \(")
 
 # A predicate that throws is reported as its own violation, in both modes.
 CRASH = ("waf-rulejson-garbage", {(RATE, "edge-acl")})
@@ -132,7 +142,7 @@ RUNS = {run[0]: run for run in _runs()}
 def _requests():
     out = [key(PROGRAM, stack, case, mode, config) for _, stack, config, case, _ in RUNS.values()
            for mode in MODES]
-    for case, _ in (PREVIEW_ONLY, CRASH):
+    for case in (PREVIEW_ONLY[0], CRASH[0], *IN_STACK):
         out += [key(PROGRAM, "dev", case, mode) for mode in MODES]
     return out
 
@@ -173,16 +183,46 @@ def test_same_verdict_in_both_modes(results, run_id):
     assert verdicts["preview"] == verdicts["update"]
 
 
-def test_unknown_at_preview_fails_closed(results):
+def deferred(result):
+    """{(policy, resource name)} the report-deferred-checks diagnostics name, checking their form."""
+    out = set()
+    for v in result.violations:
+        if v.policy != DEFERRED_POLICY:
+            continue
+        line = v.message.splitlines()[-1]
+        match = _DEFERRED_RE.match(line)
+        assert match and v.enforcement == "advisory", describe(result)
+        name, rule_id, policy, _path = match.groups()
+        assert OURS[policy] == rule_id and v.urn == urn_of(result, name), describe(result)
+        out.add((policy, name))
+    return out
+
+
+def test_unknown_at_preview_is_deferred_to_up(results):
     case, expected = PREVIEW_ONLY
     at_preview = results[key(PROGRAM, "dev", case, "preview")]
     _check_common(at_preview)
-    assert ours(at_preview) == expected_urns(at_preview, expected), describe(at_preview)
-    assert all("unknown at preview" in v.message for v in at_preview.violations if v.policy in OURS)
-    assert at_preview.exit_code == 1
+    assert ours(at_preview) == set(), describe(at_preview)
+    assert deferred(at_preview) == expected, describe(at_preview)
+    assert at_preview.exit_code == 0, describe(at_preview)
     at_update = results[key(PROGRAM, "dev", case, "update")]
     _check_common(at_update)
     assert ours(at_update) == set(), describe(at_update)
+    assert deferred(at_update) == set(), describe(at_update)
+
+
+@pytest.mark.parametrize("case", sorted(IN_STACK))
+def test_token_secret_created_in_stack(results, case):
+    at_preview = results[key(PROGRAM, "dev", case, "preview")]
+    _check_common(at_preview)
+    assert ours(at_preview) == set(), describe(at_preview)
+    assert deferred(at_preview) == IN_STACK_DEFERRED, describe(at_preview)
+    assert at_preview.exit_code == 0, describe(at_preview)
+    at_update = results[key(PROGRAM, "dev", case, "update")]
+    _check_common(at_update)
+    assert deferred(at_update) == set(), describe(at_update)
+    assert ours(at_update) == expected_urns(at_update, IN_STACK[case]), describe(at_update)
+    assert at_update.exit_code == (1 if IN_STACK[case] else 0), describe(at_update)
 
 
 def test_predicate_crash_is_a_violation(results):

@@ -161,6 +161,17 @@ if case("vhost-healthz-off", "vhost-location-off-proxy", "vhost-server-off"):
 if case("taskdef-unknown"):
     # The JSON embeds a computed value, so it is unknown as a whole at preview.
     node_defs = tg.arn.apply(lambda arn: json.dumps([dict(node_container, dockerLabels={"tg": arn})]))
+elif case("token-secret-in-stack"):
+    # The most natural way to write it: the token's secret is created in the same stack and its
+    # ARN flows into the task definition, so the JSON is unknown at preview as a whole; `pulumi
+    # up` analyses the task definition with the ARN known, before creating it.
+    token_secret = aws.secretsmanager.Secret("node-token", name="layerguard/wallarm-token",
+                                             tags=tags("node"))
+
+    def with_secret(arn: str) -> str:
+        own = [dict(s, valueFrom=arn) if s["name"] == "WALLARM_API_TOKEN" else s for s in node_secrets]
+        return json.dumps([dict(c, secrets=own) if c is node_container else c for c in node_containers])
+    node_defs = token_secret.arn.apply(with_secret)
 else:
     node_defs = json.dumps(node_containers)
 node_task = aws.ecs.TaskDefinition(
