@@ -134,11 +134,15 @@ class Deferrals:
 DEFERRED = Deferrals()
 
 
+FAIL_CLOSED = (", so this rule cannot prove the resource compliant (fail closed); make the value "
+               "known at preview or suppress with a reason")
+
+
 def deferral_message(rule: Rule, name: str, finding: Finding) -> str:
     unknown = finding.waits_for
     path = unknown.path if unknown is not None else "?"
-    return (DEFERRED_PREFIX.format(name=name) +
-            f"[{rule.id}] {rule.name} waits for .{path} ({finding.message})")
+    detail = finding.message.removesuffix(FAIL_CLOSED)
+    return DEFERRED_PREFIX.format(name=name) + f"[{rule.id}] {rule.name} waits for .{path} ({detail})"
 
 
 def _config(rule: Rule, raw: Mapping[str, Any] | None) -> tuple[dict, list]:
@@ -178,9 +182,7 @@ def _run(fn: Callable[[], Iterable[Any]], default_urn: str) -> list[Finding]:
                 out.append(Finding(default_urn, str(item)))
     except Unresolved as e:
         unknown = e.unknown
-        out.append(Finding(default_urn, f"{unknown.describe()}, so this rule cannot prove the "
-                                        "resource compliant (fail closed); make the value known "
-                                        "at preview or suppress with a reason",
+        out.append(Finding(default_urn, unknown.describe() + FAIL_CLOSED,
                            waits_for=unknown if unknown.property else None))
     except UnknownValueError as e:  # a predicate that read a proxy directly
         out.append(Finding(default_urn, f"{e.message}, so this rule cannot prove the resource "

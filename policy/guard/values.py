@@ -73,8 +73,8 @@ class Unknown:
         object.__setattr__(self, "property", property)
 
     def describe(self) -> str:
-        when = "at preview" if is_dry_run() else "before the resource is created"
-        return f"{self.kind} value at .{self.path or '?'} is unknown {when}"
+        when = " at preview" if is_dry_run() else ""
+        return f"{self.kind} value at .{self.path or '?'} is unknown{when}"
 
     def __repr__(self) -> str:
         return f"<unknown {self.kind} .{self.path}>"
