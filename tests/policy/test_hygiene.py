@@ -60,6 +60,7 @@ EXPECT = {
     "app-public-ip": {(PUBLIC_IP, "app-svc")},
     "untagged-public-ip": {(PUBLIC_IP, "app-svc")},
     "edge-public-ip": {(PUBLIC_IP, "edge-svc")},
+    "edge-public-ip-default-tags": {(PUBLIC_IP, "edge-dt-svc")},
     # LG-WLM-001 / 002 (the default config allows monitoring outside prod)
     "token-in-env": {(TOKEN, "node-task")},
     "token-missing": {(TOKEN, "node-task")},
@@ -86,7 +87,7 @@ BATCHES = {
                              "waf-log-bad-name", "waf-rate-count-only", "app-public-ip", "token-missing",
                              "vhost-location-off-proxy"], None),
     "fail-3": ("dev", None, ["listener-tls13-1-0", "untagged-public-ip", "vhost-server-off", "edge-public-ip",
-                             "waf-cloudfront-log-region"],
+                             "waf-cloudfront-log-region", "edge-public-ip-default-tags"],
                None),
     "safe-1": ("dev", None, ["listener-tls13-1-3", "http-rule-fixed-response", "https-rule-forward",
                              "alb-desync-default", "waf-log-autonamed", "waf-rate-standalone",
@@ -103,7 +104,7 @@ BATCHES = {
                            MODE: {"allowedModes": {"*": ["block"]}},
                            PUBLIC_IP: {"layers": ["node", "app", "unclassified"]}},
                    ["alb-internal-http-forward", "alb-desync-default", "alb-no-deletion-protection",
-                    "wallarm-mode-monitoring", "edge-public-ip"],
+                    "wallarm-mode-monitoring", "edge-public-ip", "edge-public-ip-default-tags"],
                    {(REDIRECT, "edge-http"), (DESYNC, "edge-alb"), (DELETION, "edge-alb"), (MODE, "node-task")}),
 }
 

@@ -196,6 +196,15 @@ aws.ecs.Service(
     launch_type="FARGATE",
     network_configuration={"subnets": SUBNETS, "assign_public_ip": case("app-public-ip", "untagged-public-ip")},
     tags=None if case("untagged-public-ip") else tags("app"))
+if case("edge-public-ip-default-tags"):
+    # Labelled the way AWS applies tags: by the provider's default_tags (key and value in another
+    # case), not by the resource's own tags.
+    tagged = aws.Provider("edge-tagged", region="eu-west-1",
+                          default_tags={"tags": {"LayerGuard:Layer": "Edge"}})
+    aws.ecs.Service(
+        "edge-dt-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1,
+        launch_type="FARGATE", network_configuration={"subnets": SUBNETS, "assign_public_ip": True},
+        opts=pulumi.ResourceOptions(provider=tagged))
 if case("edge-public-ip"):
     aws.ecs.Service(
         "edge-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1,
