@@ -15,7 +15,7 @@ from guard.policies.aws.lb import (
     load_balancer_headers,
 )
 from guard.policies.aws.wafv2 import web_acl_logging, web_acl_rate_rule
-from guard.policies.meta import report_suppressions, suppression_reason
+from guard.policies.meta import report_deferred, report_layers, report_suppressions, suppression_reason
 from guard.policies.stack import no_bypass, origin_protection, perimeter_waf
 from guard.policies.wallarm import node_mode, token_secret
 
@@ -37,8 +37,10 @@ HYGIENE = [
 # module (exposing RULE and POLICY) to this list.
 STACK: list = [no_bypass, perimeter_waf, origin_protection]
 
-# Must stay last: they report on what every policy above recorded.
-META = [suppression_reason, report_suppressions]
+# Reports: deferred resource checks (a resource policy: after every resource policy above), the
+# layers (disabled unless a tool asks), then the two suppression policies, which must stay last:
+# they report on what every policy above recorded.
+META = [report_deferred, report_layers, suppression_reason, report_suppressions]
 
 MODULES = HYGIENE + STACK + META
 

@@ -8,6 +8,7 @@ policies of the pack (the reachability ones) are not judged here.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from _previews import MODES, describe, key, run_all, urn_of
@@ -59,6 +60,7 @@ EXPECT = {
     "app-public-ip": {(PUBLIC_IP, "app-svc")},
     "untagged-public-ip": {(PUBLIC_IP, "app-svc")},
     "edge-public-ip": {(PUBLIC_IP, "edge-svc")},
+    "edge-public-ip-default-tags": {(PUBLIC_IP, "edge-dt-svc")},
     # LG-WLM-001 / 002 (the default config allows monitoring outside prod)
     "token-in-env": {(TOKEN, "node-task")},
     "token-missing": {(TOKEN, "node-task")},
@@ -85,7 +87,7 @@ BATCHES = {
                              "waf-log-bad-name", "waf-rate-count-only", "app-public-ip", "token-missing",
                              "vhost-location-off-proxy"], None),
     "fail-3": ("dev", None, ["listener-tls13-1-0", "untagged-public-ip", "vhost-server-off", "edge-public-ip",
-                             "waf-cloudfront-log-region"],
+                             "waf-cloudfront-log-region", "edge-public-ip-default-tags"],
                None),
     "safe-1": ("dev", None, ["listener-tls13-1-3", "http-rule-fixed-response", "https-rule-forward",
                              "alb-desync-default", "waf-log-autonamed", "waf-rate-standalone",
@@ -102,13 +104,22 @@ BATCHES = {
                            MODE: {"allowedModes": {"*": ["block"]}},
                            PUBLIC_IP: {"layers": ["node", "app", "unclassified"]}},
                    ["alb-internal-http-forward", "alb-desync-default", "alb-no-deletion-protection",
-                    "wallarm-mode-monitoring", "edge-public-ip"],
+                    "wallarm-mode-monitoring", "edge-public-ip", "edge-public-ip-default-tags"],
                    {(REDIRECT, "edge-http"), (DESYNC, "edge-alb"), (DELETION, "edge-alb"), (MODE, "node-task")}),
 }
 
-# Fail closed at preview: the value is unknown then, known (and compliant) at update.
+# Unknown at preview (computed from another resource), known (and compliant) at update: resource
+# rules defer to `pulumi up`, reported by the advisory report-deferred-checks policy.
 PREVIEW_ONLY = ("listener-ssl-unknown,taskdef-unknown",
                 {(TLS, "edge-https"), (TOKEN, "node-task"), (MODE, "node-task")})
+
+# The token's secret is created in the same stack: deferred at preview in both cases; at update
+# the compliant one passes and the token in `environment` fails.
+IN_STACK = {"token-secret-in-stack": set(), "token-secret-in-stack,token-in-env": {(TOKEN, "node-task")}}
+IN_STACK_DEFERRED = {(TOKEN, "node-task"), (MODE, "node-task")}
+DEFERRED_POLICY = "report-deferred-checks"
+_DEFERRED_RE = re.compile(r"^decided at `pulumi up`, before (\S+) is created: \[(LG-[A-Z]+-\d{3})\] (\S+) "
+                          r"waits for \.(\S+) \(")
 
 # A predicate that throws is reported as its own violation, in both modes.
 CRASH = ("waf-rulejson-garbage", {(RATE, "edge-acl")})
@@ -132,7 +143,7 @@ RUNS = {run[0]: run for run in _runs()}
 def _requests():
     out = [key(PROGRAM, stack, case, mode, config) for _, stack, config, case, _ in RUNS.values()
            for mode in MODES]
-    for case, _ in (PREVIEW_ONLY, CRASH):
+    for case in (PREVIEW_ONLY[0], CRASH[0], *IN_STACK):
         out += [key(PROGRAM, "dev", case, mode) for mode in MODES]
     return out
 
@@ -173,16 +184,46 @@ def test_same_verdict_in_both_modes(results, run_id):
     assert verdicts["preview"] == verdicts["update"]
 
 
-def test_unknown_at_preview_fails_closed(results):
+def deferred(result):
+    """{(policy, resource name)} the report-deferred-checks diagnostics name, checking their form."""
+    out = set()
+    for v in result.violations:
+        if v.policy != DEFERRED_POLICY:
+            continue
+        line = v.message.splitlines()[-1]
+        match = _DEFERRED_RE.match(line)
+        assert match and v.enforcement == "advisory", describe(result)
+        name, rule_id, policy, _path = match.groups()
+        assert OURS[policy] == rule_id and v.urn == urn_of(result, name), describe(result)
+        out.add((policy, name))
+    return out
+
+
+def test_unknown_at_preview_is_deferred_to_up(results):
     case, expected = PREVIEW_ONLY
     at_preview = results[key(PROGRAM, "dev", case, "preview")]
     _check_common(at_preview)
-    assert ours(at_preview) == expected_urns(at_preview, expected), describe(at_preview)
-    assert all("unknown at preview" in v.message for v in at_preview.violations if v.policy in OURS)
-    assert at_preview.exit_code == 1
+    assert ours(at_preview) == set(), describe(at_preview)
+    assert deferred(at_preview) == expected, describe(at_preview)
+    assert at_preview.exit_code == 0, describe(at_preview)
     at_update = results[key(PROGRAM, "dev", case, "update")]
     _check_common(at_update)
     assert ours(at_update) == set(), describe(at_update)
+    assert deferred(at_update) == set(), describe(at_update)
+
+
+@pytest.mark.parametrize("case", sorted(IN_STACK))
+def test_token_secret_created_in_stack(results, case):
+    at_preview = results[key(PROGRAM, "dev", case, "preview")]
+    _check_common(at_preview)
+    assert ours(at_preview) == set(), describe(at_preview)
+    assert deferred(at_preview) == IN_STACK_DEFERRED, describe(at_preview)
+    assert at_preview.exit_code == 0, describe(at_preview)
+    at_update = results[key(PROGRAM, "dev", case, "update")]
+    _check_common(at_update)
+    assert deferred(at_update) == set(), describe(at_update)
+    assert ours(at_update) == expected_urns(at_update, IN_STACK[case]), describe(at_update)
+    assert at_update.exit_code == (1 if IN_STACK[case] else 0), describe(at_update)
 
 
 def test_predicate_crash_is_a_violation(results):

@@ -1,8 +1,10 @@
 """Reading Wallarm node containers out of an ECS task definition's `containerDefinitions`.
 
-`containerDefinitions` is one JSON string. When the program builds it from computed values it is
-unknown at preview as a whole; `wallarm_containers` then raises `Unresolved`, which the framework
-reports as a fail-closed violation naming the property.
+`containerDefinitions` is one JSON string. When the program builds it from computed values (a token
+secret created in the same stack) it is unknown at preview as a whole; `containers` then raises
+`Unresolved`, which the framework defers to `pulumi up` at preview (the resource rules run again,
+with the value known, before the task definition is created) and reports as a mandatory violation
+naming the property otherwise.
 """
 
 from __future__ import annotations

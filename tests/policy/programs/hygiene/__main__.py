@@ -161,6 +161,17 @@ if case("vhost-healthz-off", "vhost-location-off-proxy", "vhost-server-off"):
 if case("taskdef-unknown"):
     # The JSON embeds a computed value, so it is unknown as a whole at preview.
     node_defs = tg.arn.apply(lambda arn: json.dumps([dict(node_container, dockerLabels={"tg": arn})]))
+elif case("token-secret-in-stack"):
+    # The most natural way to write it: the token's secret is created in the same stack and its
+    # ARN flows into the task definition, so the JSON is unknown at preview as a whole; `pulumi
+    # up` analyses the task definition with the ARN known, before creating it.
+    token_secret = aws.secretsmanager.Secret("node-token", name="layerguard/wallarm-token",
+                                             tags=tags("node"))
+
+    def with_secret(arn: str) -> str:
+        own = [dict(s, valueFrom=arn) if s["name"] == "WALLARM_API_TOKEN" else s for s in node_secrets]
+        return json.dumps([dict(c, secrets=own) if c is node_container else c for c in node_containers])
+    node_defs = token_secret.arn.apply(with_secret)
 else:
     node_defs = json.dumps(node_containers)
 node_task = aws.ecs.TaskDefinition(
@@ -185,6 +196,15 @@ aws.ecs.Service(
     launch_type="FARGATE",
     network_configuration={"subnets": SUBNETS, "assign_public_ip": case("app-public-ip", "untagged-public-ip")},
     tags=None if case("untagged-public-ip") else tags("app"))
+if case("edge-public-ip-default-tags"):
+    # Labelled the way AWS applies tags: by the provider's default_tags (key and value in another
+    # case), not by the resource's own tags.
+    tagged = aws.Provider("edge-tagged", region="eu-west-1",
+                          default_tags={"tags": {"LayerGuard:Layer": "Edge"}})
+    aws.ecs.Service(
+        "edge-dt-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1,
+        launch_type="FARGATE", network_configuration={"subnets": SUBNETS, "assign_public_ip": True},
+        opts=pulumi.ResourceOptions(provider=tagged))
 if case("edge-public-ip"):
     aws.ecs.Service(
         "edge-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guard.framework import Resource, Rule, is_unknown, layer_hint, resource_policy
+from guard.framework import Resource, Rule, is_unknown, layer_hint, resource_policy, waiting
 from guard.types import ECS_SERVICE, ECS_TASK_SET
 
 RULE = Rule(
@@ -25,7 +25,7 @@ def check(res: Resource, cfg: dict):
         return
     value = res.get("networkConfiguration.assignPublicIp")
     if is_unknown(value):
-        yield f"network_configuration.assign_public_ip is unknown at preview ({layer} layer)"
+        yield waiting(value, f"network_configuration.assign_public_ip is not known yet ({layer} layer)")
     elif value is True:
         yield f"network_configuration.assign_public_ip is True on a {layer}-layer service: its tasks are reachable from the internet without the nodes"
 

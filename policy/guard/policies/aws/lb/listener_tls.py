@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from guard.framework import Resource, Rule, is_unknown, resource_policy
+from guard.framework import Resource, Rule, is_unknown, resource_policy, waiting
 from guard.types import LISTENERS
 
 RULE = Rule(
@@ -29,7 +29,7 @@ def check(res: Resource, cfg: dict):
         return
     policy = res.get("sslPolicy")
     if is_unknown(policy):
-        yield f"ssl_policy is unknown at preview; set it to a literal {cfg['allowedPolicyPattern']!r} policy"
+        yield waiting(policy, f"ssl_policy is not known yet; it must match {cfg['allowedPolicyPattern']!r}")
     elif policy is None:
         yield "ssl_policy is not set, so the listener gets the API default ELBSecurityPolicy-2016-08 (TLS 1.0)"
     elif not re.search(cfg["allowedPolicyPattern"], policy):

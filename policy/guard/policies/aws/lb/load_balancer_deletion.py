@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from guard.framework import Resource, Rule, is_unknown, resource_policy, stack_name
+from guard.framework import Resource, Rule, ValueCheck, is_unknown, resource_policy, stack_name
 from guard.types import LOAD_BALANCERS
 
 RULE = Rule(
@@ -20,6 +20,10 @@ RULE = Rule(
         "description": "Stack name globs where deletion protection is required."}},
 )
 
+# The ELBv2 attribute deletion_protection.enabled defaults to false.
+DELETION_PROTECTION = ValueCheck("enableDeletionProtection", "enable_deletion_protection",
+                                 expected=(True,), absent=False)
+
 
 def check(res: Resource, cfg: dict):
     stack = stack_name()
@@ -28,9 +32,8 @@ def check(res: Resource, cfg: dict):
         return
     if not any(fnmatch.fnmatchcase(stack, pattern) for pattern in cfg["stacks"]):
         return
-    value = res.get("enableDeletionProtection")
-    if is_unknown(value) or value is not True:
-        yield f"enable_deletion_protection is {value!r} in stack {stack!r}, which requires it"
+    for problem in DELETION_PROTECTION.judge(res, cfg):
+        yield problem if not isinstance(problem, str) else f"{problem} in stack {stack!r}, which requires it"
 
 
 POLICY = resource_policy(RULE, check)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guard.framework import Resource, Rule, is_unknown, resource_policy
+from guard.framework import Resource, Rule, ValueCheck, resource_policy
 from guard.policies.aws.lb.load_balancer_headers import is_application
 from guard.types import LOAD_BALANCERS
 
@@ -20,17 +20,13 @@ RULE = Rule(
         "description": "Desync mitigation modes accepted; an unset mode is the API default, defensive."}},
 )
 
+DESYNC_MODE = ValueCheck("desyncMitigationMode", "desync_mitigation_mode",
+                         expected=lambda cfg: cfg["allowedModes"], absent="defensive")
+
 
 def check(res: Resource, cfg: dict):
-    if not is_application(res):
-        return
-    mode = res.get("desyncMitigationMode")
-    if is_unknown(mode):
-        yield "desync_mitigation_mode is unknown at preview"
-        return
-    mode = mode or "defensive"
-    if mode not in cfg["allowedModes"]:
-        yield f"desync_mitigation_mode is {mode!r}; allowed: {', '.join(cfg['allowedModes'])}"
+    if is_application(res):
+        yield from DESYNC_MODE.judge(res, cfg)
 
 
 POLICY = resource_policy(RULE, check)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guard.framework import Resource, Rule, is_unknown, resource_policy
+from guard.framework import Resource, Rule, ValueCheck, resource_policy
 from guard.types import LOAD_BALANCERS
 
 RULE = Rule(
@@ -15,6 +15,9 @@ RULE = Rule(
     resource_types=LOAD_BALANCERS,
 )
 
+# The ELBv2 attribute routing.http.drop_invalid_header_fields.enabled defaults to false.
+DROP_INVALID = ValueCheck("dropInvalidHeaderFields", "drop_invalid_header_fields", expected=(True,), absent=False)
+
 
 def is_application(res: Resource) -> bool:
     """An unset load_balancer_type means application (the provider's default)."""
@@ -23,11 +26,8 @@ def is_application(res: Resource) -> bool:
 
 
 def check(res: Resource, cfg: dict):
-    if not is_application(res):
-        return
-    value = res.get("dropInvalidHeaderFields")
-    if is_unknown(value) or value is not True:
-        yield f"drop_invalid_header_fields is {value!r}, not True"
+    if is_application(res):
+        yield from DROP_INVALID.judge(res, cfg)
 
 
 POLICY = resource_policy(RULE, check)
