@@ -144,8 +144,8 @@ def _detail(res: CapturedResource) -> str:
                f"{'internal' if res.inputs.get('internal') is True else 'internet-facing'}"
     if t == "aws:ecs/service:Service":
         launch = res.inputs.get("launchType")
-        what = "Wallarm nodes, ECS" if res.layer == "node" else "ECS service"
-        return f"{what}{' ' + launch.title() if isinstance(launch, str) else ''}"
+        service = "ECS Fargate service" if launch == "FARGATE" else "ECS service"
+        return f"Wallarm nodes, {service}" if res.layer == "node" else service
     if t in _SG_RULE_TYPES:
         sources = [res.inputs.get(k) for k in ("cidrIpv4", "cidrIpv6", "prefixListId", "cidrBlocks", "ipv6CidrBlocks")]
         shown = [", ".join(map(str, s)) if isinstance(s, list) else s for s in sources if s]
