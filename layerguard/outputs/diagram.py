@@ -20,6 +20,7 @@ from . import model
 FORMATS = ("svg", "png")
 INTENDED = "#1f6feb"
 BYPASS = "#d1242f"
+OTHER = "#57606a"
 LAYER_TITLES = {"network": "network", "edge": "edge layer: entry + AWS WAF",
                 "node": "node layer: Wallarm filtering nodes", "app": "app layer: internal application",
                 "unclassified": "unclassified (untrusted)"}
@@ -95,7 +96,7 @@ def render(result: PreviewResult, path: Path) -> None:
     title = f"layerguard · stack {result.stack} · {model.verdict(result)} · " \
             f"{len(picture.bypasses) or 'no'} bypass{'es' if len(picture.bypasses) != 1 else ''}\n" \
             "blue: the path through the Wallarm nodes · red: a bypass, named by the resource that opens it · " \
-            "dashed: AWS WAF"
+            "grey: another hop · dashed: AWS WAF"
     graph = {"fontsize": "18", "fontname": "Helvetica", "pad": "0.4", "nodesep": "0.7", "ranksep": "1.4",
              "splines": "spline", "labelloc": "t"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,8 +118,10 @@ def render(result: PreviewResult, path: Path) -> None:
                 if e.bypass:
                     edge = Edge(color=BYPASS, fontcolor=BYPASS, penwidth="3.0", label=e.label,
                                 fontname="Helvetica-Bold")
-                else:
+                elif e.intended:
                     edge = Edge(color=INTENDED, fontcolor="#0a3069", penwidth="2.0", label=e.label)
+                else:
+                    edge = Edge(color=OTHER, fontcolor=OTHER, penwidth="1.5", label=e.label)
                 drawn[e.src] >> edge >> drawn[e.dst]
             for acl, target in picture.protections:
                 drawn[acl] >> Edge(color="#8c959f", style="dashed", label="protects", fontcolor="#57606a") \

@@ -15,6 +15,7 @@ LAYER_TITLES = {"internet": "internet", "network": "network", "edge": "edge: ent
                 "unclassified": "unclassified (untrusted)"}
 INTENDED = "#1f6feb"
 BYPASS = "#d1242f"
+OTHER = "#57606a"
 
 
 def _cell(text: str) -> str:
@@ -37,10 +38,10 @@ def mermaid(result: PreviewResult) -> str:
             lines.append(f'    {ids[n.key]}["{text}"]')
         lines.append("  end")
     links: list[str] = []
-    intended, bypass, protect = [], [], []
+    intended, bypass, other, protect = [], [], [], []
     for e in picture.edges:
         label = f'|"{_label(e.label)}"|' if e.label else ""
-        (bypass if e.bypass else intended).append(len(links))
+        (bypass if e.bypass else intended if e.intended else other).append(len(links))
         links.append(f"  {ids[e.src]} -->{label} {ids[e.dst]}")
     for acl, target in picture.protections:
         protect.append(len(links))
@@ -50,6 +51,8 @@ def mermaid(result: PreviewResult) -> str:
         lines.append(f"  linkStyle {','.join(map(str, intended))} stroke:{INTENDED},stroke-width:2px")
     if bypass:
         lines.append(f"  linkStyle {','.join(map(str, bypass))} stroke:{BYPASS},stroke-width:3px,color:{BYPASS}")
+    if other:
+        lines.append(f"  linkStyle {','.join(map(str, other))} stroke:{OTHER},stroke-width:2px")
     if protect:
         lines.append(f"  linkStyle {','.join(map(str, protect))} stroke:#8c959f,stroke-width:1px")
     openers = [ids[n.key] for n in picture.nodes.values() if n.opener]
@@ -92,8 +95,9 @@ def section(result: PreviewResult) -> str:
         out.append("No findings." if result.pack is not None else "No policy pack: nothing was analysed.")
 
     out += ["", "### Traffic path", "", "```mermaid", mermaid(result), "```", "",
-            "Blue: the path from the internet through the Wallarm nodes. Red: a bypass, labelled with "
-            "the resource that opens it. Dashed: AWS WAF protecting an entry."]
+            "Blue: the path from the internet through the Wallarm nodes. Red: a bypass the policy pack "
+            "reported, labelled with the resource that opens it. Grey: another hop. Dashed: AWS WAF "
+            "protecting an entry."]
     return "\n".join(out)
 
 

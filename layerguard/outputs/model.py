@@ -111,7 +111,8 @@ class Edge:
     src: str
     dst: str
     label: str = ""
-    bypass: bool = False
+    bypass: bool = False    # on a path a bypass finding opens (drawn red)
+    intended: bool = False  # on a path through the node layer (drawn blue); else a plain hop
 
 
 @dataclass
@@ -180,17 +181,20 @@ def _members(result: PreviewResult) -> dict[str, list[str]]:
 
 
 def _targets(result: PreviewResult, opener: CapturedResource, drawable) -> list[str]:
-    """What an off-path opener opens onto: the drawable resources it reaches through property
-    dependencies, a security group standing for its members, a target group for what it sends to."""
+    """What an opener opens onto: the drawable resources reached from it through property
+    dependencies (and through what names it), where a security group stands for its members, a
+    listener for its load balancer, a listener rule for its listener and a target group for what it
+    sends to. App-layer resources are preferred (a bypass is a path to the app); otherwise the
+    nearest drawable ones. A rule's source group (`referencedSecurityGroupId`) is where traffic comes
+    from, not what is opened: it is left out."""
     by_urn, members = result.by_urn(), _members(result)
     _, hops = paths.build(result.resources)
-    found: list[str] = []
-    seen = {opener.urn}
-    frontier = [u for deps in opener.property_dependencies.values() for u in deps]
-    # Resources that name the opener (an attachment or association pointing at it) count too.
+    sources = set(_source_groups(opener))
+    frontier = [u for prop, deps in opener.property_dependencies.items() for u in deps if u not in sources]
     frontier += [r.urn for r in result.resources
                  if any(opener.urn in deps for deps in r.property_dependencies.values())]
-    for _ in range(3):
+    seen, nearest, app = {opener.urn}, [], []
+    for _ in range(5):
         nxt = []
         for urn in frontier:
             if urn in seen or urn not in by_urn:
@@ -199,14 +203,23 @@ def _targets(result: PreviewResult, opener: CapturedResource, drawable) -> list[
             res = by_urn[urn]
             if res.type == paths.SG_TYPE:
                 nxt.extend(members.get(urn, []))
+            elif res.type in paths.LISTENER_TYPES:
+                nxt.extend(res.property_dependencies.get("loadBalancerArn", []))
+            elif res.type in paths.RULE_TYPES:
+                nxt.extend(res.property_dependencies.get("listenerArn", []))
             elif res.type in paths.TG_TYPES:
                 nxt.extend(hops.get(urn, []))
             elif drawable(res):
-                found.append(urn)
-        if found:
+                (app if res.layer == "app" else nearest).append(urn)
+        if app:
             break
         frontier = nxt
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(app or nearest[:3]))
+
+
+def _source_groups(opener: CapturedResource) -> list[str]:
+    return [u for prop in ("referencedSecurityGroupId", "sourceSecurityGroupId")
+            for u in opener.property_dependencies.get(prop, [])]
 
 
 def traffic(result: PreviewResult) -> Traffic:
@@ -228,21 +241,26 @@ def traffic(result: PreviewResult) -> Traffic:
             e.label = f"{e.label} | {label}" if e.label else label
         return e
 
-    chains = paths.chains(result.resources)
+    def name(e: Edge, tag: str) -> None:
+        if tag not in e.label:
+            e.label = f"{e.label} · {tag}" if e.label else tag
+
     # Each chain collapses listeners, rules and target groups into the label of the hop they carry.
+    # An edge of a chain through the node layer is intended; the others are drawn as plain hops
+    # unless a bypass finding covers them.
     hidden_edge: dict[str, tuple[str, str]] = {}   # hidden hop URN -> the edge it labels
-    intended: set[tuple[str, str]] = set()          # edges of a chain through the node layer
-    for chain in chains:
-        prev, pending = INTERNET, []
+    walks: list[tuple[set[str], list[tuple[str, str]]]] = []   # (URNs on a chain, its edges)
+    for chain in paths.chains(result.resources):
+        prev, pending, steps = INTERNET, [], []
         through_nodes = any(by_urn[u].layer == "node" for u in chain)
         for urn in chain:
             if by_urn[urn].type in _HIDDEN:
                 pending.append(urn)
                 continue
             node(urn)
-            edge(prev, urn, " → ".join(_hop_label(by_urn[u]) for u in pending))
-            if through_nodes:
-                intended.add((prev, urn))
+            e = edge(prev, urn, " → ".join(_hop_label(by_urn[u]) for u in pending))
+            e.intended = e.intended or through_nodes
+            steps.append((prev, urn))
             for u in pending:
                 hidden_edge[u] = (prev, urn)
             prev, pending = urn, []
@@ -250,6 +268,7 @@ def traffic(result: PreviewResult) -> Traffic:
             note = " → ".join(_hop_label(by_urn[u]) for u in pending)
             if note not in nodes[prev].notes:
                 nodes[prev].notes.append(note)
+        walks.append((set(chain), steps))
 
     protections = []
     for r in result.resources:
@@ -263,18 +282,17 @@ def traffic(result: PreviewResult) -> Traffic:
     for acl, _ in protections:
         node(acl)
 
-    def downstream(start: str) -> None:
-        """Mark the edges from `start` onward as the bypass, up to where it joins the intended path."""
-        todo, seen = [start], set()
-        while todo:
-            src = todo.pop()
-            if src in seen:
-                continue
-            seen.add(src)
-            for (a, b), e in edges.items():
-                if a == src and (a, b) not in intended:
-                    e.bypass = True
-                    todo.append(b)
+    def through(urn: str) -> list[Edge]:
+        """Mark the edges of every chain through `urn` as the bypass, except where it shares the
+        intended path; returns them."""
+        marked = []
+        for members, steps in walks:
+            if urn in members:
+                for key in steps:
+                    if not edges[key].intended:
+                        edges[key].bypass = True
+                        marked.append(edges[key])
+        return marked
 
     def drawable(res: CapturedResource) -> bool:
         return res.custom and res.type not in _HIDDEN and res.type != paths.SG_TYPE
@@ -287,28 +305,46 @@ def traffic(result: PreviewResult) -> Traffic:
         tag = f"bypass: {opener.name}"
         if v.urn in nodes:                       # an entry or a hop of the drawn path
             node(v.urn).opener = True
-            for e in edges.values():
-                if e.dst == v.urn:
-                    e.bypass = True
-            downstream(v.urn)
-            for e in edges.values():             # named on the edges it opens
-                if e.src == v.urn and e.bypass:
-                    e.label = f"{e.label} · {tag}" if e.label else tag
-            bypasses.append((v, [v.urn]))
-        elif v.urn in hidden_edge:               # a listener, rule or target group on the path
-            src, dst = hidden_edge[v.urn]
-            e = edges[(src, dst)]
-            e.bypass, e.label = True, f"{e.label} · {tag}"
-            downstream(dst)
-            bypasses.append((v, [dst]))
-        else:                                    # off the path: a rule, an address, an attachment
-            node(v.urn).opener = True
-            targets = _targets(result, opener, drawable)
-            edge(INTERNET, v.urn, tag).bypass = True
-            for target in targets:
+            marked = through(v.urn)
+            targets = [] if any(e.src == v.urn for e in edges.values()) else _targets(result, opener, drawable)
+            for target in targets:               # a dead end on the path (a VPC origin): what it opens
                 node(target)
-                edge(v.urn, target).bypass = True
+                e = edge(v.urn, target)
+                e.bypass = True
+                marked.append(e)
+            leaving = [e for e in marked if e.src == v.urn] or [e for e in marked if e.dst == v.urn]
+            for e in leaving:
+                name(e, tag)
             bypasses.append((v, targets or [v.urn]))
+            continue
+        if v.urn in hidden_edge:                 # a listener, rule or target group on the path
+            through(v.urn)
+            e = edges[hidden_edge[v.urn]]
+            e.bypass = True
+            name(e, tag)
+            bypasses.append((v, [e.dst]))
+            continue
+        # Off the path: a security group rule, an address, a target registration, an integration.
+        targets = _targets(result, opener, drawable)
+        reached = [e for e in edges.values() if e.dst in targets and not e.intended]
+        if reached:                              # it adds a hop the path already shows (a registration)
+            for e in reached:
+                through(e.dst)
+                e.bypass = True
+                name(e, tag)
+            bypasses.append((v, targets))
+            continue
+        node(v.urn).opener = True
+        members = _members(result)
+        sources = [m for sg in _source_groups(opener) for m in members.get(sg, []) if m in nodes] or [INTERNET]
+        for source in sources:
+            e = edge(source, v.urn)
+            e.bypass = True
+            name(e, tag)
+        for target in targets:
+            node(target)
+            edge(v.urn, target).bypass = True
+        bypasses.append((v, targets or [v.urn]))
     return Traffic(nodes, list(edges.values()), protections, bypasses)
 
 
