@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from _cli_runs import BYPASS_OPENER, PACK, SCENARIOS
+from _cli_runs import BYPASS_OPENER
 
-from layerguard.engine import preview
 from layerguard.outputs import markdown
 
 
@@ -76,12 +74,6 @@ def test_bypass_case(bypass_run):
     assert red == {("internet", BYPASS_OPENER), (BYPASS_OPENER, "app-svc")}
     assert ("internet", f"bypass: {BYPASS_OPENER}", BYPASS_OPENER) in edges
     assert re.search(r"class n\d+ bypass", block)
-
-
-@pytest.fixture(scope="module")
-def cdn_result():
-    """A CloudFront distribution in front of the internal app ALB: an entry that is the bypass."""
-    return preview(SCENARIOS, "test", policy_pack=PACK, config={"scenarios:case": "cloudfront-origin-app-lb"})
 
 
 def test_entry_that_bypasses_joins_the_intended_path(cdn_result):
