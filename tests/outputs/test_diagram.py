@@ -11,14 +11,14 @@ import struct
 import xml.etree.ElementTree as ET
 
 import pytest
-from _cli_runs import BYPASS_OPENER, REPO
+from _cli_runs import BYPASS_OPENER, CAN_DRAW, REPO
 
 from layerguard import cli
 from layerguard.outputs import diagram
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed (tools/install-graphviz)")
+needs_dot = pytest.mark.skipif(not CAN_DRAW, reason="diagrams or Graphviz is not installed (make setup)")
 
 
 @needs_dot
