@@ -5,11 +5,12 @@ STAMP := .setup.stamp
 
 .PHONY: setup preview preview-all test bench rules clean
 
-# Installs the pinned Python packages (into the active virtualenv, if any) and Debian's nginx,
-# which the node-configuration tests run for real.
+# Installs the pinned Python packages (into the active virtualenv, if any), Debian's nginx, which
+# the node-configuration tests run for real, and Graphviz, which draws `preview --diagram`.
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r policy/requirements.txt
 	@tools/install-nginx
+	@tools/install-graphviz
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -37,6 +37,8 @@ START_TIMEOUT = 60.0
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
 LEVEL_VALUES = {name: value for value, name in LEVELS.items()}
+SEVERITIES = {analyzer_pb2.POLICY_SEVERITY_LOW: "low", analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+              analyzer_pb2.POLICY_SEVERITY_HIGH: "high", analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical"}
 
 
 @dataclass
@@ -198,6 +200,9 @@ class PolicyPackProcess:
                 "configSchema": json_format.MessageToDict(policy.configSchema.properties)
                 if policy.HasField("configSchema") else {},
                 "required": list(policy.configSchema.required) if policy.HasField("configSchema") else [],
+                # What CI reports (SARIF rules) show; empty when the pack's SDK does not send them.
+                "displayName": policy.displayName, "severity": SEVERITIES.get(policy.severity, ""),
+                "remediation": policy.remediation_steps, "url": policy.url, "tags": list(policy.tags),
             })
         initial = {}
         for key, value in response.initialConfig.items():

@@ -39,7 +39,53 @@ def _parser() -> argparse.ArgumentParser:
                    help="use this file instead of Pulumi.<stack>.yaml (with --all: repeatable, one run each)")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
+    _output_flags(p)
     return parser
+
+
+def _output_flags(p: argparse.ArgumentParser) -> None:
+    """CI outputs (layerguard/outputs/), written after a preview that ran (exit 0 or 1)."""
+    g = p.add_argument_group("CI outputs")
+    g.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 (code scanning) to FILE")
+    g.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (CI test tab) to FILE")
+    g.add_argument("--markdown", type=Path, metavar="FILE",
+                   help="write a Markdown summary with a Mermaid traffic path (pull-request comment) to FILE")
+    g.add_argument("--diagram", type=Path, metavar="FILE.svg|.png",
+                   help="draw the traffic path with AWS icons to FILE (needs diagrams and Graphviz)")
+
+
+def _check_outputs(args) -> str | None:
+    """An error message for output flags that cannot be honoured, checked before the preview runs."""
+    wanted = [f for f in ("sarif", "junit", "markdown", "diagram") if getattr(args, f) is not None]
+    if wanted and args.all_stacks:
+        return f"--{', --'.join(wanted)}: one stack's preview at a time (not with --all)"
+    if args.diagram is not None:
+        from .outputs.diagram import DiagramUnavailable, check
+        try:
+            check(args.diagram)
+        except (ValueError, DiagramUnavailable) as exc:
+            return str(exc)
+    return None
+
+
+def _write_outputs(args, result) -> None:
+    for target in (args.sarif, args.junit, args.markdown, args.diagram):
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+    if args.sarif is not None:
+        from .outputs import sarif
+        from .project import load
+        main_file = load(args.program, args.stack, config_file=args.config_file[0] if args.config_file else None).main
+        sarif.write(args.sarif, [(result, main_file)])
+    if args.junit is not None:
+        from .outputs import junit
+        junit.write(args.junit, [result])
+    if args.markdown is not None:
+        from .outputs import markdown
+        markdown.write(args.markdown, [result])
+    if args.diagram is not None:
+        from .outputs import diagram
+        diagram.render(result, args.diagram)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         pack = Path("policy")
     if args.no_policy_pack:
         pack = None
+    problem = _check_outputs(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.all_stacks:
         from .batch import preview_all
         return preview_all(args.program, args.stack or "dev", args.config_file, args.mode, pack=pack,
@@ -79,4 +129,5 @@ def main(argv: list[str] | None = None) -> int:
     print(render(result))
     if args.json_file is not None:
         args.json_file.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    _write_outputs(args, result)
     return result.exit_code
