@@ -34,11 +34,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="use this file instead of Pulumi.<stack>.yaml")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
+    from .verify.run import add_parser as add_verify_parser
+    add_verify_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        from .verify.run import run as run_verify
+        return run_verify(args)
     overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
     for flag, items in (("config", args.config), ("secret", args.secret)):
         for item in items:

@@ -1,0 +1,95 @@
+"""`python -m layerguard verify`: the checks in order, one report, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import botocore.exceptions
+
+from ..errors import EngineError
+from . import access_analyzer, perimeter, probes, reachability, security_groups
+from .findings import Report
+from .live import InputError, connect, missing_credentials
+from .state import StateError, load
+
+DEFAULT_PACK = Path(__file__).resolve().parent.parent.parent / "policy"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("verify", help="check the live account against a stack's exported state",
+                       description="After `pulumi up`: prove in the live account that nothing reaches the app "
+                                   "around the Wallarm nodes. FILE is `pulumi stack export --file FILE`.")
+    p.add_argument("--state", required=True, type=Path, metavar="FILE", help="the stack's state, from `pulumi stack export`")
+    p.add_argument("--region", default=None, help="AWS region (default: the state's provider region, then AWS_REGION)")
+    p.add_argument("--profile", default=None, help="AWS profile from your AWS config")
+    p.add_argument("--endpoint-url", default=None, help="AWS API endpoint (an emulator such as moto; default: AWS)")
+    p.add_argument("--probe", action="store_true",
+                   help="also send the guide's request tests (direct access, missing origin header, /etc/passwd)")
+    p.add_argument("--connect-to", action="append", default=[], metavar="HOST:PORT:ADDRESS:PORT",
+                   help="probes: connect to ADDRESS:PORT for HOST:PORT, like curl --connect-to (repeatable)")
+    p.add_argument("--wallarm-mode", choices=("off", "monitoring", "safe_blocking", "block"), default=None,
+                   help="probes: the nodes' mode (default: what the node task definitions in the state declare)")
+    p.add_argument("--network-access-analyzer", action="store_true",
+                   help="also run a VPC Network Access Analyzer scope (billed per analysed interface)")
+    p.add_argument("--policy-pack", type=Path, default=None,
+                   help="policy pack whose reachability model runs on the live data (default: this repo's policy/)")
+    p.add_argument("--no-policy-pack", action="store_true", help="skip the reachability model")
+    p.add_argument("--json", type=Path, default=None, dest="json_file", help="also write the report as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = verify(args)
+    except (InputError, StateError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    if args.json_file is not None:
+        args.json_file.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return report.exit_code
+
+
+def verify(args: argparse.Namespace) -> Report:
+    state = load(args.state)
+    try:
+        connect_to = probes.parse_connect_to(args.connect_to)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    pack = None if args.no_policy_pack else (args.policy_pack or DEFAULT_PACK)
+    if pack is not None and not (pack / "PulumiPolicy.yaml").is_file():
+        raise InputError(f"--policy-pack {pack}: no PulumiPolicy.yaml there (or pass --no-policy-pack)")
+    account = connect(args.region or state.region(), args.profile, args.endpoint_url)
+    report = Report(stack=f"{state.project}/{state.stack}", region=account.region)
+    try:
+        report.checks_run.append("security-groups")
+        live = security_groups.audit(account, state, report)
+        report.checks_run.append("perimeter")
+        perimeter.check_load_balancers(account, state, report)
+        perimeter.check_rest_stages(account, state, report)
+        perimeter.check_distributions(account, state, report)
+        if pack is not None:
+            report.checks_run.append("reachability")
+            try:
+                reachability.check(state, live, pack, account.region, report)
+            except EngineError as exc:
+                raise InputError(f"the policy pack could not run: {exc}") from None
+        if args.network_access_analyzer:
+            report.checks_run.append("network-access-analyzer")
+            access_analyzer.check(account, state, report)
+        if args.probe:
+            report.checks_run.append("probes")
+            probes.run(state, report, probes.Prober(connect_to), account, args.wallarm_mode)
+    except botocore.exceptions.BotoCoreError as exc:
+        if missing_credentials(exc):
+            raise InputError(f"AWS credentials are missing or incomplete: {exc}") from None
+        raise InputError(f"the AWS API could not be reached: {exc}") from None
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") in ("AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId",
+                                 "ExpiredToken", "SignatureDoesNotMatch"):
+            raise InputError(f"AWS rejected the credentials: {error.get('Code')}: {error.get('Message')}") from None
+        raise
+    return report
