@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 import botocore.exceptions
+import botocore.parsers
 
 from .findings import Report
 from .security_groups import SG
@@ -61,8 +62,12 @@ def unsupported(exc: BaseException) -> str | None:
         if code in DENIED_CODES:
             return f"not permitted for these credentials: {code}"
         return None
-    if isinstance(exc, botocore.exceptions.ResponseParserError) and "not been implemented" in str(exc):
-        return "unsupported in this account/region (or endpoint): the endpoint has not implemented the operation"
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        # AWS answers every error with an XML error document; an endpoint that answers the
+        # operation with none (moto: an HTML 500 page, "action has not been implemented" in its
+        # log) does not implement it.
+        return ("unsupported in this account/region (or endpoint): the endpoint answered "
+                "without an AWS error document")
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.UnknownEndpointError):
         return f"unsupported in this account/region (or endpoint): {exc}"
     return None
@@ -117,7 +122,8 @@ def check(account, state: State, report: Report, timeout: float = TIMEOUT) -> No
                     sorted(f.get("FindingComponents", []), key=lambda c: c.get("SequenceNumber", 0))]
             report.add("network-access-analyzer", hops[-1] if hops else analysis_id,
                        f"finding {f.get('FindingId')}: path {' -> '.join(hops)} reaches the app without a node")
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+            botocore.parsers.ResponseParserError) as exc:
         why = unsupported(exc)
         if why is None:
             raise
