@@ -51,8 +51,11 @@ class Prober:
     timeout: float = TIMEOUT
     budget: int = MAX_PROBES
 
-    def _spend(self) -> bool:
+    def spend(self, report: Report, target: Target, check: str) -> bool:
+        """Take one probe from the budget; once it is spent, every skipped probe is a note."""
         if self.budget <= 0:
+            report.note(check, target.resource, f"probe budget ({MAX_PROBES} requests) spent: "
+                                                f"{target.host}:{target.port} not probed")
             return False
         self.budget -= 1
         return True
@@ -204,17 +207,16 @@ def wallarm_mode(state: State) -> str | None:
 
 def run(state: State, report: Report, prober: Prober, account=None, mode: str | None = None) -> None:
     for t in direct_targets(state, account):
-        if not prober._spend():
-            report.note("probe-direct-reachable", t.resource, f"probe budget ({MAX_PROBES}) spent; not probed")
-            break
+        if not prober.spend(report, t, "probe-direct-reachable"):
+            continue
         accepted = prober.connect(t.host, t.port)
         if accepted:
             report.add("probe-direct-reachable", t.resource,
                        f"{t.host}:{t.port} ({t.why}) accepted a connection (at {accepted}): the app or a node "
                        "is reachable around the entry")
     for t in public_origins(state):
-        if not prober._spend():
-            break
+        if not prober.spend(report, t, "probe-origin-header"):
+            continue
         try:
             status = prober.request(t, "/")
         except OSError as exc:
@@ -227,8 +229,8 @@ def run(state: State, report: Report, prober: Prober, account=None, mode: str | 
                        "expected 403")
     mode = mode or wallarm_mode(state)
     for t in entries(state):
-        if not prober._spend():
-            break
+        if not prober.spend(report, t, "probe-entry-unreachable"):
+            continue
         url = f"{t.scheme}://{t.host}:{t.port}{ATTACK_PATH}"
         try:
             status = prober.request(t, ATTACK_PATH)
