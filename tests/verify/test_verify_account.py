@@ -147,3 +147,36 @@ def test_missing_credentials_exit_2(account, tmp_path, monkeypatch, capsys):
     code = main(["verify", "--state", str(account["path"]), "--endpoint-url", account["endpoint"]])
     assert code == 2
     assert "no AWS credentials" in capsys.readouterr().err
+
+
+def _distribution(endpoint: str, web_acl: str = "", headers: bool = False) -> dict:
+    origin = {"Id": "node", "DomainName": "origin.example.test",
+              "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
+    if headers:
+        origin["CustomHeaders"] = {"Quantity": 1, "Items": [{"HeaderName": "X-CloudFront-Secret", "HeaderValue": "v"}]}
+    config = {"CallerReference": f"verify-{web_acl}-{headers}", "Comment": "", "Enabled": True, "WebACLId": web_acl,
+              "Origins": {"Quantity": 1, "Items": [origin]},
+              "DefaultCacheBehavior": {"TargetOriginId": "node", "ViewerProtocolPolicy": "redirect-to-https",
+                                       "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"}}
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1", endpoint_url=endpoint)
+    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+
+
+@pytest.mark.parametrize("protected", [True, False])
+def test_cloudfront_entry(account, tmp_path, protected):
+    """A hand-written distribution in the state: its web ACL and origin protection, read live."""
+    acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/cf/1" if protected else ""
+    dist = _distribution(account["endpoint"], acl, headers=protected)
+    state = account["state"]
+    state["deployment"]["resources"].append({
+        "urn": "urn:pulumi:dev::layerguard::aws:cloudfront/distribution:Distribution::cdn", "custom": True,
+        "type": "aws:cloudfront/distribution:Distribution", "id": dist["Id"],
+        "outputs": {"domainName": dist["DomainName"], "webAclId": acl, "tags": {"layerguard:layer": "edge"}}})
+    account["path"].write_text(json.dumps(state))
+    code, report = run(account, tmp_path, "--no-policy-pack")
+    if protected:
+        assert (code, report["findings"]) == (0, [])
+    else:
+        assert code == 1
+        assert sorted(f["check"] for f in report["findings"]) == ["cloudfront-origin-unprotected", "waf-missing"]
+        assert {f["resource"] for f in report["findings"]} == {f"{dist['Id']} (cdn)"}
