@@ -15,6 +15,7 @@ CHECKS = {
     "sg-world-open": "an app, backend or node security group admits 0.0.0.0/0 or ::/0",
     "sg-public-source": "an app, backend or node security group admits a public (non-private) CIDR",
     "sg-drift": "an app or node security group has an ingress rule the state does not declare",
+    "route-drift": "a route table routes to an internet gateway, or serves a subnet, without the state declaring it",
     "waf-missing": "an internet entry has no web ACL attached",
     "waf-mismatch": "an internet entry has a different web ACL than the state declares",
     "lb-attribute": "a load balancer attribute differs from what the state declares",

@@ -3,8 +3,10 @@
 This is what `pulumi policy analyze`-style use of a stack's state does: the pack is started as its
 own process and sent one `AnalyzeStack` over the CrossGuard Analyzer protocol, with every resource
 of the state (its outputs as properties, its parent, dependencies and property dependencies, its
-provider), plus the live security group rules the state does not declare, each as an ingress rule
-resource linked to its group by a property dependency, the way a program would have declared it.
+provider), plus what the account has and the state does not declare: security group rules (as
+ingress rule resources linked to their group), routes to an internet gateway and subnet
+associations (as route and association resources linked to their table), each linked by property
+dependencies the way a program would have declared it.
 The pack is never imported (`layerguard.analyzer.PolicyPackProcess` starts it as the engine does).
 
 Two deliberate differences from the raw outputs:
@@ -23,6 +25,7 @@ from typing import Any
 from ..analyzer import LEVELS, PolicyPackProcess, resolve_policy_config
 from ..engine import ORGANIZATION, SECRET_SIG
 from .findings import Report
+from .routes import LiveRoutes, live_route_resources
 from .security_groups import SG, LiveGroups, live_source
 from .state import State, StateResource
 
@@ -79,7 +82,7 @@ def live_rule_resources(state: State, live: LiveGroups) -> list[dict[str, Any]]:
     return out
 
 
-def _messages(state: State, live: LiveGroups):
+def _messages(state: State, extras: list[dict[str, Any]]):
     from google.protobuf import json_format, struct_pb2
     from pulumi.runtime.proto import analyzer_pb2
 
@@ -112,7 +115,7 @@ def _messages(state: State, live: LiveGroups):
             entry.provider.CopyFrom(provider)
         entries.append(entry)
     default_provider = next((r.provider for r in state.resources if r.type.startswith("aws:") and r.provider), "")
-    for extra in live_rule_resources(state, live):
+    for extra in extras:
         entry = analyzer_pb2.AnalyzerResource(type=extra["type"], urn=extra["urn"], name=extra["name"],
                                               properties=struct(extra["props"]))
         for prop, urns in extra["deps"].items():
@@ -125,7 +128,8 @@ def _messages(state: State, live: LiveGroups):
     return entries
 
 
-def check(state: State, live: LiveGroups, pack_dir: Path, region: str, report: Report) -> None:
+def check(state: State, live: LiveGroups, routes: LiveRoutes | None, pack_dir: Path, region: str,
+          report: Report) -> None:
     config = {"aws:region": region}
     with PolicyPackProcess(pack_dir, project=state.project, stack=state.stack, organization=ORGANIZATION,
                            dry_run=False, config=config, secret_keys=set()) as pack:
@@ -135,7 +139,8 @@ def check(state: State, live: LiveGroups, pack_dir: Path, region: str, report: R
         names = {p["name"] for p in info.policies}
         wanted = [n for n in REACH_POLICIES if n in names]
         pack.configure(resolve_policy_config(info, {n: "mandatory" for n in wanted}))
-        response = pack.analyze_stack(_messages(state, live))
+        extras = live_rule_resources(state, live) + (live_route_resources(state, routes) if routes else [])
+        response = pack.analyze_stack(_messages(state, extras))
     for d in response.diagnostics:
         if (d.policyName in wanted) if wanted else LEVELS.get(d.enforcementLevel) == "mandatory":
             report.add("reachability", d.urn or state.stack, f"{d.policyName}: {d.message}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from ..errors import EngineError
-from . import access_analyzer, perimeter, probes, reachability, security_groups
+from . import access_analyzer, perimeter, probes, reachability, routes, security_groups
 from .findings import Report
 from .live import InputError, connect, missing_credentials
 from .state import StateError, load
@@ -66,6 +66,8 @@ def verify(args: argparse.Namespace) -> Report:
     try:
         report.checks_run.append("security-groups")
         live = security_groups.audit(account, state, report)
+        report.checks_run.append("route-tables")
+        live_routes = routes.audit(account, state, report)
         report.checks_run.append("perimeter")
         perimeter.check_load_balancers(account, state, report)
         perimeter.check_rest_stages(account, state, report)
@@ -73,7 +75,7 @@ def verify(args: argparse.Namespace) -> Report:
         if pack is not None:
             report.checks_run.append("reachability")
             try:
-                reachability.check(state, live, pack, account.region, report)
+                reachability.check(state, live, live_routes, pack, account.region, report)
             except EngineError as exc:
                 raise InputError(f"the policy pack could not run: {exc}") from None
         if args.network_access_analyzer:

@@ -69,6 +69,17 @@ def seed(doc: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], dict[str, 
         gw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=gw, VpcId=ids[igw["inputs"]["vpcId"]])
         record(igw, gw)
+    for rt in _by_type(doc, "aws:ec2/routeTable:RouteTable"):
+        table = ec2.create_route_table(VpcId=ids[rt["inputs"]["vpcId"]])["RouteTable"]["RouteTableId"]
+        for route in rt["inputs"].get("routes") or []:
+            if route.get("gatewayId"):  # NAT gateways are not seeded: verify reads internet gateway routes only
+                ec2.create_route(RouteTableId=table, DestinationCidrBlock=route["cidrBlock"],
+                                 GatewayId=ids[route["gatewayId"]])
+        record(rt, table)
+    for assoc in _by_type(doc, "aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        made = ec2.associate_route_table(RouteTableId=ids[assoc["inputs"]["routeTableId"]],
+                                         SubnetId=ids[assoc["inputs"]["subnetId"]])
+        record(assoc, made["AssociationId"])
     for sg in _by_type(doc, "aws:ec2/securityGroup:SecurityGroup"):
         gid = ec2.create_security_group(GroupName=sg["outputs"]["name"], Description=sg["inputs"]["description"],
                                         VpcId=ids[sg["inputs"]["vpcId"]])["GroupId"]

@@ -32,7 +32,7 @@ def test_clean_account_passes(account, tmp_path, capsys):
     code, report = run(account, tmp_path)
     assert report["findings"] == [], report["findings"]
     assert code == 0
-    assert report["checks"] == ["security-groups", "perimeter", "reachability"]
+    assert report["checks"] == ["security-groups", "route-tables", "perimeter", "reachability"]
     assert "no findings" in capsys.readouterr().out
 
 
@@ -115,6 +115,17 @@ def test_existing_backends_group_opened(account, tmp_path):
     world = findings(report, "sg-world-open")
     assert [f["resource"] for f in world] == [backend_sg]
     assert "backend" in world[0]["evidence"] and "port 22" in world[0]["evidence"]
+
+
+def test_private_subnet_routed_to_the_internet_gateway_by_hand(account, tmp_path):
+    table = account["by_name"]["network-private-rt-0"]
+    ec2(account).create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0",
+                              GatewayId=account["by_name"]["network-igw"])
+    code, report = run(account, tmp_path)
+    assert code == 1
+    drift = findings(report, "route-drift")
+    assert [f["resource"] for f in drift] == [f"{table} (network-private-rt-0)"]
+    assert account["by_name"]["network-igw"] in drift[0]["evidence"]
 
 
 def test_load_balancer_attribute_changed(account, tmp_path):
