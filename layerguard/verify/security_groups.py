@@ -18,6 +18,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.exceptions
+
 from .findings import Report
 from .state import State, StateResource
 
@@ -173,8 +175,11 @@ def _target_groups_of_backend(account, state: State, report: Report) -> dict[str
         arn = tg.get("arn") or tg.id
         try:
             health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        except Exception as exc:  # a missing target group is the perimeter's concern
-            report.note("sg-world-open", arn, f"cannot list the targets: {exc}")
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+                raise
+            report.note("sg-world-open", f"{arn} ({tg.name})", "the app target group is not in the account: "
+                                                              "its targets' groups cannot be audited")
             continue
         instance_ids = [t["Target"]["Id"] for t in health if t["Target"]["Id"].startswith("i-")]
         addresses = [t["Target"]["Id"] for t in health if not t["Target"]["Id"].startswith(("i-", "arn:"))]

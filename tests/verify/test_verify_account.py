@@ -191,3 +191,40 @@ def test_cloudfront_entry(account, tmp_path, protected):
         assert code == 1
         assert sorted(f["check"] for f in report["findings"]) == ["cloudfront-origin-unprotected", "waf-missing"]
         assert {f["resource"] for f in report["findings"]} == {f"{dist['Id']} (cdn)"}
+
+
+@pytest.mark.parametrize("associated", [True, False])
+def test_rest_api_stage_entry(account, tmp_path, associated):
+    """A hand-written REST API stage in the state: its web ACL read with GetWebACLForResource."""
+    endpoint = account["endpoint"]
+    apigw = boto3.client("apigateway", region_name=REGION, endpoint_url=endpoint)
+    api = apigw.create_rest_api(name="orders")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api, stageName="prod")
+    stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{api}/stages/prod"
+    if associated:
+        acl = account["by_name"]["edge-web-acl"]
+        waf = boto3.client("wafv2", region_name=REGION, endpoint_url=endpoint)
+        arn = next(a["ARN"] for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Id"] == acl)
+        waf.associate_web_acl(WebACLArn=arn, ResourceArn=stage_arn)
+    state = account["state"]
+    state["deployment"]["resources"].append({
+        "urn": "urn:pulumi:dev::layerguard::aws:apigateway/stage:Stage::orders-prod", "custom": True,
+        "type": "aws:apigateway/stage:Stage", "id": f"ags-{api}-prod",
+        "outputs": {"restApi": api, "stageName": "prod", "tags": {"layerguard:layer": "edge"},
+                    "invokeUrl": f"https://{api}.execute-api.{REGION}.amazonaws.com/prod"}})
+    account["path"].write_text(json.dumps(state))
+    code, report = run(account, tmp_path, "--no-policy-pack")
+    if associated:
+        assert (code, report["findings"]) == (0, [])
+    else:
+        assert code == 1
+        assert [(f["check"], f["resource"]) for f in report["findings"]] == [("waf-missing", f"{stage_arn} (orders-prod)")]
+
+
+def test_unknown_profile_exits_2(account, capsys):
+    code = main(["verify", "--state", str(account["path"]), "--endpoint-url", account["endpoint"], "--profile", "nope"])
+    assert code == 2
+    assert "AWS profile 'nope' is not configured" in capsys.readouterr().err
