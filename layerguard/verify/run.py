@@ -90,8 +90,12 @@ def verify(args: argparse.Namespace) -> Report:
         raise InputError(f"the AWS API could not be reached: {exc}") from None
     except botocore.exceptions.ClientError as exc:
         error = exc.response.get("Error", {})
-        if error.get("Code") in ("AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId",
-                                 "ExpiredToken", "SignatureDoesNotMatch"):
-            raise InputError(f"AWS rejected the credentials: {error.get('Code')}: {error.get('Message')}") from None
-        raise
+        code, message, operation = error.get("Code"), error.get("Message"), exc.operation_name
+        if code in ("AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId",
+                    "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"):
+            raise InputError(f"AWS rejected the credentials: {code}: {message}") from None
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            raise InputError(f"the credentials may not call {operation} ({code}); see the permissions "
+                             "listed in the README, \"After the deploy: verify\"") from None
+        raise InputError(f"AWS answered {operation} with {code}: {message}") from None
     return report
