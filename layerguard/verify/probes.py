@@ -219,7 +219,7 @@ def run(state: State, report: Report, prober: Prober, account=None, mode: str | 
             continue
         try:
             status = prober.request(t, "/")
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             report.note("probe-origin-header", t.resource, f"{t.scheme}://{t.host}:{t.port} ({t.why}) did not answer "
                                                            f"without the header ({exc.__class__.__name__}): rejected")
             continue

@@ -36,7 +36,7 @@ def test_clean_account_passes(account, tmp_path, capsys):
     assert "no findings" in capsys.readouterr().out
 
 
-def test_world_rule_added_by_hand_on_the_app_group(account, tmp_path):
+def test_world_rule_added_by_hand_on_the_app_group(account, tmp_path, capsys):
     sg = account["by_name"]["app-task-sg"]
     ec2(account).authorize_security_group_ingress(GroupId=sg, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
@@ -46,6 +46,8 @@ def test_world_rule_added_by_hand_on_the_app_group(account, tmp_path):
     assert [f["resource"] for f in world] == [f"{sg} (app-task-sg)"]
     assert "0.0.0.0/0" in world[0]["evidence"] and "port 8080" in world[0]["evidence"]
     assert [f["resource"] for f in findings(report, "sg-drift")] == [f"{sg} (app-task-sg)"]
+    printed = capsys.readouterr().out
+    assert f"[sg-world-open] {sg} (app-task-sg)" in printed and "finding(s)" in printed
 
 
 def test_ipv6_world_rule_on_the_node_group(account, tmp_path):
