@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from .findings import Report
 from .perimeter import DISTRIBUTION, LB_TYPES, STAGE
-from .security_groups import SG
+from .security_groups import SG, intended_rules
 from .state import State
 
 LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
@@ -33,6 +33,7 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 INSTANCE = "aws:ec2/instance:Instance"
 ATTACK_PATH = "/etc/passwd"
 MAX_PROBES = 40
+MAX_PORTS = 5  # per public address
 TIMEOUT = 4.0
 
 
@@ -122,15 +123,21 @@ def direct_targets(state: State, account=None) -> list[Target]:
                                 for p in (80, 443)]
     if account is not None:
         groups = {sg.id: sg.layer for sg in state.of(SG) if sg.layer in ("app", "node") and sg.id}
+        sgs = state.by_id(SG)
         if groups:
             ec2 = account.client("ec2")
             enis = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": sorted(groups)}])
             for eni in enis["NetworkInterfaces"]:
                 public = (eni.get("Association") or {}).get("PublicIp")
                 if public:
-                    layer = next((groups[g["GroupId"]] for g in eni.get("Groups", []) if g["GroupId"] in groups), "app")
+                    mine = [g["GroupId"] for g in eni.get("Groups", []) if g["GroupId"] in groups]
+                    layer = groups[mine[0]] if mine else "app"
+                    # The ports the interface's groups are meant to serve, then the web ports.
+                    ports = sorted({k[1] for g in mine for k in intended_rules(state, sgs[g])
+                                    if k[0] == "tcp" and k[1] == k[2] and k[1] > 0})[:MAX_PORTS - 2]
                     targets += [Target(public, p, resource=eni["NetworkInterfaceId"],
-                                       why=f"public IP of a {layer} network interface") for p in (80, 443, 8080)]
+                                       why=f"public IP of a {layer} network interface")
+                                for p in dict.fromkeys([*ports, 80, 443])]
     return targets
 
 

@@ -161,3 +161,23 @@ def test_probes_are_bounded_and_only_go_to_the_stacks_hosts(account):
     assert report.findings == []  # the one probe sent (app ALB, refused) passed
     assert [n.check for n in report.notes] == ["probe-entry-unreachable"]
     assert "budget" in report.notes[0].message
+
+
+def test_public_ip_on_an_app_task_interface_is_probed(account, tmp_path, app):
+    """A public address given to an app interface by hand (an Elastic IP): found live, probed on the
+    app's ports, and reported when it answers. Every port is mapped to loopback."""
+    import boto3
+    app_port, _ = app
+    ec2 = boto3.client("ec2", region_name="eu-west-1", endpoint_url=account["endpoint"])
+    allocation = ec2.allocate_address(Domain="vpc")
+    ec2.associate_address(AllocationId=allocation["AllocationId"], NetworkInterfaceId=account["app_eni"])
+    public = allocation["PublicIp"]
+    closed = free_port()
+    mapped = ["--connect-to", f"{public}:80:127.0.0.1:{closed}", "--connect-to", f"{public}:443:127.0.0.1:{closed}",
+              "--connect-to", f"{public}:8080:127.0.0.1:{app_port}"]
+    with nginx(tmp_path, node_vhost(free_port(), app_port)) as node:
+        code, report = run(account, tmp_path, *connect(account, "edge-alb", 80, node),
+                           *connect(account, "app-alb", 8080, closed), *mapped)
+    assert code == 1
+    assert checks(report) == [("probe-direct-reachable", account["app_eni"])]
+    assert f"{public}:8080" in report["findings"][0]["evidence"]
