@@ -75,7 +75,7 @@ class Report:
             lines.append(f"{len(self.findings)} finding(s):")
             for f in self.findings:
                 lines.append(f"  [{f.check}] {f.resource}")
-                lines.append(f"      {f.evidence}")
+                lines.extend(f"      {line}" for line in f.evidence.splitlines())
         else:
             lines.append("no findings: nothing reaches the app around the nodes in the live account")
         if self.notes:
