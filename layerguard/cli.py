@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="use this file instead of Pulumi.<stack>.yaml")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
-    from .verify.run import add_parser as add_verify_parser
+    from .verify.options import add_parser as add_verify_parser
     add_verify_parser(sub)
     return parser
 
