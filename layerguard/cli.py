@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
     _output_flags(p)
+    from .verify.options import add_parser as add_verify_parser
+    add_verify_parser(sub)
     return parser
 
 
@@ -90,6 +92,9 @@ def _write_outputs(args, result) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        from .verify.run import run as run_verify
+        return run_verify(args)
     overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
     for flag, items in (("config", args.config), ("secret", args.secret)):
         for item in items:
