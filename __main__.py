@@ -4,6 +4,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import settings as stack_settings
+from components.adopted_alb import AdoptedAlbArgs, AdoptedAlbEntry
 from components.app import InternalApp, InternalAppArgs
 from components.backends.existing import ExistingBackendArgs, ExistingBackendUpstream
 from components.backends.private_apigateway import PrivateApiArgs, PrivateApiGatewayUpstream
@@ -21,14 +22,26 @@ layer = pulumi.ResourceOptions(providers=[provider])
 network = Network("network", NetworkArgs(
     cidr=s.vpc_cidr, az_count=s.az_count, nat_per_az=s.nat_per_az,
     log_retention_days=s.log_retention_days, existing=s.existing_network), opts=layer)
-edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
-    certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
-    managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
-    rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-    log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
+# --- adopted ALB (issue 11): the entry is an existing ALB whose listener is imported ---
+if s.adopted_alb is not None:
+    edge = AdoptedAlbEntry("edge", network, AdoptedAlbArgs(
+        alb=s.adopted_alb, certificate_arn=s.certificate_arn,
+        managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
+        rate_window_seconds=s.waf_rate_window_seconds, log_retention_days=s.log_retention_days,
+        deletion_protection=s.deletion_protection), opts=layer)
+else:
+    edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
+        certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
+        managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
+        rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
+        log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
+# --- end adopted ALB ---
 # --- backend selection (issue 11) ---
 if s.backend == "existing":
-    app = ExistingBackendUpstream("app", ExistingBackendArgs(backend=s.existing_backend), opts=layer)
+    app = ExistingBackendUpstream("app", ExistingBackendArgs(
+        backend=s.existing_backend, vpc_id=network.vpc_id,
+        adopted_security_group_id=s.adopted_alb.app_security_group_id if s.adopted_alb else None),
+        opts=layer)
 elif s.backend == "private-apigateway":
     app = PrivateApiGatewayUpstream("app", network, PrivateApiArgs(api=s.private_api, region=s.region),
                                     opts=layer)

@@ -121,7 +121,7 @@ DEFAULTS: dict[str, Any] = {
     "backendApiId": "",
     "backendApiStage": "",
     "adoptedListenerArn": "",
-    "adoptedListenerSecurityGroupId": "",
+    "adoptedLoadBalancerSecurityGroupId": "",
     "adoptedAppSecurityGroupId": "",
     # --- end network and backend ---
 }
@@ -314,7 +314,7 @@ class PrivateApi:
 class AdoptedAlb:
     listener_arn: str
     load_balancer_arn: str
-    listener_security_group_id: str
+    load_balancer_security_group_id: str
     app_security_group_id: str | None
 
 
@@ -442,7 +442,12 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
                 ok = False
             r.check("backendCidrs", cidr, ok,
                     "each entry is a private IPv4 network of /16 or smaller, e.g. 10.40.8.0/24")
-        if not sg_ids and not cidrs:
+        adopted_app_sg = r.string("adoptedAppSecurityGroupId")
+        if adopted_app_sg and adopted_app_sg in sg_ids:
+            r.problem("backendSecurityGroupIds", sg_ids,
+                      f"{adopted_app_sg} is adoptedAppSecurityGroupId: an adopted group gets its rule "
+                      "inline, so list it in one of the two only")
+        if not sg_ids and not cidrs and not adopted_app_sg:
             r.problem("backendSecurityGroupIds", [],
                       "with backend existing set backendSecurityGroupIds (the groups the stack "
                       "opens to the nodes) or backendCidrs (where the nodes may connect); the nodes "
@@ -471,7 +476,7 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
                 r.problem(key, value, "allowed only with backend private-apigateway")
 
     listener = r.string("adoptedListenerArn")
-    listener_sg = r.string("adoptedListenerSecurityGroupId")
+    listener_sg = r.string("adoptedLoadBalancerSecurityGroupId")
     app_sg = r.string("adoptedAppSecurityGroupId")
     if listener:
         match = _LISTENER_ARN.match(listener)
@@ -481,11 +486,14 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
         if match and region and match.group(1) != region:
             r.problem("adoptedListenerArn", listener,
                       f"the listener must be in the stack's region ({region})")
-        r.check("adoptedListenerSecurityGroupId", listener_sg, bool(_SG_ID.match(listener_sg)),
+        r.check("adoptedLoadBalancerSecurityGroupId", listener_sg, bool(_SG_ID.match(listener_sg)),
                 "required with adoptedListenerArn: the adopted ALB's security group id")
         if network != "existing":
             r.problem("adoptedListenerArn", listener,
                       "an adopted ALB lives in an existing VPC: set network existing")
+        if not r.string("certificateArn"):
+            r.problem("adoptedListenerArn", listener,
+                      "the adopted listener becomes HTTPS:443: set certificateArn")
         if app_sg:
             r.check("adoptedAppSecurityGroupId", app_sg, bool(_SG_ID.match(app_sg)),
                     "allowed: a security group id such as sg-0123456789abcdef0")
@@ -497,7 +505,7 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
                       + "/".join(listener.split(":listener/")[1].split("/")[:3]))
             found["adopted_alb"] = AdoptedAlb(listener, lb_arn, listener_sg, app_sg or None)
     else:
-        for key, value in (("adoptedListenerSecurityGroupId", listener_sg),
+        for key, value in (("adoptedLoadBalancerSecurityGroupId", listener_sg),
                            ("adoptedAppSecurityGroupId", app_sg)):
             if value:
                 r.problem(key, value, "allowed only with adoptedListenerArn")

@@ -25,6 +25,9 @@ FOREIGN_SG_TAG = "layerguard:foreign-security-group"
 @dataclass(frozen=True)
 class ExistingBackendArgs:
     backend: ExistingBackend
+    # The application's own group, imported (adopted ALB case): the stack then owns its ingress.
+    adopted_security_group_id: str | None = None
+    vpc_id: pulumi.Input[str] | None = None
 
 
 class ExistingBackendUpstream(pulumi.ComponentResource):
@@ -44,8 +47,14 @@ class ExistingBackendUpstream(pulumi.ComponentResource):
                                 ca_bundle=b.ca_bundle) if b.scheme == "https" else None)
         self.peers = [UpstreamPeer(f"Nodes to the backend {b.host} (group {sg})", security_group_id=sg)
                       for sg in b.security_group_ids]
+        if args.adopted_security_group_id:
+            self.peers.append(UpstreamPeer(
+                f"Nodes to the backend {b.host} (adopted group {args.adopted_security_group_id})",
+                security_group_id=args.adopted_security_group_id))
         self.peers += [UpstreamPeer(f"Nodes to the backend {b.host} ({cidr})", cidr=cidr)
                        for cidr in b.cidrs]
+        self._adopted_id, self._vpc_id = args.adopted_security_group_id, args.vpc_id
+        self.adopted_security_group: aws.ec2.SecurityGroup | None = None
         self.ready: list[pulumi.Resource] = []
         self.address = f"{b.scheme}://{b.host}:{b.port}"
         self.rules: list[aws.vpc.SecurityGroupIngressRule] = []
@@ -63,3 +72,22 @@ class ExistingBackendUpstream(pulumi.ComponentResource):
                 description=(f"layerguard {pulumi.get_stack()}: {name} to the backend; the only rule "
                              "this stack adds to this group"),
                 tags=tags, opts=pulumi.ResourceOptions(parent=self)))
+        if self._adopted_id:
+            self._adopt(name, security_group)
+
+    def _adopt(self, name: str, security_group: aws.ec2.SecurityGroup) -> None:
+        """Import the application's group and make its inline ingress exactly one rule: from the
+        nodes on the backend port. Inline `ingress` is authoritative: every other ingress rule of the
+        group (the old one from the ALB, any 0.0.0.0/0) is removed by the update that follows the
+        import. Its name and description cannot change without replacing the group, which an import
+        refuses, so they keep what exists; its egress stays the owner's."""
+        self.adopted_security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-adopted-sg", vpc_id=self._vpc_id,
+            description="Managed by layerguard: in from the Wallarm nodes only",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(
+                protocol="tcp", from_port=self.port, to_port=self.port,
+                security_groups=[security_group.id],
+                description=f"layerguard {pulumi.get_stack()}: {name} to the backend")],
+            tags=layer_tags(LAYER, f"{self._name}-adopted-sg"),
+            opts=pulumi.ResourceOptions(parent=self, import_=self._adopted_id,
+                                        ignore_changes=["name", "namePrefix", "description", "egress"]))
