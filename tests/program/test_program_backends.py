@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 
+import pulumi.runtime.config as runtime_config
 import pytest
 from _program import (
     EGRESS,
+    EXAMPLES,
     INGRESS,
     LB,
+    REPO,
     SERVICE,
     SG,
     container_env,
@@ -28,7 +31,9 @@ from _program import (
     run_variant,
 )
 
+from components import settings
 from components.backends.existing import FOREIGN_SG_TAG
+from layerguard import project as project_config
 
 NETWORK_TYPES = ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable",
                  "aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway",
@@ -315,3 +320,82 @@ def test_pack_catches_a_backend_group_left_open_by_an_adopted_rule(tmp_path):
     """)
     assert result.exit_code == 1
     assert any(v.urn.endswith("::mistake-adopted-open") for v in result.violations)
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+def _problems(overrides: dict) -> list[str]:
+    """Validate the Kong example's settings with `overrides` (None removes a key)."""
+    loaded = project_config.load(REPO, "dev", config_file=EXAMPLES / "existing-vpc-kong.yaml")
+    config = dict(loaded.config)
+    for key, value in overrides.items():
+        full = key if ":" in key else f"layerguard:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value)
+    saved = (dict(runtime_config.CONFIG.get()), set(runtime_config._SECRET_KEYS.get()))
+    runtime_config.set_all_config(config, sorted(loaded.secret_keys))
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        return exc.problems
+    finally:
+        runtime_config.set_all_config(*saved)
+    return []
+
+
+def test_kong_example_settings_are_valid():
+    assert _problems({}) == []
+
+
+BAD = [
+    # (key named first in the message, value given that must be echoed, overrides)
+    ("network", "shared", {"network": "shared"}),
+    ("existingVpcId", "vpc-123", {"existingVpcId": "vpc-123"}),
+    ("existingVpcCidrs", "8.8.0.0/16", {"existingVpcCidrs": ["8.8.0.0/16"]}),
+    ("existingPublicSubnets", "10.99.0.0/24", {"existingPublicSubnets": [
+        "subnet-0aa1111111111111a,10.99.0.0/24,eu-west-1a", "subnet-0bb2222222222222b,10.40.1.0/24,eu-west-1b"]}),
+    ("existingPublicSubnets", "us-east-1a", {"existingPublicSubnets": [
+        "subnet-0aa1111111111111a,10.40.0.0/24,us-east-1a", "subnet-0bb2222222222222b,10.40.1.0/24,eu-west-1b"]}),
+    ("existingPrivateSubnets", "at least two availability zones", {"existingPrivateSubnets": [
+        "subnet-0cc3333333333333c,10.40.10.0/24,eu-west-1a", "subnet-0dd4444444444444d,10.40.11.0/24,eu-west-1a"]}),
+    ("existingPrivateSubnets", "subnet-0cc3333333333333c 10.40.10.0/24", {"existingPrivateSubnets": [
+        "subnet-0cc3333333333333c 10.40.10.0/24", "subnet-0dd4444444444444d,10.40.11.0/24,eu-west-1b"]}),
+    ("existingPrivateSubnets", "overlap", {"existingPrivateSubnets": [
+        "subnet-0cc3333333333333c,10.40.0.0/23,eu-west-1a", "subnet-0dd4444444444444d,10.40.11.0/24,eu-west-1b"]}),
+    ("existingVpcId", "vpc-0a1b2c3d4e5f60718", {"network": "new"}),
+    ("backend", "kong", {"backend": "kong"}),
+    ("backendHost", "not a name", {"backendHost": "not a name"}),
+    ("backendPort", "70000", {"backendPort": "70000"}),
+    ("backendScheme", "grpc", {"backendScheme": "grpc"}),
+    ("backendCaBundle", "not a pem", {"backendCaBundle": "not a pem"}),
+    ("backendSecurityGroupIds", "sg-12", {"backendSecurityGroupIds": ["sg-12"]}),
+    ("backendSecurityGroupIds", "backendCidrs", {"backendSecurityGroupIds": []}),
+    ("backendCidrs", "0.0.0.0/0", {"backendCidrs": ["0.0.0.0/0"]}),
+    ("backendHost", "allowed only with backend existing", {"backend": "service"}),
+    ("backendApiId", "required with backend private-apigateway", {
+        "backend": "private-apigateway", "backendHost": None, "backendHostHeader": None,
+        "backendSecurityGroupIds": None, "backendPort": None, "backendScheme": None}),
+    ("backendApiStage", "prod", {"backendApiStage": "prod"}),
+    ("adoptedListenerArn", "arn:aws:elasticloadbalancing:eu-west-1:1:listener/x", {
+        "adoptedListenerArn": "arn:aws:elasticloadbalancing:eu-west-1:1:listener/x",
+        "adoptedLoadBalancerSecurityGroupId": "sg-0ff6666666666666f"}),
+    ("adoptedLoadBalancerSecurityGroupId", "required with adoptedListenerArn", {
+        "adoptedListenerArn": LISTENER_ARN}),
+    ("adoptedAppSecurityGroupId", "allowed only with adoptedListenerArn", {
+        "adoptedAppSecurityGroupId": "sg-0ab7777777777777a"}),
+]
+
+
+@pytest.mark.parametrize("key,shown,overrides", BAD, ids=[f"{k}-{i}" for i, (k, _s, _o) in enumerate(BAD)])
+def test_bad_network_and_backend_settings_name_key_and_value(key, shown, overrides):
+    problems = _problems(overrides)
+    assert problems, f"{overrides} was accepted"
+    assert any(p.startswith(f"{key}:") and shown in p for p in problems), problems
+
+
+def test_tls_verification_cannot_be_switched_off_in_prod():
+    problems = _problems({"environment": "prod", "backendTlsVerify": "false"})
+    assert any(p.startswith("backendTlsVerify:") and "prod" in p for p in problems), problems
+    assert _problems({"backendTlsVerify": "false"}) == []
