@@ -399,3 +399,21 @@ def test_tls_verification_cannot_be_switched_off_in_prod():
     problems = _problems({"environment": "prod", "backendTlsVerify": "false"})
     assert any(p.startswith("backendTlsVerify:") and "prod" in p for p in problems), problems
     assert _problems({"backendTlsVerify": "false"}) == []
+
+
+# --- the report's traffic path ends at the real backend ------------------------------------------
+
+@pytest.mark.parametrize("example,tail", [
+    ("existing-vpc-kong", ["node-service", "app"]),
+    ("private-apigateway", ["node-service", "app-endpoint", "app"]),
+    ("adopted-alb", ["node-service", "app"]),
+])
+def test_traffic_path_shows_the_backend(example, tail):
+    from layerguard import paths
+    result = run_example(example, "preview", pack=example != "existing-vpc-kong")
+    by_urn = result.by_urn()
+    longest = [by_urn[u].name for u in paths.chains(result.resources)[0]]
+    assert longest[:2] == ["edge-alb", "edge-listener" if example == "adopted-alb" else "edge-https"]
+    assert longest[-len(tail):] == tail, longest
+    address = by_urn[paths.chains(result.resources)[0][-1]].outputs["address"]
+    assert address.startswith("https://" if example != "adopted-alb" else "http://")
