@@ -417,3 +417,126 @@ def test_traffic_path_shows_the_backend(example, tail):
     assert longest[-len(tail):] == tail, longest
     address = by_urn[paths.chains(result.resources)[0][-1]].outputs["address"]
     assert address.startswith("https://" if example != "adopted-alb" else "http://")
+
+
+# --- a real NGINX verifying a backend's certificate ----------------------------------------------
+
+def _pki(tmp_path):
+    """A CA, a server certificate for api.example.test signed by it, and an unrelated CA."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject, key, issuer, issuer_key, ca, san=None):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    pem = serialization.Encoding.PEM
+    out = {}
+    for label in ("ca", "other-ca"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        out[label] = (key, cert(name(label), key, name(label), key, True))
+        (tmp_path / f"{label}.pem").write_bytes(out[label][1].public_bytes(pem))
+    ca_key, ca_cert = out["ca"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = cert(name("api.example.test"), key, ca_cert.subject, ca_key, False, "api.example.test")
+    (tmp_path / "server.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "server.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("trusted,name,expected", [
+    ("ca", "api.example.test", 200),
+    ("other-ca", "api.example.test", 502),   # a certificate from a CA the node does not trust
+    ("ca", "kong.example.test", 502),        # a trusted certificate for another name
+])
+def test_nginx_verifies_the_backend_certificate_and_sends_host_and_prefix(tmp_path, trusted, name,
+                                                                            expected):
+    import http.client
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+    import time
+
+    from test_program_nginx import NGINX, write_main_conf
+
+    from components.nginx_conf import render_node_vhost
+
+    if NGINX is None:
+        pytest.skip("nginx is not installed (make setup installs it)")
+    _pki(tmp_path)
+    seen: list[tuple[str, str, str]] = []
+
+    class Backend(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Host"), self.headers.get("x-apigw-api-id")))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args):
+            pass
+
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    backend.socket = context.wrap_socket(backend.socket, server_side=True)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+
+    port = _free_port()
+    server = render_node_vhost(
+        listen_port=port, upstream_scheme="https", upstream_host="127.0.0.1",
+        upstream_port=backend.server_address[1], trusted_proxy_cidrs=["127.0.0.0/8"],
+        wallarm_mode="block", wallarm_application=7, host_header=name,
+        path_prefix="/prod", headers={"x-apigw-api-id": "a1b2c3d4e5"}, tls_verify=True,
+        tls_name=name, tls_trusted_certificate=str(tmp_path / f"{trusted}.pem"))
+    server = server.replace(f"listen {port} default_server;", f"listen 127.0.0.1:{port} default_server;")
+    conf = write_main_conf(tmp_path, server)
+    proc = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/orders/7?x=1", headers={"Host": "shop.example.com"})
+                response = conn.getresponse()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("nginx did not start") from None
+                time.sleep(0.1)
+        assert response.status == expected, (tmp_path / "error.log").read_text()
+        if expected == 200:
+            assert seen == [("/prod/orders/7?x=1", "api.example.test", "a1b2c3d4e5")]
+        else:
+            assert seen == [], "a backend with an untrusted certificate must get no request"
+            assert "upstream SSL certificate" in (tmp_path / "error.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        backend.shutdown()
+        backend.server_close()
