@@ -460,6 +460,14 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
             if value is not None and value.strip() not in ("", "[]"):
                 r.problem(key, value if "Ca" not in key else value[:40] + "...",
                           "allowed only with backend existing")
+        # Project defaults always reach the program, so only a changed value is a mistake here.
+        for key, read in (("backendPort", r.integer), ("backendScheme", r.string),
+                          ("backendTlsVerify", r.boolean)):
+            value = read(key)
+            if value != DEFAULTS[key]:
+                r.problem(key, value, "allowed only with backend existing (the private API is "
+                                      "reached over verified https on 443)"
+                          if backend == "private-apigateway" else "allowed only with backend existing")
     if backend == "private-apigateway":
         api_id = r.string("backendApiId")
         r.check("backendApiId", api_id, bool(_API_ID.match(api_id)),

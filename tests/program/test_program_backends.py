@@ -540,3 +540,23 @@ def test_nginx_verifies_the_backend_certificate_and_sends_host_and_prefix(tmp_pa
         proc.wait(timeout=10)
         backend.shutdown()
         backend.server_close()
+
+
+def test_backend_port_and_scheme_only_with_an_existing_backend():
+    problems = _problems({"backend": "private-apigateway", "backendApiId": API_ID, "backendApiStage": "prod",
+                          "backendHost": None, "backendHostHeader": None, "backendSecurityGroupIds": None,
+                          "backendPort": None, "backendScheme": "http"})
+    assert any(p.startswith("backendScheme:") and "'http'" in p for p in problems), problems
+    assert not any(p.startswith("backendPort:") for p in problems), problems
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_demo_service_in_an_existing_network(mode):
+    blank = {f"layerguard:{k}": v for k, v in (
+        ("backend", "service"), ("backendHost", ""), ("backendHostHeader", ""),
+        ("backendSecurityGroupIds", "[]"), ("backendPort", "443"))}
+    result = run_example("existing-vpc-kong", mode, pack=True, config=blank)
+    assert result.exit_code == 0, (result.error, [(v.policy, v.urn) for v in result.violations])
+    assert [r.urn for r in result.resources if r.type in NETWORK_TYPES] == []
+    assert named(result, "app-alb").inputs["subnets"] == PRIVATE
+    assert foreign_rules(result) == set()
