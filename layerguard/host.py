@@ -76,6 +76,10 @@ def main(spec_path: str, out_path: str) -> int:
                 rid = outputs["id"] = args.resource_id
                 if rid.startswith("arn:"):
                     outputs["arn"] = rid
+                    if ":loadbalancer/" in rid:
+                        outputs["arnSuffix"] = rid.split(":loadbalancer/", 1)[1]
+                    elif ":targetgroup/" in rid:
+                        outputs["arnSuffix"] = "targetgroup/" + rid.split(":targetgroup/", 1)[1]
             return rid, outputs
 
         def call(self, args: mocks.MockCallArgs):
