@@ -284,6 +284,8 @@ def test_adopted_resources_are_imported_not_created(mode):
         assert named(result, name).id == import_id, f"{name}: an import keeps the id it names"
     # Nothing is added to a group the stack does not own: adopted groups are its own now.
     assert foreign_rules(result) == set()
+    from layerguard import report
+    assert "4 to import (existing, not created)" in report.render(result)
 
 
 @pytest.mark.parametrize("mode", MODES)
