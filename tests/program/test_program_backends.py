@@ -387,6 +387,16 @@ BAD = [
         "adoptedListenerArn": LISTENER_ARN}),
     ("adoptedAppSecurityGroupId", "allowed only with adoptedListenerArn", {
         "adoptedAppSecurityGroupId": "sg-0ab7777777777777a"}),
+    ("adoptedListenerArn", "set certificateArn", {
+        "adoptedListenerArn": LISTENER_ARN, "adoptedLoadBalancerSecurityGroupId": "sg-0ff6666666666666f",
+        "certificateArn": None}),
+    ("adoptedListenerArn", "set network existing", {
+        "adoptedListenerArn": LISTENER_ARN, "adoptedLoadBalancerSecurityGroupId": "sg-0ff6666666666666f",
+        "network": "new", "existingVpcId": None, "existingVpcCidrs": None,
+        "existingPublicSubnets": None, "existingPrivateSubnets": None}),
+    ("backendSecurityGroupIds", "adoptedAppSecurityGroupId", {
+        "adoptedListenerArn": LISTENER_ARN, "adoptedLoadBalancerSecurityGroupId": "sg-0ff6666666666666f",
+        "adoptedAppSecurityGroupId": KONG_SG}),
 ]
 
 
