@@ -4,7 +4,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import settings as stack_settings
+from components.adopted_alb import AdoptedAlbArgs, AdoptedAlbEntry
 from components.app import InternalApp, InternalAppArgs
+from components.backends.existing import ExistingBackendArgs, ExistingBackendUpstream
+from components.backends.private_apigateway import PrivateApiArgs, PrivateApiGatewayUpstream
 from components.network import Network, NetworkArgs
 from components.node_fleet import NodeFleet, NodeFleetArgs
 from components.perimeter import AlbPerimeter, AlbPerimeterArgs
@@ -18,16 +21,36 @@ layer = pulumi.ResourceOptions(providers=[provider])
 
 network = Network("network", NetworkArgs(
     cidr=s.vpc_cidr, az_count=s.az_count, nat_per_az=s.nat_per_az,
-    log_retention_days=s.log_retention_days), opts=layer)
-edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
-    certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
-    managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
-    rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-    log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
-app = InternalApp("app", network, InternalAppArgs(
-    image=s.app_image, port=s.app_port, count=s.app_count,
-    health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,
-    log_retention_days=s.log_retention_days, region=s.region), opts=layer)
+    log_retention_days=s.log_retention_days, existing=s.existing_network), opts=layer)
+# --- adopted ALB (issue 11): the entry is an existing ALB whose listener is imported ---
+if s.adopted_alb is not None:
+    edge = AdoptedAlbEntry("edge", network, AdoptedAlbArgs(
+        alb=s.adopted_alb, certificate_arn=s.certificate_arn,
+        managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
+        rate_window_seconds=s.waf_rate_window_seconds, log_retention_days=s.log_retention_days,
+        deletion_protection=s.deletion_protection), opts=layer)
+else:
+    edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
+        certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
+        managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
+        rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
+        log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
+# --- end adopted ALB ---
+# --- backend selection (issue 11) ---
+if s.backend == "existing":
+    app = ExistingBackendUpstream("app", ExistingBackendArgs(
+        backend=s.existing_backend, vpc_id=network.vpc_id,
+        adopted_security_group_id=s.adopted_alb.app_security_group_id if s.adopted_alb else None),
+        opts=layer)
+elif s.backend == "private-apigateway":
+    app = PrivateApiGatewayUpstream("app", network, PrivateApiArgs(api=s.private_api, region=s.region),
+                                    opts=layer)
+else:
+    app = InternalApp("app", network, InternalAppArgs(
+        image=s.app_image, port=s.app_port, count=s.app_count,
+        health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,
+        log_retention_days=s.log_retention_days, region=s.region), opts=layer)
+# --- end backend selection ---
 nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
     image=s.node_image, cpu=s.node_cpu, memory=s.node_memory,
     slab_alloc_arena_gb=s.slab_alloc_arena_gb, wallarm_mode=s.wallarm_mode,
@@ -41,3 +64,6 @@ pulumi.export("entryUrl", edge.url)
 pulumi.export("appInternalAddress", app.address)
 pulumi.export("webAclArn", edge.web_acl.arn)
 pulumi.export("nodeServiceName", nodes.service.name)
+if network.declared is not None:
+    # What the post-deploy verification checks against the account (DescribeVpcs/DescribeSubnets).
+    pulumi.export("declaredNetwork", network.declared)

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import fargate
+from .interfaces import UpstreamPeer
 from .network import Network
 from .tagging import layer_tags
 
@@ -43,6 +44,10 @@ class InternalApp(pulumi.ComponentResource):
     # private address. TLS here would need a certificate for a name the nodes verify (a private
     # CA), which this stack does not run yet; the public hop is TLS-only.
     scheme = "http"
+    host_header = None      # the client's Host is passed on
+    path_prefix = ""
+    headers: dict[str, str] = {}
+    tls = None
 
     def __init__(self, name: str, network: Network, args: InternalAppArgs,
                  opts: pulumi.ResourceOptions | None = None):
@@ -139,6 +144,7 @@ class InternalApp(pulumi.ComponentResource):
                                                  evaluate_target_health=True)],
             opts=child)
         self.host = pulumi.Output.from_input(fqdn)
+        self.peers = [UpstreamPeer("Nodes to the upstream", security_group_id=self.security_group.id)]
         self.ready = [self.listener, self.dns_record]
         self.address = pulumi.Output.concat(self.scheme, "://", self.host, ":", str(args.port))
         self.register_outputs({

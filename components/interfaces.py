@@ -7,7 +7,7 @@ existing gateway, without touching `node_fleet.py`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -49,13 +49,41 @@ class Entry(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class UpstreamPeer:
+    """Where the nodes' egress to the backend may go: one security group (the stack's own, or the
+    id of one it does not own) or one CIDR, on the upstream's port."""
+
+    description: str
+    security_group_id: pulumi.Input[str] | None = None
+    cidr: str | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamTls:
+    """How the nodes check the backend's certificate when the scheme is https."""
+
+    verify: bool
+    server_name: str            # SNI and the name the certificate must carry
+    ca_bundle: str | None       # PEM of the trusted CAs; None: the node image's system store
+
+
 class Upstream(Protocol):
     """The layer behind the nodes (the protected backend)."""
 
     host: pulumi.Output[str]
     port: int
     scheme: str
-    security_group: aws.ec2.SecurityGroup
+    # The nodes' egress rules to the backend, one per peer.
+    peers: Sequence[UpstreamPeer]
+    # The Host header the nodes send; None passes on the client's.
+    host_header: str | None
+    # Prepended to every request path ("" or e.g. "/prod" for an API Gateway stage).
+    path_prefix: str
+    # Further request headers the backend needs (e.g. x-apigw-api-id).
+    headers: Mapping[str, str]
+    # None with scheme http.
+    tls: UpstreamTls | None
     # Resources that must exist before the nodes send traffic (the listener, the DNS name).
     ready: Sequence[pulumi.Resource]
 

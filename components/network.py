@@ -1,4 +1,9 @@
-"""Network layer: the VPC, public and private subnets across AZs, egress through NAT, flow logs."""
+"""Network layer: the VPC, public and private subnets across AZs, egress through NAT, flow logs.
+
+With an existing network (`network: existing`) the layer creates no network resource: it hands the
+declared VPC and subnet ids to the other layers and declares their CIDRs and zones in its outputs
+(`declaredNetwork`), which is what the policy pack reads about a network it cannot see.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from .settings import ExistingNetwork
 from .tagging import layer_tags
 
 LAYER = "network"
@@ -20,6 +26,8 @@ class NetworkArgs:
     az_count: int
     nat_per_az: bool
     log_retention_days: int
+    # Set: use this VPC and these subnets; create none of the above.
+    existing: ExistingNetwork | None = None
 
 
 def split_cidr(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -39,6 +47,9 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:network:Network", name, None, opts)
+        if args.existing is not None:
+            self._adopt(name, args.existing)
+            return
         child = pulumi.ResourceOptions(parent=self)
 
         def tags(suffix: str) -> dict[str, str]:
@@ -127,15 +138,11 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=flow_role.arn, max_aggregation_interval=60,
             tags=tags("flow-log"), opts=child)
 
-        # A private zone gives internal services stable names, known before they exist (so the
-        # nodes' configuration is readable at preview) and kept when a backend is replaced.
-        self.internal_domain = f"{pulumi.get_stack()}.{pulumi.get_project()}.internal"
-        self.internal_zone = aws.route53.Zone(
-            f"{name}-internal-zone", name=self.internal_domain,
-            comment="layerguard internal service names", vpcs=[aws.route53.ZoneVpcArgs(vpc_id=self.vpc.id)],
-            tags=tags("internal-zone"), opts=child)
+        self._internal_zone(name, self.vpc.id)
 
         self.vpc_id = self.vpc.id
+        self.vpc_cidrs = [args.cidr]
+        self.declared = None
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
         self.register_outputs({
@@ -146,3 +153,49 @@ class Network(pulumi.ComponentResource):
             "flowLogId": self.flow_log.id,
             "internalZoneId": self.internal_zone.zone_id,
         })
+
+    def _internal_zone(self, name: str, vpc_id: pulumi.Input[str]) -> None:
+        # A private zone gives internal services stable names, known before they exist (so the
+        # nodes' configuration is readable at preview) and kept when a backend is replaced.
+        self.internal_domain = f"{pulumi.get_stack()}.{pulumi.get_project()}.internal"
+        self.internal_zone = aws.route53.Zone(
+            f"{name}-internal-zone", name=self.internal_domain,
+            comment="layerguard internal service names", vpcs=[aws.route53.ZoneVpcArgs(vpc_id=vpc_id)],
+            tags=layer_tags(LAYER, f"{name}-internal-zone"), opts=pulumi.ResourceOptions(parent=self))
+
+    def _adopt(self, name: str, existing: ExistingNetwork) -> None:
+        """Use a VPC and subnets the stack does not own: no VPC, subnet, route, NAT or flow log is
+        created or changed (their owner keeps them). Only the stack's own private DNS zone is
+        associated with the VPC, which answers for `*.<stack>.<project>.internal` and nothing else."""
+        self.vpc = None
+        self.public_subnets, self.private_subnets, self.nat_gateways = [], [], []
+        self.flow_log = self.flow_log_group = None
+        self.availability_zones = [s.az for s in existing.private_subnets]
+        self.public_subnet_cidrs = [s.cidr for s in existing.public_subnets]
+        self.private_subnet_cidrs = [s.cidr for s in existing.private_subnets]
+        self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
+        self.public_subnet_ids = [s.id for s in existing.public_subnets]
+        self.private_subnet_ids = [s.id for s in existing.private_subnets]
+        self.vpc_cidrs = list(existing.vpc_cidrs)
+        self._internal_zone(name, existing.vpc_id)
+        self.declared = declared_network(existing)
+        self.register_outputs({
+            "vpcId": existing.vpc_id,
+            "publicSubnetIds": self.public_subnet_ids,
+            "privateSubnetIds": self.private_subnet_ids,
+            "internalZoneId": self.internal_zone.zone_id,
+            DECLARED_NETWORK: self.declared,
+        })
+
+
+# The output key under which a `layerguard:network:*` component declares a network it does not own.
+DECLARED_NETWORK = "declaredNetwork"
+
+
+def declared_network(existing: ExistingNetwork) -> dict:
+    """The declaration the policy pack reads (docs/CONTRACTS.md, "Declared networks")."""
+    def subnets(decls, public: bool) -> list[dict]:
+        return [{"id": s.id, "cidrBlock": s.cidr, "availabilityZone": s.az, "public": public}
+                for s in decls]
+    return {"vpcId": existing.vpc_id, "cidrBlocks": list(existing.vpc_cidrs),
+            "subnets": subnets(existing.public_subnets, True) + subnets(existing.private_subnets, False)}

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # The Amazon-provided DNS server, reachable from every VPC subnet.
 VPC_RESOLVER = "169.254.169.253"
 HEALTH_PATH = "/healthz"
+# The CA bundle of the wallarm/node image (Alpine's ca-certificates; Debian uses the same path).
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Where the init container writes a backend CA bundle given in the settings.
+UPSTREAM_CA_FILE = "/etc/nginx/http.d/upstream-ca.pem"
 WALLARM_MODES = ("off", "monitoring", "safe_blocking", "block")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -30,7 +34,10 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-
 def render_node_vhost(*, listen_port: int, upstream_scheme: str, upstream_host: str,
                       upstream_port: int, trusted_proxy_cidrs: Sequence[str], wallarm_mode: str,
                       wallarm_application: int = -1, health_path: str = HEALTH_PATH,
-                      resolver: str = VPC_RESOLVER) -> str:
+                      resolver: str = VPC_RESOLVER, host_header: str | None = None,
+                      path_prefix: str = "", headers: Mapping[str, str] | None = None,
+                      tls_verify: bool = False, tls_name: str | None = None,
+                      tls_trusted_certificate: str = SYSTEM_CA_BUNDLE) -> str:
     """Return the text of `default.conf`. Every value is checked, so nothing can inject directives."""
     if upstream_scheme not in ("http", "https"):
         raise ValueError(f"upstream scheme {upstream_scheme!r}: expected http or https")
@@ -43,6 +50,18 @@ def render_node_vhost(*, listen_port: int, upstream_scheme: str, upstream_host: 
         raise ValueError(f"wallarm mode {wallarm_mode!r}: expected one of {', '.join(WALLARM_MODES)}")
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", health_path):
         raise ValueError(f"health path {health_path!r} is not a plain absolute path")
+    for name in (host_header, tls_name):
+        if name is not None and not _HOSTNAME.match(name):
+            raise ValueError(f"upstream name {name!r} is not a DNS name")
+    if path_prefix and not re.fullmatch(r"(?:/[A-Za-z0-9._~-]+)+", path_prefix):
+        raise ValueError(f"upstream path prefix {path_prefix!r} is not a plain absolute path")
+    for header, value in (headers or {}).items():
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header) or not re.fullmatch(r"[A-Za-z0-9._~-]{1,256}", value):
+            raise ValueError(f"upstream header {header!r}: {value!r} is not a plain token")
+    if tls_verify and upstream_scheme != "https":
+        raise ValueError("TLS verification needs the https scheme")
+    if not re.fullmatch(r"/[A-Za-z0-9._/-]+", tls_trusted_certificate):
+        raise ValueError(f"trusted certificate path {tls_trusted_certificate!r} is not a plain path")
     trusted = [str(ipaddress.ip_network(c)) for c in trusted_proxy_cidrs]
     if not trusted:
         raise ValueError("at least one trusted proxy CIDR is needed for the real client address")
@@ -51,8 +70,21 @@ def render_node_vhost(*, listen_port: int, upstream_scheme: str, upstream_host: 
     real_ip = "\n".join(f"    set_real_ip_from {cidr};" for cidr in trusted)
     application = (f"    wallarm_application {int(wallarm_application)};\n"
                    if int(wallarm_application) != -1 else "")
-    tls = ("        proxy_ssl_server_name on;\n"
-           if upstream_scheme == "https" else "")
+    tls = ""
+    if upstream_scheme == "https":
+        tls = "        proxy_ssl_server_name on;\n"
+        if tls_name:
+            tls += f"        proxy_ssl_name {tls_name};\n"
+        if tls_verify:
+            # Without this NGINX accepts any certificate the backend (or anyone on the path) shows.
+            tls += ("        proxy_ssl_verify on;\n"
+                    "        proxy_ssl_verify_depth 4;\n"
+                    f"        proxy_ssl_trusted_certificate {tls_trusted_certificate};\n"
+                    "        proxy_ssl_protocols TLSv1.2 TLSv1.3;\n")
+    host = host_header or "$host"
+    # A variable with a URI part replaces the request URI, so the original one is appended.
+    target = "$layerguard_upstream$request_uri" if path_prefix else "$layerguard_upstream"
+    extra = "".join(f"        proxy_set_header {h} {v};\n" for h, v in sorted((headers or {}).items()))
     return f"""\
 # Rendered by layerguard (components/nginx_conf.py). Do not edit in the container.
 server {{
@@ -70,7 +102,7 @@ server {{
     # Re-resolve the upstream through the VPC resolver instead of once at start.
     resolver {resolver} valid=10s ipv6=off;
     resolver_timeout 5s;
-    set $layerguard_upstream "{upstream_scheme}://{upstream_host}:{int(upstream_port)}";
+    set $layerguard_upstream "{upstream_scheme}://{upstream_host}:{int(upstream_port)}{path_prefix}";
 
     # The load balancer's health check: answered here, never filtered, never proxied.
     location = {health_path} {{
@@ -81,13 +113,13 @@ server {{
     }}
 
     location / {{
-        proxy_pass $layerguard_upstream;
+        proxy_pass {target};
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $host;
+        proxy_set_header Host {host};
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
-{tls}    }}
+{extra}{tls}    }}
 }}
 """

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from . import fargate
 from .interfaces import Entry, NodeTarget, Upstream
 from .network import Network
-from .nginx_conf import HEALTH_PATH, render_node_vhost
+from .nginx_conf import HEALTH_PATH, SYSTEM_CA_BUNDLE, UPSTREAM_CA_FILE, render_node_vhost
 from .tagging import layer_tags
 
 LAYER = "node"
@@ -85,11 +85,13 @@ class NodeFleet(pulumi.ComponentResource):
             referenced_security_group_id=entry.security_group.id, ip_protocol="tcp",
             from_port=NODE_PORT, to_port=NODE_PORT, description="Entry to the nodes",
             tags=tags("in-entry"), opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-out-upstream", security_group_id=self.security_group.id,
-            referenced_security_group_id=upstream.security_group.id, ip_protocol="tcp",
-            from_port=upstream.port, to_port=upstream.port, description="Nodes to the upstream",
-            tags=tags("out-upstream"), opts=child)
+        for i, peer in enumerate(upstream.peers):
+            suffix = "out-upstream" if i == 0 else f"out-upstream-{i}"
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{suffix}", security_group_id=self.security_group.id,
+                referenced_security_group_id=peer.security_group_id, cidr_ipv4=peer.cidr,
+                ip_protocol="tcp", from_port=upstream.port, to_port=upstream.port,
+                description=peer.description, tags=tags(suffix), opts=child)
         # Wallarm Cloud, the image registry, Secrets Manager and CloudWatch Logs, through NAT.
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-out-https", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0",
@@ -114,9 +116,15 @@ class NodeFleet(pulumi.ComponentResource):
         vhost = upstream.host.apply(lambda host: render_node_vhost(
             listen_port=NODE_PORT, upstream_scheme=upstream.scheme, upstream_host=host,
             upstream_port=upstream.port, trusted_proxy_cidrs=attachment.trusted_proxy_cidrs,
-            wallarm_mode=args.wallarm_mode, wallarm_application=args.wallarm_application))
+            wallarm_mode=args.wallarm_mode, wallarm_application=args.wallarm_application,
+            host_header=upstream.host_header, path_prefix=upstream.path_prefix,
+            headers=upstream.headers, tls_verify=bool(upstream.tls and upstream.tls.verify),
+            tls_name=upstream.tls.server_name if upstream.tls else None,
+            tls_trusted_certificate=(UPSTREAM_CA_FILE if upstream.tls and upstream.tls.ca_bundle
+                                     else SYSTEM_CA_BUNDLE)))
+        upstream_ca = upstream.tls.ca_bundle if upstream.tls else None
         container_definitions = pulumi.Output.all(token_arn, log_group_name, vhost).apply(
-            lambda parts: json.dumps(_containers(args, *parts)))
+            lambda parts: json.dumps(_containers(args, *parts, upstream_ca=upstream_ca)))
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             cpu=str(args.cpu), memory=str(args.memory), network_mode="awsvpc",
@@ -174,11 +182,17 @@ class NodeFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
 
-def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost: str) -> list[dict]:
+def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost: str,
+                upstream_ca: str | None = None) -> list[dict]:
     """The init container that writes the vhost, then the node that serves it."""
     # Fargate has no host mounts: a task-local volume carries the file from this short-lived
     # container to the node. No NGINX_BACKEND on the node: its init script would overwrite the file.
     write_vhost = 'printf "%s" "$NODE_VHOST" > /conf/default.conf'
+    environment = [{"name": "NODE_VHOST", "value": vhost}]
+    if upstream_ca:
+        # The backend's CA (public certificates) beside the vhost, where proxy_ssl_trusted_certificate reads it.
+        write_vhost += f' && printf "%s" "$NODE_UPSTREAM_CA" > /conf/{UPSTREAM_CA_FILE.rsplit("/", 1)[1]}'
+        environment.append({"name": "NODE_UPSTREAM_CA", "value": upstream_ca})
     return [
         {
             "name": VHOST_CONTAINER,
@@ -186,7 +200,7 @@ def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost:
             "essential": False,
             "entryPoint": ["/bin/sh", "-c"],
             "command": [write_vhost],
-            "environment": [{"name": "NODE_VHOST", "value": vhost}],
+            "environment": environment,
             "mountPoints": [{"sourceVolume": VHOST_VOLUME, "containerPath": "/conf", "readOnly": False}],
             "logConfiguration": fargate.awslogs(log_group_name, args.region, "vhost"),
         },

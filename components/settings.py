@@ -103,6 +103,27 @@ DEFAULTS: dict[str, Any] = {
     "deletionProtection": True,
     "albAccessLogs": True,
     "logRetentionDays": 90,
+    # --- network and backend (issue 11) ---
+    "network": "new",
+    "existingVpcId": "",
+    "existingVpcCidrs": [],
+    "existingPublicSubnets": [],
+    "existingPrivateSubnets": [],
+    "backend": "service",
+    "backendHost": "",
+    "backendPort": 443,
+    "backendScheme": "https",
+    "backendTlsVerify": True,
+    "backendCaBundle": "",
+    "backendHostHeader": "",
+    "backendSecurityGroupIds": [],
+    "backendCidrs": [],
+    "backendApiId": "",
+    "backendApiStage": "",
+    "adoptedListenerArn": "",
+    "adoptedLoadBalancerSecurityGroupId": "",
+    "adoptedAppSecurityGroupId": "",
+    # --- end network and backend ---
 }
 # Keys without a default: every stack must set them.
 REQUIRED = ("environment",)
@@ -153,6 +174,13 @@ class Settings:
     deletion_protection: bool
     alb_access_logs: bool
     log_retention_days: int
+    # --- network and backend (issue 11): see _network_and_backend() ---
+    existing_network: ExistingNetwork | None = None
+    backend: str = "service"
+    existing_backend: ExistingBackend | None = None
+    private_api: PrivateApi | None = None
+    adopted_alb: AdoptedAlb | None = None
+    # --- end network and backend ---
 
     @property
     def https(self) -> bool:
@@ -228,6 +256,270 @@ class _Reader:
 
     def in_range(self, key: str, value: int, low: int, high: int) -> None:
         self.check(key, value, low <= value <= high, f"allowed: an integer from {low} to {high}")
+
+
+# --- network and backend (issue 11) ------------------------------------------------------------
+
+NETWORKS = ("new", "existing")
+BACKENDS = ("service", "existing", "private-apigateway")
+BACKEND_SCHEMES = ("http", "https")
+_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SG_ID = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_API_ID = re.compile(r"^[a-z0-9]{10}$")
+_STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_LISTENER_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):"
+                           r"listener/app/([A-Za-z0-9-]{1,32})/([0-9a-f]{16})/([0-9a-f]{16})$")
+_PEM = re.compile(r"^(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)+$")
+
+
+@dataclass(frozen=True)
+class SubnetDecl:
+    """A subnet the stack uses but does not own, as the user declared it."""
+
+    id: str
+    cidr: str
+    az: str
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    vpc_id: str
+    vpc_cidrs: tuple[str, ...]
+    public_subnets: tuple[SubnetDecl, ...]
+    private_subnets: tuple[SubnetDecl, ...]
+
+
+@dataclass(frozen=True)
+class ExistingBackend:
+    host: str
+    port: int
+    scheme: str
+    tls_verify: bool
+    ca_bundle: str | None           # PEM; None: the node image's system store
+    host_header: str | None         # None: the client's Host is passed on
+    security_group_ids: tuple[str, ...]
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PrivateApi:
+    api_id: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class AdoptedAlb:
+    listener_arn: str
+    load_balancer_arn: str
+    load_balancer_security_group_id: str
+    app_security_group_id: str | None
+
+
+def _subnets(r: _Reader, key: str, vpc_nets: list, region: str) -> tuple[SubnetDecl, ...]:
+    """`subnet-<id>,<cidr>,<az>` entries: each CIDR inside the VPC, at least two zones."""
+    entries = r.string_list(key)
+    out = []
+    for entry in entries:
+        parts = [p.strip() for p in entry.split(",")]
+        if len(parts) != 3:
+            r.problem(key, entry, "each entry is `subnet-<id>,<cidr>,<availability zone>`, "
+                                  "e.g. subnet-0123456789abcdef0,10.40.0.0/24,eu-west-1a")
+            continue
+        sid, cidr, az = parts
+        ok = bool(_SUBNET_ID.match(sid))
+        r.check(key, entry, ok, f"{sid!r} is not a subnet id (subnet-<8 or 17 hex digits>)")
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            r.problem(key, entry, f"{cidr!r} is not an IPv4 network such as 10.40.0.0/24")
+            continue
+        if vpc_nets and not any(net.version == v.version and net.subnet_of(v) for v in vpc_nets):
+            r.problem(key, entry, f"{cidr} lies outside existingVpcCidrs "
+                                  f"({', '.join(map(str, vpc_nets))})")
+        if region and not (az.startswith(region) and len(az) == len(region) + 1):
+            r.problem(key, entry, f"availability zone {az!r} is not in the stack's region "
+                                  f"({region}), e.g. {region}a")
+        out.append(SubnetDecl(sid, str(net), az))
+    if len(out) == len(entries) and len({s.az for s in out}) < 2:
+        r.problem(key, entries, "allowed: subnets in at least two availability zones "
+                                "(the load balancers need two)")
+    return tuple(out)
+
+
+def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str, Any]:
+    """The `network`, `backend` and `adopted*` settings and their cross-field rules."""
+    found: dict[str, Any] = {"existing_network": None, "existing_backend": None,
+                             "private_api": None, "adopted_alb": None}
+
+    network = r.string("network")
+    r.one_of("network", network, NETWORKS)
+    existing_keys = ("existingVpcId", "existingVpcCidrs", "existingPublicSubnets",
+                     "existingPrivateSubnets")
+    if network == "existing":
+        vpc_id = r.string("existingVpcId")
+        r.check("existingVpcId", vpc_id, bool(_VPC_ID.match(vpc_id)),
+                "required with network existing: a VPC id such as vpc-0123456789abcdef0")
+        cidrs = r.string_list("existingVpcCidrs")
+        nets = []
+        for cidr in cidrs:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+                ok = net.version == 4 and net.is_private
+            except ValueError:
+                ok = False
+            r.check("existingVpcCidrs", cidr, ok,
+                    "each entry is a private IPv4 network (RFC 1918), e.g. 10.40.0.0/16")
+            if ok:
+                nets.append(net)
+        r.check("existingVpcCidrs", cidrs, bool(cidrs),
+                "required with network existing: the VPC's IPv4 CIDR blocks")
+        public = _subnets(r, "existingPublicSubnets", nets, region)
+        private = _subnets(r, "existingPrivateSubnets", nets, region)
+        every = [*public, *private]
+        ids = [s.id for s in every]
+        if len(set(ids)) != len(ids):
+            r.problem("existingPrivateSubnets", sorted({i for i in ids if ids.count(i) > 1}),
+                      "a subnet may be listed once, as public or as private")
+        for i, a in enumerate(every):
+            for b in every[i + 1:]:
+                if a.id != b.id and ipaddress.ip_network(a.cidr).overlaps(ipaddress.ip_network(b.cidr)):
+                    r.problem("existingPrivateSubnets", [a.cidr, b.cidr],
+                              f"subnets {a.id} and {b.id} overlap; subnet CIDRs are disjoint")
+        found["existing_network"] = ExistingNetwork(vpc_id, tuple(map(str, nets)), public, private)
+    else:
+        for key in existing_keys:
+            value = r.raw(key)
+            if value is not None and value.strip() not in ("", "[]"):
+                r.problem(key, value, "allowed only with network existing")
+
+    backend = r.string("backend")
+    r.one_of("backend", backend, BACKENDS)
+    found["backend"] = backend
+    existing_backend_keys = ("backendHost", "backendHostHeader", "backendCaBundle",
+                             "backendSecurityGroupIds", "backendCidrs")
+    api_keys = ("backendApiId", "backendApiStage")
+    if backend == "existing":
+        host = r.string("backendHost")
+        r.check("backendHost", host, bool(_DNS_NAME.match(host)),
+                "required with backend existing: the backend's DNS name, e.g. "
+                "internal-kong-123.eu-west-1.elb.amazonaws.com")
+        port = r.integer("backendPort")
+        r.in_range("backendPort", port, 1, 65535)
+        scheme = r.string("backendScheme")
+        r.one_of("backendScheme", scheme, BACKEND_SCHEMES)
+        verify = r.boolean("backendTlsVerify")
+        ca = (r.raw("backendCaBundle") or "").strip()
+        if ca:
+            ca = ca.replace("\r\n", "\n") + "\n"
+            # The PEM is public; a mangled one would only fail at the node, so reject it here.
+            r.check("backendCaBundle", ca[:40] + "...", bool(_PEM.match(ca)),
+                    "allowed: PEM certificates (-----BEGIN CERTIFICATE----- ...), or empty for the "
+                    "system store")
+            if scheme != "https" or not verify:
+                r.problem("backendCaBundle", ca[:40] + "...",
+                          "allowed only with backendScheme https and backendTlsVerify true")
+        if scheme == "https" and not verify and environment == "prod":
+            r.problem("backendTlsVerify", False, "must be true in the prod environment")
+        host_header = r.string("backendHostHeader")
+        if host_header:
+            r.check("backendHostHeader", host_header, bool(_DNS_NAME.match(host_header)),
+                    "allowed: a DNS name, or empty to pass on the client's Host")
+        sg_ids = r.string_list("backendSecurityGroupIds")
+        for sg in sg_ids:
+            r.check("backendSecurityGroupIds", sg, bool(_SG_ID.match(sg)),
+                    "each entry is a security group id such as sg-0123456789abcdef0")
+        if len(set(sg_ids)) != len(sg_ids):
+            r.problem("backendSecurityGroupIds", sg_ids, "each group may appear once")
+        cidrs = r.string_list("backendCidrs")
+        for cidr in cidrs:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+                ok = net.version == 4 and net.is_private and net.prefixlen >= 16
+            except ValueError:
+                ok = False
+            r.check("backendCidrs", cidr, ok,
+                    "each entry is a private IPv4 network of /16 or smaller, e.g. 10.40.8.0/24")
+        adopted_app_sg = r.string("adoptedAppSecurityGroupId")
+        if adopted_app_sg and adopted_app_sg in sg_ids:
+            r.problem("backendSecurityGroupIds", sg_ids,
+                      f"{adopted_app_sg} is adoptedAppSecurityGroupId: an adopted group gets its rule "
+                      "inline, so list it in one of the two only")
+        if not sg_ids and not cidrs and not adopted_app_sg:
+            r.problem("backendSecurityGroupIds", [],
+                      "with backend existing set backendSecurityGroupIds (the groups the stack "
+                      "opens to the nodes) or backendCidrs (where the nodes may connect); the nodes "
+                      "have no other egress to the backend")
+        found["existing_backend"] = ExistingBackend(
+            host, port, scheme, verify, ca or None, host_header or None, tuple(sg_ids), tuple(cidrs))
+    else:
+        for key in existing_backend_keys:
+            value = r.raw(key)
+            if value is not None and value.strip() not in ("", "[]"):
+                r.problem(key, value if "Ca" not in key else value[:40] + "...",
+                          "allowed only with backend existing")
+        # Project defaults always reach the program, so only a changed value is a mistake here.
+        for key, read in (("backendPort", r.integer), ("backendScheme", r.string),
+                          ("backendTlsVerify", r.boolean)):
+            value = read(key)
+            if value != DEFAULTS[key]:
+                r.problem(key, value, "allowed only with backend existing (the private API is "
+                                      "reached over verified https on 443)"
+                          if backend == "private-apigateway" else "allowed only with backend existing")
+    if backend == "private-apigateway":
+        api_id = r.string("backendApiId")
+        r.check("backendApiId", api_id, bool(_API_ID.match(api_id)),
+                "required with backend private-apigateway: the REST API id (10 lower-case "
+                "letters and digits)")
+        stage = r.string("backendApiStage")
+        r.check("backendApiStage", stage, bool(_STAGE.match(stage)),
+                "required with backend private-apigateway: the stage name, e.g. prod")
+        found["private_api"] = PrivateApi(api_id, stage)
+    else:
+        for key in api_keys:
+            value = r.raw(key)
+            if value is not None and value.strip():
+                r.problem(key, value, "allowed only with backend private-apigateway")
+
+    listener = r.string("adoptedListenerArn")
+    listener_sg = r.string("adoptedLoadBalancerSecurityGroupId")
+    app_sg = r.string("adoptedAppSecurityGroupId")
+    if listener:
+        match = _LISTENER_ARN.match(listener)
+        r.check("adoptedListenerArn", listener, bool(match),
+                "allowed: an application load balancer listener ARN "
+                "(arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)")
+        if match and region and match.group(1) != region:
+            r.problem("adoptedListenerArn", listener,
+                      f"the listener must be in the stack's region ({region})")
+        r.check("adoptedLoadBalancerSecurityGroupId", listener_sg, bool(_SG_ID.match(listener_sg)),
+                "required with adoptedListenerArn: the adopted ALB's security group id")
+        if network != "existing":
+            r.problem("adoptedListenerArn", listener,
+                      "an adopted ALB lives in an existing VPC: set network existing")
+        if not r.string("certificateArn"):
+            r.problem("adoptedListenerArn", listener,
+                      "the adopted listener becomes HTTPS:443: set certificateArn")
+        if app_sg:
+            r.check("adoptedAppSecurityGroupId", app_sg, bool(_SG_ID.match(app_sg)),
+                    "allowed: a security group id such as sg-0123456789abcdef0")
+            if backend != "existing":
+                r.problem("adoptedAppSecurityGroupId", app_sg,
+                          "allowed only with backend existing (it is the backend's group)")
+        if match:
+            lb_arn = (listener.split(":listener/")[0] + ":loadbalancer/"
+                      + "/".join(listener.split(":listener/")[1].split("/")[:3]))
+            found["adopted_alb"] = AdoptedAlb(listener, lb_arn, listener_sg, app_sg or None)
+    else:
+        for key, value in (("adoptedLoadBalancerSecurityGroupId", listener_sg),
+                           ("adoptedAppSecurityGroupId", app_sg)):
+            if value:
+                r.problem(key, value, "allowed only with adoptedListenerArn")
+    return found
+
+# --- end network and backend --------------------------------------------------------------------
 
 
 def _is_secret(full_key: str) -> bool:
@@ -393,6 +685,8 @@ def load(config: pulumi.Config | None = None) -> Settings:
     retention = r.integer("logRetentionDays")
     r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
 
+    network_and_backend = _network_and_backend(r, region if region_ok else "", environment)
+
     if r.problems:
         raise SettingsError(r.problems)
 
@@ -433,4 +727,5 @@ def load(config: pulumi.Config | None = None) -> Settings:
         deletion_protection=deletion_protection,
         alb_access_logs=access_logs,
         log_retention_days=retention,
+        **network_and_backend,
     )

@@ -59,6 +59,8 @@ class CapturedResource:
     layer: str = "unclassified"
     kind: str = "register"
     id: str | None = None
+    # Set when the program imports an existing resource (`import_` option): it is not created.
+    import_id: str | None = None
 
 
 @dataclass
@@ -238,7 +240,7 @@ def _result(stack_config, stack: str, mode: str, captured: dict[str, Any]) -> Pr
             custom=raw["custom"], inputs=raw["inputs"], dependencies=raw["dependencies"],
             property_dependencies=raw["property_dependencies"],
             outputs=raw["outputs"] or captured["component_outputs"].get(raw["urn"], {}),
-            provider=raw["provider"], kind=raw["kind"], id=raw["id"],
+            provider=raw["provider"], kind=raw["kind"], id=raw["id"], import_id=raw.get("import_id"),
         ))
     result = PreviewResult(stack, mode, 0, project=stack_config.project, resources=resources,
                            outputs=captured["outputs"], program_log=captured["log"])

@@ -61,14 +61,26 @@ def main(spec_path: str, out_path: str) -> int:
 
     class Mocks(mocks.Mocks):
         def new_resource(self, args: mocks.MockResourceArgs):
-            if args.resource_id:  # a read (`Resource.get`): the id is known, the state is not
+            if args.resource_id and args.custom is None:
+                # a read (`Resource.get`): the id is known, the state is not
                 return args.resource_id, {}
             if dry_run:
-                return "", {}
+                # An import (`import_` option) keeps the id it names; see RegisterResource.
+                return args.resource_id or "", {}
             region = _region_of(args.provider or "", providers, default_region)
             if args.typ.startswith("pulumi:providers:"):
                 return cloud.digest(args.typ, args.name, length=12), {}
-            return cloud.computed_outputs(args.typ, args.name, args.inputs, region)
+            rid, outputs = cloud.computed_outputs(args.typ, args.name, args.inputs, region)
+            if args.resource_id:
+                # An imported resource keeps the id it was imported by (an ARN for ELB resources).
+                rid = outputs["id"] = args.resource_id
+                if rid.startswith("arn:"):
+                    outputs["arn"] = rid
+                    if ":loadbalancer/" in rid:
+                        outputs["arnSuffix"] = rid.split(":loadbalancer/", 1)[1]
+                    elif ":targetgroup/" in rid:
+                        outputs["arnSuffix"] = "targetgroup/" + rid.split(":targetgroup/", 1)[1]
+            return rid, outputs
 
         def call(self, args: mocks.MockCallArgs):
             region = _region_of(args.provider or "", providers, default_region)
@@ -96,6 +108,7 @@ def main(spec_path: str, out_path: str) -> int:
                     if len(v.urns)
                 },
                 "inputs": inputs, "id": response_id or None,
+                "import_id": getattr(request, "importId", "") or None,
                 "outputs": json_format.MessageToDict(state) if state is not None else {},
                 "version": getattr(request, "version", "") or "",
             }
@@ -111,9 +124,14 @@ def main(spec_path: str, out_path: str) -> int:
                                  "dependencies": [], "property_dependencies": {}, "inputs": {},
                                  "id": None, "outputs": {}, "version": ""})
                 return response
-            if dry_run and request.custom and not request.importId:
+            if dry_run and request.custom:
                 # A provider's preview of a create plans the inputs it was given as outputs (what
                 # the program set is known); only what the cloud computes stays unknown.
+                # An import (`importId`) is not created: the CLI reads the existing resource, then
+                # plans the program's inputs as an update over what it read (pulumi/pulumi
+                # pkg/resource/deploy/step_generator.go, generateSteps -> NewImportStep, then
+                # continueStepsFromImport; step.go, ImportStep.Apply). Offline nothing can be read,
+                # so what the program did not set stays unknown, and the id is the one imported.
                 response.object.CopyFrom(request.object)
                 self._capture(request, "register", response.urn, response.id, None)
                 return response

@@ -23,6 +23,11 @@ INGRESS_RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule
 ENTRY_TYPES = {"aws:cloudfront/distribution:Distribution", "aws:apigateway/stage:Stage",
                "aws:apigatewayv2/stage:Stage"}
 WORKLOAD_PROPS = ("networkConfiguration", "vpcSecurityGroupIds", "securityGroups")
+VPC_ENDPOINT_TYPE = "aws:ec2/vpcEndpoint:VpcEndpoint"
+# A component that registers this output is a backend the path may end at (shown with its address):
+# the resources it adds to reach a backend outside the stack (an interface endpoint, a rule on a
+# security group the stack does not own) lead to it.
+ADDRESS_OUTPUT = "address"
 
 
 def _deps(res, *props: str) -> list[str]:
@@ -38,6 +43,8 @@ def describe(res) -> str:
         internal = res.inputs.get("internal")
         kind = res.inputs.get("loadBalancerType") or "application"
         extra = f" ({kind}, {'internal' if internal is True else 'internet-facing'})"
+    elif not res.custom and isinstance((res.outputs or {}).get(ADDRESS_OUTPUT), str):
+        extra = f" ({res.outputs[ADDRESS_OUTPUT]})"
     return f"[{res.layer}] {res.name}: {res.type.split(':')[-1]}{extra}"
 
 
@@ -49,6 +56,12 @@ def build(resources: Iterable) -> tuple[list[str], dict[str, list[str]]]:
     sg_members: dict[str, list[str]] = defaultdict(list)   # SG urn -> LBs/workloads using it
     sg_admits: dict[str, list[str]] = defaultdict(list)    # target SG urn -> source SG urns
     tg_of_listener: dict[str, list[str]] = defaultdict(list)
+
+    def backend_of(res) -> str | None:
+        parent = by_urn.get(res.parent or "")
+        if parent is not None and not parent.custom and ADDRESS_OUTPUT in (parent.outputs or {}):
+            return parent.urn
+        return None
 
     for r in resources:
         if r.type in LISTENER_TYPES:
@@ -74,11 +87,26 @@ def build(resources: Iterable) -> tuple[list[str], dict[str, list[str]]]:
         elif r.type in INGRESS_RULE_TYPES and r.inputs.get("type", "ingress") == "ingress":
             for target in _deps(r, "securityGroupId"):
                 sg_admits[target].extend(_deps(r, "referencedSecurityGroupId", "sourceSecurityGroupId"))
+            if not _deps(r, "securityGroupId") and backend_of(r):
+                # A rule on a group outside the stack, added by a backend component: the backend.
+                sg_admits[backend_of(r)].extend(_deps(r, "referencedSecurityGroupId"))
+                sg_members[backend_of(r)].append(backend_of(r))
+        if r.type == VPC_ENDPOINT_TYPE:
+            for sg in _deps(r, "securityGroupIds"):
+                if sg in by_urn and by_urn[sg].type == SG_TYPE:
+                    sg_members[sg].append(r.urn)
+            if backend_of(r):
+                hops[r.urn].append(backend_of(r))
         if r.type in LB_TYPES or r.type.startswith("aws:ecs/service") or r.type == "aws:ec2/instance:Instance":
             for sg in _deps(r, "securityGroups", *WORKLOAD_PROPS):
                 if sg in by_urn and by_urn[sg].type == SG_TYPE:
                     sg_members[sg].append(r.urn)
 
+    # A backend's own group with no member in the stack (an adopted group): the backend is behind it.
+    backends = {backend_of(r) for r in resources} - {None}
+    for r in resources:
+        if r.type == SG_TYPE and backend_of(r) and not sg_members.get(r.urn):
+            sg_members[r.urn].append(backend_of(r))
     for listener, tgs in tg_of_listener.items():
         hops[listener].extend(tgs)
     # workload -> load balancer that admits its security group
@@ -86,7 +114,8 @@ def build(resources: Iterable) -> tuple[list[str], dict[str, list[str]]]:
         for source_sg in sources:
             for workload in sg_members.get(source_sg, []):
                 for lb in sg_members.get(target_sg, []):
-                    if lb != workload and by_urn[lb].type in LB_TYPES:
+                    if lb != workload and (by_urn[lb].type in (*LB_TYPES, VPC_ENDPOINT_TYPE)
+                                           or lb in backends):
                         hops[workload].append(lb)
 
     entries = [r.urn for r in resources

@@ -19,8 +19,10 @@ def render(result: PreviewResult) -> str:
     custom = [r for r in result.resources if r.custom and r.kind != "default-provider"
               and not r.type.startswith("pulumi:providers:")]
     counts = Counter(r.layer for r in custom)
-    out.append(f"Resources: {len(custom)} to create ({len(result.resources)} registrations in all, "
-               "components and providers included)")
+    imported = sum(1 for r in custom if r.import_id)
+    out.append(f"Resources: {len(custom) - imported} to create"
+               + (f", {imported} to import (existing, not created)" if imported else "")
+               + f" ({len(result.resources)} registrations in all, components and providers included)")
     for layer in (*LAYERS, "unclassified"):
         if counts.get(layer):
             out.append(f"  {layer:<13} {counts[layer]:>4}")

@@ -108,3 +108,68 @@ def walk_secret(value):
     elif isinstance(value, list):
         for v in value:
             yield from walk_secret(v)
+
+
+# --- example files and program variants (issue 11) ---------------------------------------------
+
+EXAMPLES = REPO / "examples"
+POLICY = REPO / "policy"
+
+
+def run_example(name: str, mode: str = "preview", *, pack: bool = True, config: dict | None = None):
+    """One shared offline preview of `examples/<name>.yaml` (as the dev stack), with the pack."""
+    key = ("example", name, mode, pack, json.dumps(config, sort_keys=True))
+    if key not in _cache:
+        _cache[key] = preview(REPO, "dev", mode, policy_pack=POLICY if pack else None,
+                              config=config, config_file=EXAMPLES / f"{name}.yaml")
+    return _cache[key]
+
+
+def run_variant(tmp_dir: Path, example: str, mistake: str = "", mode: str = "preview", *,
+                before: str = "", config: dict | None = None):
+    """The real program from a wrapper directory, with `mistake` (Python source) run after it:
+    what a user's edit adds to the stack. The wrapper sees the program's globals (`network`, `edge`,
+    `app`, `nodes`) and `aws`; `before` runs first (a user's edit of a component). The pack judges
+    the result."""
+    import shutil
+    import textwrap
+    program = tmp_dir / "program"
+    program.mkdir()
+    shutil.copy(REPO / "Pulumi.yaml", program / "Pulumi.yaml")
+    (program / "__main__.py").write_text(
+        "import runpy, sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "import pulumi\n"
+        "import pulumi_aws as aws\n"
+        + textwrap.dedent(before) +
+        f"g = runpy.run_path({str(REPO / '__main__.py')!r}, run_name='__main__')\n"
+        "network, edge, app, nodes = g['network'], g['edge'], g['app'], g['nodes']\n"
+        + textwrap.dedent(mistake), encoding="utf-8")
+    return preview(program, "dev", mode, policy_pack=POLICY, config=config,
+                   config_file=EXAMPLES / f"{example}.yaml")
+
+
+def foreign_rules(result) -> set[tuple]:
+    """Rules the stack adds to security groups it does not own: their `securityGroupId` is a
+    literal id, not a property dependency on a group of the stack. (direction, group id, peer, port)."""
+    names = {r.urn: r.name for r in result.resources}
+    out = set()
+    for type_token, direction in ((INGRESS, "in"), (EGRESS, "out")):
+        for rule in of_type(result, type_token):
+            if dep(rule, "securityGroupId"):
+                continue
+            inputs = rule.inputs
+            peer = (names[one_dep(rule, "referencedSecurityGroupId")]
+                    if dep(rule, "referencedSecurityGroupId") else
+                    inputs.get("referencedSecurityGroupId") or inputs.get("cidrIpv4"))
+            out.add((direction, inputs["securityGroupId"], peer, int(inputs["toPort"])))
+    return out
+
+
+def container_env(result, task_name: str, container: str, variable: str) -> str:
+    task = named(result, task_name)
+    containers = json.loads(task.inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for c in containers if c["name"] == container
+           for e in c.get("environment", [])}
+    assert variable in env, f"{task.urn}: {container} has no {variable}"
+    return env[variable]

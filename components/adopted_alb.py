@@ -1,0 +1,168 @@
+"""Edge layer on an ALB the user already runs (seed 001, "already behind an ALB"): the stack takes
+over the load balancer, its security group and its HTTPS listener with Pulumi's `import` resource
+option, makes the listener forward to the node target group and gives the load balancer the
+stack's web ACL. Adopted resources are the stack's own from then on, so the policy pack judges them
+like any other: no foreign id is left on the internet side.
+
+What `import` does (pulumi/pulumi `pkg/resource/deploy/step_generator.go`, `generateSteps` and
+`continueStepsFromImport`; `step.go`, `ImportStep.Apply`; since the "eventual state import" change,
+pulumi/pulumi#19339): the engine reads the resource by its id from the provider (it must exist; it
+is never created), stores what it read as the resource's old state, then diffs the program's inputs
+against it like any update. A difference that updates in place (here: the default action, the TLS
+policy, tags) is applied in the same `pulumi up`; a difference that needs a replacement is a
+warning in `pulumi preview` and an error in `pulumi up` ("previously-imported resources that still
+specify an ID may not be replaced"). So the inputs below keep the listener's replace-on-change
+properties equal to what exists (`ignore_changes` keeps the existing name, description and access
+log settings), and may change the rest. After the first
+`pulumi up` the option is a no-op (the id in the state matches it), so the setting may stay.
+
+The stack cannot see the ALB's other listeners and rules: take each one over the same way, or
+delete it, so that no listener still forwards to the application directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .interfaces import EntryAttachment, NodeTarget
+from .network import Network
+from .settings import AdoptedAlb
+from .tagging import layer_tags
+
+LAYER = "edge"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+REDACTED_HEADERS = ("authorization", "cookie")
+
+
+@dataclass(frozen=True)
+class AdoptedAlbArgs:
+    alb: AdoptedAlb
+    certificate_arn: str
+    managed_rule_groups: Sequence[str]
+    rate_limit: int
+    rate_window_seconds: int
+    log_retention_days: int
+    deletion_protection: bool = True
+
+
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
+
+
+class AdoptedAlbEntry(pulumi.ComponentResource):
+    """An `Entry` (see interfaces.py) on an existing ALB: one imported listener, the stack's web ACL."""
+
+    def __init__(self, name: str, network: Network, args: AdoptedAlbArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("layerguard:edge:AdoptedAlb", name, None, opts)
+        self._name, self._args, self._network = name, args, network
+        self._attached = False
+        child = pulumi.ResourceOptions(parent=self)
+        alb = args.alb
+
+        # Inline ingress is authoritative: after the import, HTTPS from the internet is the group's
+        # only inbound rule (an old port 80 rule goes with it). Egress stays unmanaged here; the
+        # rule to the nodes is added in attach().
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb-sg", vpc_id=network.vpc_id,
+            description="Managed by layerguard: HTTPS from the internet; out to the nodes",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(
+                protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
+                description="Internet to the adopted ALB on 443")],
+            tags=self._tags("alb-sg"),
+            opts=pulumi.ResourceOptions(parent=self, import_=alb.load_balancer_security_group_id,
+                                        ignore_changes=["name", "namePrefix", "description", "egress"]))
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb", load_balancer_type="application", internal=False,
+            subnets=network.public_subnet_ids, security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
+            xff_header_processing_mode="append", enable_deletion_protection=args.deletion_protection,
+            enable_waf_fail_open=False, tags=self._tags("alb"),
+            opts=pulumi.ResourceOptions(parent=self, import_=alb.load_balancer_arn,
+                                        ignore_changes=["name", "namePrefix", "accessLogs",
+                                                        "idleTimeout"]))
+
+        rules = [aws.wafv2.WebAclRuleArgs(
+            name="rate-limit-per-client", priority=0,
+            action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+            statement=aws.wafv2.WebAclRuleStatementArgs(
+                rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=args.rate_limit, evaluation_window_sec=args.rate_window_seconds,
+                    aggregate_key_type="IP")),
+            visibility_config=_visibility(f"{name}-rate-limit"))]
+        for priority, group in enumerate(args.managed_rule_groups, start=1):
+            rules.append(aws.wafv2.WebAclRuleArgs(
+                name=group, priority=priority,
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS", name=group)),
+                visibility_config=_visibility(f"{name}-{group}")))
+        self.web_acl = aws.wafv2.WebAcl(
+            f"{name}-web-acl", scope="REGIONAL",
+            description="Web ACL of the adopted ALB: AWS managed rules and a per-client rate limit",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=rules, visibility_config=_visibility(f"{name}-web-acl"),
+            tags=self._tags("web-acl"), opts=child)
+        self.web_acl_association = aws.wafv2.WebAclAssociation(
+            f"{name}-web-acl-alb", resource_arn=self.load_balancer.arn,
+            web_acl_arn=self.web_acl.arn, opts=child)
+        self.waf_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+            retention_in_days=args.log_retention_days, tags=self._tags("waf-logs"), opts=child)
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging", resource_arn=self.web_acl.arn,
+            log_destination_configs=[self.waf_log_group.arn],
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
+                        name=header))
+                for header in REDACTED_HEADERS],
+            opts=child)
+        self.url = pulumi.Output.concat("https://", self.load_balancer.dns_name)
+        self.register_outputs({"listenerArn": alb.listener_arn, "loadBalancerArn": alb.load_balancer_arn,
+                               "webAclArn": self.web_acl.arn})
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return layer_tags(LAYER, f"{self._name}-{suffix}")
+
+    def attach(self, target: NodeTarget) -> EntryAttachment:
+        """Import the listener and forward it to `target`; open the ALB's group to the nodes."""
+        if self._attached:
+            raise ValueError(f"{self._name}: the adopted ALB already routes to a target")
+        self._attached = True
+        name, alb = self._name, self._args.alb
+        child = pulumi.ResourceOptions(parent=self)
+
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-out-{target.name}", security_group_id=self.security_group.id,
+            referenced_security_group_id=target.security_group.id, ip_protocol="tcp",
+            from_port=target.port, to_port=target.port,
+            description=f"Adopted ALB to {target.name} on {target.port}",
+            tags=self._tags(f"alb-out-{target.name}"), opts=child)
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-{target.name}-tg", target_type="ip", protocol="HTTP", port=target.port,
+            vpc_id=self._network.vpc_id, deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True, protocol="HTTP", path=target.health_check_path, port="traffic-port",
+                matcher="200", interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3),
+            tags=self._tags(f"{target.name}-tg"), opts=child)
+        self.listener = aws.lb.Listener(
+            f"{name}-listener", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS",
+            ssl_policy=TLS_POLICY, certificate_arn=self._args.certificate_arn,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="forward", target_group_arn=self.target_group.arn)],
+            tags=self._tags("listener"),
+            opts=pulumi.ResourceOptions(parent=self, import_=alb.listener_arn))
+        lb_suffix = alb.load_balancer_arn.split(":loadbalancer/")[1]
+        label = self.target_group.arn_suffix.apply(lambda tg: f"{lb_suffix}/{tg}")
+        return EntryAttachment(
+            target_group_arn=self.target_group.arn, ready=[self.listener], request_count_label=label,
+            trusted_proxy_cidrs=tuple(self._network.public_subnet_cidrs))
