@@ -44,12 +44,16 @@ class CustomDomain(pulumi.ComponentResource):
                 f"{name}-certificate", domain_name=args.domain_name, validation_method="DNS",
                 key_algorithm="EC_prime256v1", tags=layer_tags(LAYER, f"{name}-certificate"),
                 opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["domainName"]))
-            # One validation record per name; the certificate covers exactly one name.
-            option = self.certificate.domain_validation_options[0]
+            # One validation record: the certificate covers exactly one name. ACM fills the options
+            # in when it creates the certificate (unknown before; an offline run has none).
+            option = self.certificate.domain_validation_options.apply(
+                lambda options: options[0] if options else None)
             record = aws.route53.Record(
                 f"{name}-validation", zone_id=args.hosted_zone_id,
-                name=option.resource_record_name, type=option.resource_record_type,
-                records=[option.resource_record_value], ttl=300, allow_overwrite=True, opts=child)
+                name=option.apply(lambda o: o.resource_record_name if o else None),
+                type=option.apply(lambda o: o.resource_record_type if o else None),
+                records=[option.apply(lambda o: o.resource_record_value if o else None)],
+                ttl=300, allow_overwrite=True, opts=child)
             validation = aws.acm.CertificateValidation(
                 f"{name}-certificate-validation", certificate_arn=self.certificate.arn,
                 validation_record_fqdns=[record.fqdn], opts=child)
