@@ -245,3 +245,70 @@ def test_valid_new_settings_load(problems):
         "nodeImagePullThrough": "false", "dockerHubCredentialArn": "",
         "wallarmTokenKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555",
         **{k.split(":")[1]: v for k, v in DOMAIN.items()}}) == []
+
+
+# --- the pack's predicates on hand-written task definitions (no preview needed) ---------------
+
+def _node_mode():
+    import sys
+    pack = str(REPO / "policy")
+    if pack not in sys.path:
+        sys.path.insert(0, pack)
+    from guard.policies.wallarm import node_mode
+    return node_mode
+
+
+NODE = {"name": "wallarm", "image": "wallarm/node:7.1.0",
+        "environment": [{"name": "WALLARM_MODE", "value": "block"}, {"name": "WALLARM_FALLBACK", "value": "false"}]}
+
+
+def _vhost(body: str) -> dict:
+    return {"name": "vhost", "image": "busybox", "environment": [{"name": "NODE_VHOST", "value": body}]}
+
+
+GOOD_VHOST = """server {
+    wallarm_mode block;
+    wallarm_mode_allow_override strict;
+    wallarm_fallback off;
+    location = /healthz { wallarm_mode off; proxy_pass http://127.0.0.1:9446/ready; }
+    location / { proxy_pass http://app.internal:8080; }
+}"""
+
+
+def test_pack_override_and_fallback_predicates():
+    node_mode = _node_mode()
+    prod = ["strict", "off"]
+    assert list(node_mode._overrides([NODE], [_vhost(GOOD_VHOST), NODE], "prod", prod)) == []
+    assert list(node_mode._fail_closed([NODE], [_vhost(GOOD_VHOST), NODE], "prod")) == []
+    # No custom vhost: the image's default `on` lets the Cloud weaken the mode.
+    (env_only,) = node_mode._overrides([NODE], [NODE], "prod", prod)
+    assert "'wallarm'" in env_only and "'on'" in env_only
+    assert list(node_mode._overrides([NODE], [NODE], "dev", ["strict", "off", "on"])) == []
+    # A location may not loosen what the server level pins.
+    loose = GOOD_VHOST.replace("location / {", "location / { wallarm_mode_allow_override on;")
+    (finding,) = node_mode._overrides([NODE], [_vhost(loose), NODE], "prod", prod)
+    assert "wallarm_mode_allow_override on in 'location /'" in finding
+    # Fail closed: the environment and every vhost level.
+    fallback_on = dict(NODE, environment=[{"name": "WALLARM_MODE", "value": "block"}])
+    (finding,) = node_mode._fail_closed([fallback_on], [_vhost(GOOD_VHOST), fallback_on], "prod")
+    assert "WALLARM_FALLBACK None" in finding
+    from_secret = dict(NODE, secrets=[{"name": "WALLARM_FALLBACK", "valueFrom": "arn:aws:ssm:x"}])
+    (finding,) = node_mode._fail_closed([from_secret], [_vhost(GOOD_VHOST), from_secret], "prod")
+    assert "from a secret" in finding
+    reopened = GOOD_VHOST.replace("location / {", "location / { wallarm_fallback on;")
+    (finding,) = node_mode._fail_closed([NODE], [_vhost(reopened), NODE], "prod")
+    assert "wallarm_fallback on in 'location /'" in finding
+
+
+def test_pack_loopback_health_location_is_not_upstream():
+    node_mode = _node_mode()
+    assert node_mode._loopback_only(GOOD_VHOST, "location = /healthz")
+    assert not node_mode._loopback_only(GOOD_VHOST, "location /")
+    mixed = GOOD_VHOST.replace("proxy_pass http://127.0.0.1:9446/ready;",
+                               "proxy_pass http://127.0.0.1:9446/ready; grpc_pass grpc://app.internal:50051;")
+    assert not node_mode._loopback_only(mixed, "location = /healthz")
+    # The mode rule itself: filtering off where the location forwards to the app is still reported.
+    leaky = GOOD_VHOST.replace("proxy_pass http://127.0.0.1:9446/ready;", "proxy_pass http://app.internal:8080;")
+    (finding,) = node_mode._vhost_modes([_vhost(leaky)], "prod", ["block"])
+    assert "proxies upstream" in finding
+    assert list(node_mode._vhost_modes([_vhost(GOOD_VHOST)], "prod", ["block"])) == []
