@@ -9,21 +9,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from .partition import dns_suffix, partition
 from .tagging import layer_tags
-
-
-def partition(region: str) -> str:
-    """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def dns_suffix(region: str) -> str:
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-
 
 # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
 _FULL_SECRET_ARN = re.compile(r"^arn:[^:]+:secretsmanager:[^:]*:\d{12}:secret:.+-[A-Za-z0-9]{6}$")

@@ -15,6 +15,7 @@ from . import fargate
 from .interfaces import Entry, NodeTarget, Upstream
 from .network import Network
 from .nginx_conf import HEALTH_PATH, render_node_vhost
+from .partition import dns_suffix, partition
 from .tagging import layer_tags
 
 LAYER = "node"
@@ -203,8 +204,8 @@ class NodeFleet(pulumi.ComponentResource):
             credential_arn=args.docker_hub_credential_arn,
             opts=pulumi.ResourceOptions(parent=self))
         repository = f"{args.pull_through_prefix}/{args.image.split(':', 1)[0]}"
-        registry = f"{account_id}.dkr.ecr.{args.region}.{fargate.dns_suffix(args.region)}"
-        arn = f"arn:{fargate.partition(args.region)}:ecr:{args.region}:{account_id}:repository/{repository}"
+        registry = f"{account_id}.dkr.ecr.{args.region}.{dns_suffix(args.region)}"
+        arn = f"arn:{partition(args.region)}:ecr:{args.region}:{account_id}:repository/{repository}"
         return f"{registry}/{args.pull_through_prefix}/{args.image}", arn
 
     def _track(self, name: str, metric: str,

@@ -103,22 +103,20 @@ DEFAULTS: dict[str, Any] = {
     "deletionProtection": True,
     "albAccessLogs": True,
     "logRetentionDays": 90,
-    # --- issue 12: nodes that fail closed; operations (see the block before load()) ---
-    **{
-        "wallarmModeAllowOverride": "strict",
-        "nodeFailClosed": True,
-        "nodeImagePullThrough": True,
-        "nodeImagePullThroughPrefix": "docker-hub",
-        "dockerHubCredentialArn": "",
-        "wallarmTokenKmsKeyArn": "",
-        "nodeMaxBodySizeMib": 16,
-        "wafBodySizeAction": "count",
-        "waitForSteadyState": True,
-        "alarmTopicArn": "",
-        "awsConfigRules": False,
-        "domainName": "",
-        "hostedZoneId": "",
-    },
+    # --- nodes that fail closed and stay in mode; operations (read by _load_ops below) ---
+    "wallarmModeAllowOverride": "strict",
+    "nodeFailClosed": True,
+    "nodeImagePullThrough": True,
+    "nodeImagePullThroughPrefix": "docker-hub",
+    "dockerHubCredentialArn": "",
+    "wallarmTokenKmsKeyArn": "",
+    "nodeMaxBodySizeMib": 16,
+    "wafBodySizeAction": "count",
+    "waitForSteadyState": True,
+    "alarmTopicArn": "",
+    "awsConfigRules": False,
+    "domainName": "",
+    "hostedZoneId": "",
 }
 # Keys without a default: every stack must set them.
 REQUIRED = ("environment",)
@@ -252,7 +250,7 @@ def _is_secret(full_key: str) -> bool:
     return (runtime_config.is_config_secret(full_key)
             or full_key in runtime_config.get_config_secret_keys_env())
 
-# --- issue 12: nodes that fail closed and stay in mode; operations ----------------------------
+# --- Nodes that fail closed and stay in mode; operations ---------------------------------------
 # Kept in one block: the node fleet, the edge's WAF overrides, the operations layer and the custom
 # domain read these through `Settings.ops`.
 
@@ -373,7 +371,7 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
         domain_name=domain or None,
         hosted_zone_id=zone or None,
     )
-# --- end of issue 12 block ----------------------------------------------------------------------
+# --- end of the fail-closed / operations block -------------------------------------------------
 
 
 def load(config: pulumi.Config | None = None) -> Settings:

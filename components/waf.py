@@ -12,6 +12,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from .partition import partition
+
 # The Common rule set blocks bodies over 8 KB (SizeRestrictions_BODY): an ALB's WAF inspects only
 # the first 8 KB, so the managed rule refuses what it cannot see. The Wallarm nodes behind it read
 # whole bodies, so by default the rule only counts and the nodes' client_max_body_size is the limit
@@ -36,14 +38,6 @@ def managed_rule_group_statement(group: str, *, body_size_action: str = "count",
     return aws.wafv2.WebAclRuleStatementArgs(
         managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
             vendor_name="AWS", name=group, rule_action_overrides=overrides))
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def log_delivery_policy(name: str, log_group: aws.cloudwatch.LogGroup, *,
