@@ -51,6 +51,20 @@ def test_permission_policies_pass_parliament(update_run):
                 assert arn != "*" and arn.startswith("arn:aws:"), f"{policy.urn}: {arn}"
 
 
+def test_resource_policies_pass_parliament(update_run):
+    """The alarm topic's policy and the WAF log group's own delivery policy."""
+    _stack, result = update_run
+    documents = {
+        "ops-alarms-policy": next(r for r in result.resources if r.name == "ops-alarms-policy").inputs["policy"],
+        "edge-waf-logs-delivery-policy": next(r for r in result.resources
+                                              if r.name == "edge-waf-logs-delivery-policy").inputs["policyDocument"],
+    }
+    for name, document in documents.items():
+        assert findings(document) == [], name
+        for statement in json.loads(document)["Statement"]:
+            assert statement["Resource"] != "*" and "aws:SourceAccount" in json.dumps(statement["Condition"]), name
+
+
 def test_node_execution_role_reads_only_the_token_secret(update_run):
     _stack, result = update_run
     by_name = {r.name: r for r in result.resources}
