@@ -300,13 +300,18 @@ def test_pack_override_and_fallback_predicates():
     assert "wallarm_fallback on in 'location /'" in finding
 
 
-def test_pack_loopback_health_location_is_not_upstream():
+def test_pack_health_location_proxying_to_the_node_is_not_upstream():
     node_mode = _node_mode()
-    assert node_mode._loopback_only(GOOD_VHOST, "location = /healthz")
-    assert not node_mode._loopback_only(GOOD_VHOST, "location /")
+    assert node_mode._node_health_only(GOOD_VHOST, "location = /healthz")
+    assert not node_mode._node_health_only(GOOD_VHOST, "location /")
     mixed = GOOD_VHOST.replace("proxy_pass http://127.0.0.1:9446/ready;",
                                "proxy_pass http://127.0.0.1:9446/ready; grpc_pass grpc://app.internal:50051;")
-    assert not node_mode._loopback_only(mixed, "location = /healthz")
+    assert not node_mode._node_health_only(mixed, "location = /healthz")
+    # Another loopback port may be a container of the same task (one network namespace): the app.
+    sidecar = GOOD_VHOST.replace("http://127.0.0.1:9446/ready", "http://127.0.0.1:8080/")
+    assert not node_mode._node_health_only(sidecar, "location = /healthz")
+    (finding,) = node_mode._vhost_modes([_vhost(sidecar)], "prod", ["block"])
+    assert "'location = /healthz', which proxies upstream" in finding
     # The mode rule itself: filtering off where the location forwards to the app is still reported.
     leaky = GOOD_VHOST.replace("proxy_pass http://127.0.0.1:9446/ready;", "proxy_pass http://app.internal:8080;")
     (finding,) = node_mode._vhost_modes([_vhost(leaky)], "prod", ["block"])

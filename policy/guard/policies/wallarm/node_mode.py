@@ -47,9 +47,10 @@ MODES = ("off", "monitoring", "safe_blocking", "block")
 DEFAULT_MODE = "monitoring"  # the image's default when WALLARM_MODE is unset
 OVERRIDES = ("off", "strict", "on")
 DEFAULT_OVERRIDE = "on"  # https://docs.wallarm.com/admin-en/configure-parameters-en/#wallarm_mode_allow_override
-# A location that only proxies to loopback talks to the node itself (its readiness endpoint on
-# 127.0.0.1:9446), never to the app.
-_LOOPBACK = re.compile(r"^https?://(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?(?:/|$)")
+# The node's own health endpoints (wd, node 7.1+; https://docs.wallarm.com/admin-en/nginx-node-metrics/).
+# Only these exact URLs count as "not upstream": any other loopback port may be another container of
+# the same task (Fargate tasks share one network namespace), the app included.
+_NODE_HEALTH = re.compile(r"^http://127\.0\.0\.1:9446/(?:ready|health)$")
 
 
 def allowed_for(stack: str, table: dict) -> list:
@@ -107,11 +108,11 @@ def directives(text: str) -> list:
     return found
 
 
-def _loopback_only(text: str, location: str) -> bool:
-    """The location forwards only to loopback addresses (the node's own endpoints)."""
+def _node_health_only(text: str, location: str) -> bool:
+    """The location forwards only to the node's own health endpoints on loopback."""
     targets = [args[0] if args else "" for name, args, loc, _block in directives(text)
                if loc == location and name in _PROXYING]
-    return bool(targets) and all(_LOOPBACK.match(t) for t in targets)
+    return bool(targets) and all(_NODE_HEALTH.match(t) for t in targets)
 
 
 def _overrides(nodes: list, every: list, stack: str, allowed: list):
@@ -174,7 +175,7 @@ def _vhost_modes(all_containers: list, stack: str, allowed: list):
                 continue
             elif d.location is None:
                 yield f"{where} at server level; stack {stack!r} allows {', '.join(allowed) or 'nothing'}"
-            elif d.proxies and not _loopback_only(text, d.location):
+            elif d.proxies and not _node_health_only(text, d.location):
                 yield f"{where} in '{d.location}', which proxies upstream: requests there reach the app unfiltered"
 
 
