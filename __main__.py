@@ -8,8 +8,10 @@ from components.adopted_alb import AdoptedAlbArgs, AdoptedAlbEntry
 from components.app import InternalApp, InternalAppArgs
 from components.backends.existing import ExistingBackendArgs, ExistingBackendUpstream
 from components.backends.private_apigateway import PrivateApiArgs, PrivateApiGatewayUpstream
+from components.domain import CustomDomain, CustomDomainArgs
 from components.network import Network, NetworkArgs
 from components.node_fleet import NodeFleet, NodeFleetArgs
+from components.operations import Operations, OperationsArgs
 from components.perimeter import AlbPerimeter, AlbPerimeterArgs
 
 s = stack_settings.load()
@@ -34,7 +36,8 @@ else:
         certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
         managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
         rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-        log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
+        log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs,
+        body_size_action=s.ops.waf_body_size_action), opts=layer)
 # --- end adopted ALB ---
 # --- backend selection (issue 11) ---
 if s.backend == "existing":
@@ -58,12 +61,34 @@ nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
     token=s.wallarm_token, token_secret_arn=s.wallarm_token_secret_arn,
     min_count=s.node_min_count, max_count=s.node_max_count,
     health_check_grace_period=s.node_health_check_grace_period,
-    log_retention_days=s.log_retention_days, region=s.region), opts=layer)
+    log_retention_days=s.log_retention_days, region=s.region,
+    mode_allow_override=s.ops.wallarm_mode_allow_override, fail_closed=s.ops.node_fail_closed,
+    max_body_size_mib=s.ops.node_max_body_size_mib,
+    pull_through_prefix=s.ops.node_image_pull_through_prefix,
+    docker_hub_credential_arn=s.ops.docker_hub_credential_arn,
+    token_kms_key_arn=s.ops.wallarm_token_kms_key_arn,
+    wait_for_steady_state=s.ops.wait_for_steady_state), opts=layer)
+ops = Operations("ops", OperationsArgs(
+    region=s.region, alarm_topic_arn=s.ops.alarm_topic_arn, aws_config_rules=s.ops.aws_config_rules,
+    vpc_id=network.vpc_id,
+    # The node group and every group the backend is reached through (its own, or foreign ones).
+    watched_security_group_ids=[nodes.security_group.id,
+                                *(peer.security_group_id for peer in app.peers if peer.security_group_id),
+                                *([app.task_security_group.id] if hasattr(app, "task_security_group") else [])],
+    node_target_label=nodes.request_count_label, web_acl_name=edge.web_acl.name), opts=layer)
+entry_url = edge.url
+if s.ops.domain_name:
+    domain = CustomDomain("edge-domain", CustomDomainArgs(
+        domain_name=s.ops.domain_name, hosted_zone_id=s.ops.hosted_zone_id,
+        entry_dns_name=edge.load_balancer.dns_name, entry_zone_id=edge.load_balancer.zone_id,
+        https_listener_arn=edge.https_listener.arn if edge.https_listener else None), opts=layer)
+    entry_url = domain.url
 
-pulumi.export("entryUrl", edge.url)
+pulumi.export("entryUrl", entry_url)
 pulumi.export("appInternalAddress", app.address)
 pulumi.export("webAclArn", edge.web_acl.arn)
 pulumi.export("nodeServiceName", nodes.service.name)
 if network.declared is not None:
     # What the post-deploy verification checks against the account (DescribeVpcs/DescribeSubnets).
     pulumi.export("declaredNetwork", network.declared)
+pulumi.export("alarmTopicArn", ops.topic_arn)

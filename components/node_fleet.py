@@ -15,6 +15,7 @@ from . import fargate
 from .interfaces import Entry, NodeTarget, Upstream
 from .network import Network
 from .nginx_conf import HEALTH_PATH, SYSTEM_CA_BUNDLE, UPSTREAM_CA_FILE, render_node_vhost
+from .partition import dns_suffix, partition
 from .tagging import layer_tags
 
 LAYER = "node"
@@ -47,6 +48,17 @@ class NodeFleetArgs:
     health_check_grace_period: int
     log_retention_days: int
     region: str
+    # The mode we set is the mode that runs: strict (the Cloud may only tighten) or off.
+    mode_allow_override: str = "strict"
+    # Fail closed: no fallback to unfiltered proxying; the health check follows readiness.
+    fail_closed: bool = True
+    max_body_size_mib: int = 16
+    # ECR pull-through cache for Docker Hub: the repository prefix and the credentials secret.
+    pull_through_prefix: str | None = None
+    docker_hub_credential_arn: str | None = None
+    # A customer-managed KMS key on token_secret_arn: the execution role may decrypt with it.
+    token_kms_key_arn: str | None = None
+    wait_for_steady_state: bool = False
 
 
 class NodeFleet(pulumi.ComponentResource):
@@ -59,6 +71,8 @@ class NodeFleet(pulumi.ComponentResource):
         super().__init__("layerguard:node:NodeFleet", name, None, opts)
         if (args.token is None) == (args.token_secret_arn is None):
             raise ValueError("NodeFleetArgs: give exactly one of token and token_secret_arn")
+        if (args.pull_through_prefix is None) != (args.docker_hub_credential_arn is None):
+            raise ValueError("NodeFleetArgs: pull_through_prefix and docker_hub_credential_arn go together")
         child = pulumi.ResourceOptions(parent=self)
 
         def tags(suffix: str) -> dict[str, str]:
@@ -108,8 +122,10 @@ class NodeFleet(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=log_group_name,
             retention_in_days=args.log_retention_days, tags=tags("logs"), opts=child)
+        self.image, repository_arn = self._image(name, args)
         roles = fargate.TaskRoles(name, LAYER, args.region, self.log_group, parent=self,
-                                  secret_arn=token_arn)
+                                  secret_arn=token_arn, secret_kms_key_arn=args.token_kms_key_arn,
+                                  image_repository_arn=repository_arn)
         self.execution_role, self.task_role = roles.execution_role, roles.task_role
         self.cluster = fargate.cluster(f"{name}-cluster", LAYER, parent=self)
 
@@ -121,10 +137,12 @@ class NodeFleet(pulumi.ComponentResource):
             headers=upstream.headers, tls_verify=bool(upstream.tls and upstream.tls.verify),
             tls_name=upstream.tls.server_name if upstream.tls else None,
             tls_trusted_certificate=(UPSTREAM_CA_FILE if upstream.tls and upstream.tls.ca_bundle
-                                     else SYSTEM_CA_BUNDLE)))
+                                     else SYSTEM_CA_BUNDLE),
+            mode_allow_override=args.mode_allow_override, fail_closed=args.fail_closed,
+            max_body_size_mib=args.max_body_size_mib))
         upstream_ca = upstream.tls.ca_bundle if upstream.tls else None
         container_definitions = pulumi.Output.all(token_arn, log_group_name, vhost).apply(
-            lambda parts: json.dumps(_containers(args, *parts, upstream_ca=upstream_ca)))
+            lambda parts: json.dumps(_containers(args, self.image, *parts, upstream_ca=upstream_ca)))
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             cpu=str(args.cpu), memory=str(args.memory), network_mode="awsvpc",
@@ -143,7 +161,9 @@ class NodeFleet(pulumi.ComponentResource):
             subnet_ids=network.private_subnet_ids, security_group_id=self.security_group.id,
             target_group_arn=attachment.target_group_arn, container_name=NODE_CONTAINER,
             container_port=NODE_PORT, grace_period=args.health_check_grace_period, parent=self,
-            depends_on=[*attachment.ready, *upstream.ready, roles.execution_policy], scaled=True)
+            depends_on=[*attachment.ready, *upstream.ready, roles.execution_policy,
+                        *([self.pull_through_rule] if self.pull_through_rule else [])],
+            scaled=True, wait_for_steady_state=args.wait_for_steady_state)
 
         self.scaling_target = aws.appautoscaling.Target(
             f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
@@ -163,13 +183,38 @@ class NodeFleet(pulumi.ComponentResource):
                     resource_label=attachment.request_count_label)))
 
         self.service_name = self.service.name
+        self.cluster_name = self.cluster.name
+        # `app/<alb>/<id>/targetgroup/<tg>/<id>` (None when the entry is no ALB): the alarms split it.
+        self.request_count_label = attachment.request_count_label
         self.register_outputs({
+            "image": self.image,
             "serviceName": self.service.name,
             "clusterArn": self.cluster.arn,
             "securityGroupId": self.security_group.id,
             "taskDefinitionArn": self.task_definition.arn,
             "tokenSecretArn": token_arn,
         })
+
+    def _image(self, name: str, args: NodeFleetArgs) -> tuple[str, str | None]:
+        """The node image reference, and the ECR repository the execution role pulls from.
+
+        With a pull-through cache rule the image is `<account>.dkr.ecr.<region>.<suffix>/<prefix>/
+        wallarm/node:<tag>`: ECR fetches it from Docker Hub once, with the stack's credentials,
+        and every task start after that pulls from ECR (no per-address Docker Hub rate limit).
+        """
+        self.pull_through_rule = None
+        if args.pull_through_prefix is None:
+            return args.image, None
+        account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+        self.pull_through_rule = aws.ecr.PullThroughCacheRule(
+            f"{name}-image-cache", ecr_repository_prefix=args.pull_through_prefix,
+            upstream_registry_url="registry-1.docker.io",
+            credential_arn=args.docker_hub_credential_arn,
+            opts=pulumi.ResourceOptions(parent=self))
+        repository = f"{args.pull_through_prefix}/{args.image.split(':', 1)[0]}"
+        registry = f"{account_id}.dkr.ecr.{args.region}.{dns_suffix(args.region)}"
+        arn = f"arn:{partition(args.region)}:ecr:{args.region}:{account_id}:repository/{repository}"
+        return f"{registry}/{args.pull_through_prefix}/{args.image}", arn
 
     def _track(self, name: str, metric: str,
                config: aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs) -> None:
@@ -182,8 +227,8 @@ class NodeFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
 
-def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost: str,
-                upstream_ca: str | None = None) -> list[dict]:
+def _containers(args: NodeFleetArgs, image: str, token_arn: str, log_group_name: str,
+                vhost: str, upstream_ca: str | None = None) -> list[dict]:
     """The init container that writes the vhost, then the node that serves it."""
     # Fargate has no host mounts: a task-local volume carries the file from this short-lived
     # container to the node. No NGINX_BACKEND on the node: its init script would overwrite the file.
@@ -206,7 +251,7 @@ def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost:
         },
         {
             "name": NODE_CONTAINER,
-            "image": args.image,
+            "image": image,
             "essential": True,
             "portMappings": [{"containerPort": NODE_PORT, "protocol": "tcp"}],
             "environment": [
@@ -214,6 +259,9 @@ def _containers(args: NodeFleetArgs, token_arn: str, log_group_name: str, vhost:
                 {"name": "WALLARM_MODE", "value": args.wallarm_mode},
                 {"name": "WALLARM_APPLICATION", "value": str(args.wallarm_application)},
                 {"name": "SLAB_ALLOC_ARENA", "value": args.slab_alloc_arena_gb},
+                # The image's init reads it (scripts/init in wallarm/docker-wallarm-node); the vhost
+                # says the same with `wallarm_fallback`.
+                {"name": "WALLARM_FALLBACK", "value": "false" if args.fail_closed else "true"},
             ],
             "secrets": [{"name": "WALLARM_API_TOKEN", "valueFrom": token_arn}],
             "dependsOn": [{"containerName": VHOST_CONTAINER, "condition": "SUCCESS"}],

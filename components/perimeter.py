@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from . import waf
 from .interfaces import EntryAttachment, NodeTarget
 from .network import Network
 from .tagging import layer_tags
@@ -38,6 +39,8 @@ class AlbPerimeterArgs:
     rate_limit_key: str
     log_retention_days: int
     access_logs: bool = True
+    # SizeRestrictions_BODY of the Common rule set: count (the nodes inspect whole bodies) or block.
+    body_size_action: str = "count"
 
 
 def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
@@ -109,10 +112,8 @@ class AlbPerimeter(pulumi.ComponentResource):
                 name=group, priority=priority,
                 override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
                     none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    managed_rule_group_statement=(
-                        aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS", name=group))),
+                statement=waf.managed_rule_group_statement(
+                    group, body_size_action=args.body_size_action),
                 visibility_config=_visibility(f"{name}-{group}")))
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-web-acl", scope="REGIONAL",
@@ -129,6 +130,7 @@ class AlbPerimeter(pulumi.ComponentResource):
             f"{name}-waf-logs",
             name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             retention_in_days=args.log_retention_days, tags=self._tags("waf-logs"), opts=child)
+        waf_log_policy = waf.log_delivery_policy(f"{name}-waf-logs", self.waf_log_group, parent=self)
         self.waf_logging = aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging", resource_arn=self.web_acl.arn,
             log_destination_configs=[self.waf_log_group.arn],
@@ -137,7 +139,7 @@ class AlbPerimeter(pulumi.ComponentResource):
                     single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
                         name=header))
                 for header in REDACTED_HEADERS],
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[waf_log_policy]))
 
         scheme = "https" if args.certificate_arn else "http"
         self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)

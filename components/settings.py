@@ -124,6 +124,20 @@ DEFAULTS: dict[str, Any] = {
     "adoptedLoadBalancerSecurityGroupId": "",
     "adoptedAppSecurityGroupId": "",
     # --- end network and backend ---
+    # --- nodes that fail closed and stay in mode; operations (read by _load_ops below) ---
+    "wallarmModeAllowOverride": "strict",
+    "nodeFailClosed": True,
+    "nodeImagePullThrough": True,
+    "nodeImagePullThroughPrefix": "docker-hub",
+    "dockerHubCredentialArn": "",
+    "wallarmTokenKmsKeyArn": "",
+    "nodeMaxBodySizeMib": 16,
+    "wafBodySizeAction": "count",
+    "waitForSteadyState": True,
+    "alarmTopicArn": "",
+    "awsConfigRules": False,
+    "domainName": "",
+    "hostedZoneId": "",
 }
 # Keys without a default: every stack must set them.
 REQUIRED = ("environment",)
@@ -174,6 +188,7 @@ class Settings:
     deletion_protection: bool
     alb_access_logs: bool
     log_retention_days: int
+    ops: OpsSettings
     # --- network and backend (issue 11): see _network_and_backend() ---
     existing_network: ExistingNetwork | None = None
     backend: str = "service"
@@ -527,6 +542,129 @@ def _is_secret(full_key: str) -> bool:
     return (runtime_config.is_config_secret(full_key)
             or full_key in runtime_config.get_config_secret_keys_env())
 
+# --- Nodes that fail closed and stay in mode; operations ---------------------------------------
+# Kept in one block: the node fleet, the edge's WAF overrides, the operations layer and the custom
+# domain read these through `Settings.ops`.
+
+MODE_ALLOW_OVERRIDES = ("strict", "off")
+# Node releases from 7.1 serve 127.0.0.1:9446/ready (wd); failing closed follows it.
+READINESS_SINCE = (7, 1)
+WAF_BODY_SIZE_ACTIONS = ("count", "block")
+# ECR pull-through cache: Docker Hub credentials must live in a secret named with this prefix.
+PULL_THROUGH_SECRET_PREFIX = "ecr-pullthroughcache/"
+_ECR_PREFIX = re.compile(r"^(?=.{2,30}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
+_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    wallarm_mode_allow_override: str
+    # True: WALLARM_FALLBACK=false and `wallarm_fallback off`, and the LB health check follows the
+    # node's readiness; a node that cannot filter stops receiving traffic.
+    node_fail_closed: bool
+    # None: pull wallarm/node from Docker Hub directly (anonymous, rate limited).
+    node_image_pull_through_prefix: str | None
+    docker_hub_credential_arn: str | None
+    wallarm_token_kms_key_arn: str | None
+    node_max_body_size_mib: int
+    waf_body_size_action: str
+    wait_for_steady_state: bool
+    alarm_topic_arn: str | None
+    aws_config_rules: bool
+    domain_name: str | None
+    hosted_zone_id: str | None
+
+
+def _same_region(r: _Reader, key: str, value: str, match: re.Match | None, region: str) -> None:
+    if match and region and match.group(1) != region:
+        r.problem(key, value, f"must be in the stack's region ({region})")
+
+
+def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: bool) -> OpsSettings:
+    override = r.string("wallarmModeAllowOverride")
+    r.one_of("wallarmModeAllowOverride", override, MODE_ALLOW_OVERRIDES)
+
+    fail_closed = r.boolean("nodeFailClosed")
+    if environment == "prod" and not fail_closed:
+        r.problem("nodeFailClosed", False, "must be true in the prod environment: a node that "
+                  "cannot load its rules must not receive traffic")
+    tag = _NODE_TAG.match(r.string("nodeImageTag"))
+    if fail_closed and tag and (int(tag.group(1)), int(tag.group(2))) < READINESS_SINCE:
+        r.problem("nodeFailClosed", True, "needs nodeImageTag 7.1.0 or later, whose nodes serve "
+                  "the readiness endpoint the health check follows (or set nodeFailClosed false "
+                  "outside prod)")
+
+    pull_through = r.boolean("nodeImagePullThrough")
+    prefix = r.string("nodeImagePullThroughPrefix")
+    r.check("nodeImagePullThroughPrefix", prefix, bool(_ECR_PREFIX.match(prefix)),
+            "allowed: an ECR repository prefix of 2-30 characters (lower-case letters, digits, "
+            "'.', '_', '-', '/'), e.g. docker-hub")
+    credential = r.string("dockerHubCredentialArn")
+    if credential:
+        m = _SECRET_ARN.match(credential)
+        name = credential.split(":secret:", 1)[-1]
+        r.check("dockerHubCredentialArn", credential,
+                bool(m) and name.startswith(PULL_THROUGH_SECRET_PREFIX),
+                "allowed: a Secrets Manager secret ARN whose name starts with "
+                f"{PULL_THROUGH_SECRET_PREFIX} (ECR pull-through cache reads only those)")
+        _same_region(r, "dockerHubCredentialArn", credential, m, region)
+    elif pull_through:
+        r.problem("dockerHubCredentialArn", credential,
+                  "required while nodeImagePullThrough is true: ECR pulls through to Docker Hub "
+                  f"only with credentials (a secret named {PULL_THROUGH_SECRET_PREFIX}...)")
+
+    kms = r.string("wallarmTokenKmsKeyArn")
+    if kms:
+        m = _KMS_KEY_ARN.match(kms)
+        r.check("wallarmTokenKmsKeyArn", kms, bool(m),
+                "allowed: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
+        _same_region(r, "wallarmTokenKmsKeyArn", kms, m, region)
+        if not token_arn_given:
+            r.problem("wallarmTokenKmsKeyArn", kms, "only with wallarmTokenSecretArn: the secret "
+                      "the program creates uses the AWS managed key")
+
+    body = r.integer("nodeMaxBodySizeMib")
+    r.in_range("nodeMaxBodySizeMib", body, 1, 1024)
+    body_action = r.string("wafBodySizeAction")
+    r.one_of("wafBodySizeAction", body_action, WAF_BODY_SIZE_ACTIONS)
+
+    steady = r.boolean("waitForSteadyState")
+    topic = r.string("alarmTopicArn")
+    if topic:
+        m = _SNS_ARN.match(topic)
+        r.check("alarmTopicArn", topic, bool(m),
+                "allowed: an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+        _same_region(r, "alarmTopicArn", topic, m, region)
+    config_rules = r.boolean("awsConfigRules")
+
+    domain = r.string("domainName").lower().rstrip(".")
+    zone = r.string("hostedZoneId")
+    if domain or zone:
+        r.check("domainName", domain, bool(_DOMAIN.match(domain)),
+                "allowed: a DNS name such as api.example.com (set together with hostedZoneId)")
+        r.check("hostedZoneId", zone, bool(_ZONE_ID.match(zone)),
+                "allowed: a Route 53 public hosted zone id such as Z0123456789ABCDEFGHIJ "
+                "(set together with domainName)")
+
+    return OpsSettings(
+        wallarm_mode_allow_override=override,
+        node_fail_closed=fail_closed,
+        node_image_pull_through_prefix=prefix if pull_through else None,
+        docker_hub_credential_arn=credential or None,
+        wallarm_token_kms_key_arn=kms or None,
+        node_max_body_size_mib=body,
+        waf_body_size_action=body_action,
+        wait_for_steady_state=steady,
+        alarm_topic_arn=topic or None,
+        aws_config_rules=config_rules,
+        domain_name=domain or None,
+        hosted_zone_id=zone or None,
+    )
+# --- end of the fail-closed / operations block -------------------------------------------------
+
 
 def load(config: pulumi.Config | None = None) -> Settings:
     """Read and validate every setting; raise one SettingsError naming every bad key."""
@@ -686,6 +824,8 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
 
     network_and_backend = _network_and_backend(r, region if region_ok else "", environment)
+    ops = _load_ops(r, region if region_ok else "", environment,
+                    token_arn_given=bool(token_arn) and bool(_SECRET_ARN.match(token_arn)))
 
     if r.problems:
         raise SettingsError(r.problems)
@@ -728,4 +868,5 @@ def load(config: pulumi.Config | None = None) -> Settings:
         alb_access_logs=access_logs,
         log_retention_days=retention,
         **network_and_backend,
+        ops=ops,
     )

@@ -59,13 +59,19 @@ def test_node_container(update_run):
     by_name = {r.name: r for r in result.resources}
     nodes = containers(result, "node-task")
     node, init = nodes["wallarm-node"], nodes["nginx-vhost"]
-    assert node["image"] == "wallarm/node:7.1.0" and node["essential"] is True
+    # Pulled through the stack's ECR pull-through cache rule for Docker Hub, never anonymously.
+    prefix = by_name["node-image-cache"].inputs["ecrRepositoryPrefix"]
+    assert prefix == f"layerguard-{stack}-hub"
+    assert node["image"] == f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{prefix}/wallarm/node:7.1.0"
+    assert node["essential"] is True
     env = {e["name"]: e["value"] for e in node["environment"]}
     assert env["WALLARM_API_HOST"] == API_HOSTS["eu"]
     assert env["WALLARM_MODE"] in ("monitoring", "safe_blocking", "block")
     assert int(env["WALLARM_APPLICATION"]) == -1
     assert float(env["SLAB_ALLOC_ARENA"]) * 1024 + 512 <= int(by_name["node-task"].inputs["memory"])
     assert "NGINX_BACKEND" not in env, "NGINX_BACKEND would overwrite the custom vhost"
+    # dev fails open (its stack file says so); staging and prod fail closed, the default.
+    assert env["WALLARM_FALLBACK"] == ("true" if stack == "dev" else "false")
     assert not any("TOKEN" in name for name in env), "the token must not be in the environment"
     (secret,) = node["secrets"]
     stack_arn = {"dev": "dev", "staging": "staging", "prod": "prod"}[stack]
@@ -87,6 +93,13 @@ def test_node_vhost(update_run):
     init = containers(result, "node-task")["nginx-vhost"]
     vhost = {e["name"]: e["value"] for e in init["environment"]}["NODE_VHOST"]
     assert "location = /healthz {" in vhost and "wallarm_mode off;" in vhost
+    server_level = vhost.split("location")[0]
+    assert "wallarm_mode_allow_override strict;" in server_level
+    assert "client_max_body_size 16m;" in server_level
+    fail_closed = stack != "dev"
+    assert f"wallarm_fallback {'off' if fail_closed else 'on'};" in server_level
+    health = vhost.split("location = /healthz {")[1].split("}")[0]
+    assert ("proxy_pass http://127.0.0.1:9446/ready;" in health) == fail_closed, health
     assert "resolver 169.254.169.253" in vhost
     assert "proxy_pass $layerguard_upstream;" in vhost, "a variable makes NGINX re-resolve"
     # The upstream name is the app's private DNS record, an alias of the internal ALB.
@@ -108,12 +121,13 @@ def test_node_vhost(update_run):
 
 
 def test_node_service_and_scaling(update_run):
-    _stack, result = update_run
+    stack, result = update_run
     by_name = {r.name: r for r in result.resources}
     service = by_name["node-service"].inputs
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert service["healthCheckGracePeriodSeconds"] >= 60
     assert service["launchType"] == "FARGATE"
+    assert service["waitForSteadyState"] is (stack != "dev"), "dev does not wait; the default does"
     target = by_name["node-scaling"].inputs
     assert target["scalableDimension"] == "ecs:service:DesiredCount"
     assert 1 <= target["minCapacity"] <= target["maxCapacity"]
@@ -127,6 +141,26 @@ def test_node_service_and_scaling(update_run):
     assert set(metrics) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
     label = metrics["ALBRequestCountPerTarget"]
     assert label.startswith("app/edge-alb") and "/targetgroup/edge-node-tg" in label
+
+
+def test_pull_through_cache_rule(update_run):
+    _stack, result = update_run
+    (rule,) = of_type(result, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert rule.name == "node-image-cache"
+    assert rule.inputs["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rule.inputs["credentialArn"].startswith(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/")
+    service = next(r for r in of_type(result, "aws:ecs/service:Service") if r.name == "node-service")
+    assert rule.urn in service.dependencies, "tasks must not start before the rule exists"
+
+
+def test_direct_docker_hub_pull_when_pull_through_is_off():
+    result = ok("staging", "update", config={"layerguard:nodeImagePullThrough": "false",
+                                             "layerguard:dockerHubCredentialArn": ""})
+    assert not of_type(result, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert containers(result, "node-task")["wallarm-node"]["image"] == "wallarm/node:7.1.0"
+    policy = next(r for r in result.resources if r.name == "node-execution-policy")
+    assert "ecr:" not in policy.inputs["policy"]
 
 
 def test_app_container():

@@ -13,6 +13,8 @@ COMPONENTS = {
     "layerguard:edge:AlbPerimeter": "edge",
     "layerguard:node:NodeFleet": "node",
     "layerguard:app:InternalApp": "app",
+    # Alarms, security group change alerts and Config rules: stack-wide, in the network layer.
+    "layerguard:network:Operations": "network",
 }
 LAYER_TAG = "layerguard:layer"
 
@@ -101,7 +103,8 @@ def test_components_register_real_outputs(update_run):
 
 def test_stack_exports(stack_run):
     stack, mode, result = stack_run
-    assert set(result.outputs) == {"entryUrl", "appInternalAddress", "webAclArn", "nodeServiceName"}
+    assert set(result.outputs) == {"entryUrl", "appInternalAddress", "webAclArn", "nodeServiceName",
+                                  "alarmTopicArn"}
     if mode == "update":
         assert result.outputs["entryUrl"].startswith("https://")
         assert result.outputs["appInternalAddress"] == f"http://app.{stack}.layerguard.internal:8080"

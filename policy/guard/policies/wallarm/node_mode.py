@@ -1,18 +1,29 @@
-"""LG-WLM-002: the Wallarm filtering mode is one the policy config allows for this stack."""
+"""LG-WLM-002: the Wallarm filtering mode is one the policy config allows for this stack, the Cloud
+cannot weaken it (`wallarm_mode_allow_override`), and, where the stack must fail closed, a node that
+cannot load its rules does not keep proxying unfiltered (`WALLARM_FALLBACK` / `wallarm_fallback`)."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from guard.framework import Resource, Rule, is_unknown, resource_policy, stack_name
-from guard.policies.wallarm.containers import containers, is_wallarm, mode_directives, names, nginx_texts
+from guard.policies.wallarm.containers import (
+    _PROXYING,
+    _TOKEN_RE,
+    containers,
+    is_wallarm,
+    mode_directives,
+    names,
+    nginx_texts,
+)
 from guard.types import ECS_TASK_DEFINITION
 
 RULE = Rule(
     id="LG-WLM-002",
     name="enforce-wallarm-mode",
-    description="Every Wallarm node must filter in a mode the policy config allows for the stack, through WALLARM_MODE and any wallarm_mode directive of a custom virtual host.",
-    remediation="Set WALLARM_MODE and the vhost's server-level wallarm_mode to an allowed mode for this stack (production requires block), and turn filtering off only in locations that answer without proxying.",
+    description="Every Wallarm node must filter in a mode the policy config allows for the stack, through WALLARM_MODE and any wallarm_mode directive of a custom virtual host, with a wallarm_mode_allow_override that keeps the Wallarm Cloud from weakening it, and with fallback off where the stack must fail closed.",
+    remediation="Set WALLARM_MODE and the vhost's server-level wallarm_mode to an allowed mode for this stack (production requires block), set wallarm_mode_allow_override strict or off in the vhost, turn filtering off only in locations that answer without proxying upstream, and where the stack must fail closed set WALLARM_FALLBACK=false and wallarm_fallback off.",
     severity="high",
     link="https://docs.wallarm.com/admin-en/configure-wallarm-mode/",
     resource_types=(ECS_TASK_DEFINITION,),
@@ -20,11 +31,26 @@ RULE = Rule(
         "type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
         "default": {"prod": ["block"], "prod-*": ["block"], "production": ["block"],
                     "*": ["monitoring", "safe_blocking", "block"]},
-        "description": "Stack-name glob -> allowed WALLARM_MODE values; an exact name wins over a glob, a longer glob over a shorter one."}},
+        "description": "Stack-name glob -> allowed WALLARM_MODE values; an exact name wins over a glob, a longer glob over a shorter one."},
+        "allowedModeOverrides": {
+            "type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "default": {"prod": ["strict", "off"], "prod-*": ["strict", "off"],
+                        "production": ["strict", "off"], "*": ["strict", "off", "on"]},
+            "description": "Stack-name glob -> allowed wallarm_mode_allow_override values (a node without a custom vhost setting it runs with on, the default); matched as allowedModes."},
+        "failClosedStacks": {
+            "type": "array", "items": {"type": "string"},
+            "default": ["prod", "prod-*", "production"],
+            "description": "Stack-name globs whose nodes must fail closed: WALLARM_FALLBACK=false on every node, and wallarm_fallback off (never on) in every custom vhost."}},
 )
 
 MODES = ("off", "monitoring", "safe_blocking", "block")
 DEFAULT_MODE = "monitoring"  # the image's default when WALLARM_MODE is unset
+OVERRIDES = ("off", "strict", "on")
+DEFAULT_OVERRIDE = "on"  # https://docs.wallarm.com/admin-en/configure-parameters-en/#wallarm_mode_allow_override
+# The node's own health endpoints (wd, node 7.1+; https://docs.wallarm.com/admin-en/nginx-node-metrics/).
+# Only these exact URLs count as "not upstream": any other loopback port may be another container of
+# the same task (Fargate tasks share one network namespace), the app included.
+_NODE_HEALTH = re.compile(r"^http://127\.0\.0\.1:9446/(?:ready|health)$")
 
 
 def allowed_for(stack: str, table: dict) -> list:
@@ -48,6 +74,93 @@ def check(res: Resource, cfg: dict):
     allowed = allowed_for(stack, cfg["allowedModes"])
     yield from _env_modes(nodes, stack, allowed)
     yield from _vhost_modes(every, stack, allowed)
+    yield from _overrides(nodes, every, stack, allowed_for(stack, cfg["allowedModeOverrides"]))
+    if any(fnmatch.fnmatchcase(stack, pattern) for pattern in cfg["failClosedStacks"]):
+        yield from _fail_closed(nodes, every, stack)
+
+
+def directives(text: str) -> list:
+    """Every NGINX directive of `text` as (name, args, location header or None, the directives of
+    its enclosing block), comments and quotes handled as containers.mode_directives does."""
+    blocks: list = []  # stack of [header words, directives-in-block]
+    top: list = []
+    found: list = []
+    statement: list = []
+    for token in _TOKEN_RE.findall(text):
+        if token.startswith("#"):
+            continue
+        if token == "{":
+            blocks.append([statement, []])
+            statement = []
+        elif token == ";":
+            if statement:
+                block = blocks[-1][1] if blocks else top
+                block.append(statement)
+                locations = [" ".join(b[0]) for b in blocks if b[0] and b[0][0] == "location"]
+                found.append((statement[0], statement[1:], locations[-1] if locations else None, block))
+            statement = []
+        elif token == "}":
+            if blocks:
+                blocks.pop()
+            statement = []
+        else:
+            statement.append(token.strip("\"'"))
+    return found
+
+
+def _node_health_only(text: str, location: str) -> bool:
+    """The location forwards only to the node's own health endpoints on loopback."""
+    targets = [args[0] if args else "" for name, args, loc, _block in directives(text)
+               if loc == location and name in _PROXYING]
+    return bool(targets) and all(_NODE_HEALTH.match(t) for t in targets)
+
+
+def _overrides(nodes: list, every: list, stack: str, allowed: list):
+    texts = nginx_texts(every)
+    if nodes and not texts:
+        for container in nodes:
+            if DEFAULT_OVERRIDE not in allowed:
+                yield (f"container {container.get('name') or '?'!r} has no custom vhost setting "
+                       f"wallarm_mode_allow_override, so it runs with {DEFAULT_OVERRIDE!r} and the Wallarm "
+                       f"Cloud may weaken its mode; stack {stack!r} allows {', '.join(allowed) or 'nothing'}")
+    for container, variable, text in texts:
+        found = [(args[0] if args else "", loc) for name, args, loc, _b in directives(text)
+                 if name == "wallarm_mode_allow_override"]
+        server = [value for value, loc in found if loc is None]
+        where = f"container {container!r} {variable}"
+        if not server and DEFAULT_OVERRIDE not in allowed:
+            yield (f"{where}: no server-level wallarm_mode_allow_override, so it is {DEFAULT_OVERRIDE!r} "
+                   f"and the Wallarm Cloud may weaken the mode; stack {stack!r} allows "
+                   f"{', '.join(allowed) or 'nothing'}")
+        for value, loc in found:
+            if value not in OVERRIDES:
+                yield f"{where}: wallarm_mode_allow_override {value} is not one of {', '.join(OVERRIDES)}"
+            elif value not in allowed:
+                yield (f"{where}: wallarm_mode_allow_override {value}"
+                       + (f" in '{loc}'" if loc else " at server level")
+                       + f"; stack {stack!r} allows {', '.join(allowed) or 'nothing'}")
+
+
+def _fail_closed(nodes: list, every: list, stack: str):
+    for container in nodes:
+        label = container.get("name") or "?"
+        if "WALLARM_FALLBACK" in names(container.get("secrets")):
+            yield f"container {label!r} takes WALLARM_FALLBACK from a secret, so failing closed cannot be verified"
+            continue
+        value = names(container.get("environment")).get("WALLARM_FALLBACK")
+        if value != "false":
+            yield (f"container {label!r} has WALLARM_FALLBACK {value!r}, not 'false': a node that cannot "
+                   f"load its rules keeps proxying unfiltered; stack {stack!r} must fail closed")
+    for container, variable, text in nginx_texts(every):
+        found = [(args[0] if args else "", loc) for name, args, loc, _b in directives(text)
+                 if name == "wallarm_fallback"]
+        where = f"container {container!r} {variable}"
+        if not any(loc is None and value == "off" for value, loc in found):
+            yield f"{where}: no server-level wallarm_fallback off; stack {stack!r} must fail closed"
+        for value, loc in found:
+            if value != "off":
+                yield (f"{where}: wallarm_fallback {value}" + (f" in '{loc}'" if loc else " at server level")
+                       + f"; stack {stack!r} must fail closed")
 
 
 def _vhost_modes(all_containers: list, stack: str, allowed: list):
@@ -62,7 +175,7 @@ def _vhost_modes(all_containers: list, stack: str, allowed: list):
                 continue
             elif d.location is None:
                 yield f"{where} at server level; stack {stack!r} allows {', '.join(allowed) or 'nothing'}"
-            elif d.proxies:
+            elif d.proxies and not _node_health_only(text, d.location):
                 yield f"{where} in '{d.location}', which proxies upstream: requests there reach the app unfiltered"
 
 

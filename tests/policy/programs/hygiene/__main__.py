@@ -132,6 +132,7 @@ if case("waf-cloudfront-log-region", "waf-cloudfront-log-use1"):
 # --- node and app: ECS ------------------------------------------------------------------------
 cluster = aws.ecs.Cluster("cluster", tags=tags("node"))
 node_env = [{"name": "WALLARM_API_HOST", "value": "us1.api.wallarm.com"},
+            {"name": "WALLARM_FALLBACK", "value": "false"},
             {"name": "WALLARM_MODE", "value": pick({"wallarm-mode-monitoring": "monitoring",
                                                  "wallarm-mode-bogus": "blocking"}, "block")}]
 node_secrets = [{"name": "WALLARM_API_TOKEN", "valueFrom": TOKEN_PARAM}]
@@ -146,18 +147,21 @@ node_container = {"name": "wallarm", "image": "wallarm/node:7.1.0", "essential":
 VHOST = """server {
     listen 80 default_server;
     wallarm_mode %(server)s;
+    wallarm_mode_allow_override strict;
+    wallarm_fallback off;
     location = /healthz { wallarm_mode off; return 200 "ok\\n"; }
     location /api { %(api)s proxy_pass http://app.internal:8080; }
     location / { proxy_pass http://app.internal:8080; }
 }
 """
 node_containers = [node_container]
-if case("vhost-healthz-off", "vhost-location-off-proxy", "vhost-server-off"):
-    vhost = VHOST % {"server": "off" if case("vhost-server-off") else "block",
-                     "api": "wallarm_mode off;" if case("vhost-location-off-proxy") else ""}
-    node_containers.insert(0, {"name": "nginx-vhost", "image": "public.ecr.aws/docker/library/busybox:1.36",
-                               "essential": False, "command": ["sh", "-c", "printf %s \"$NODE_VHOST\" > /conf/default.conf"],
-                               "environment": [{"name": "NODE_VHOST", "value": vhost}]})
+# Every node ships its vhost: without one, wallarm_mode_allow_override is `on` (the Cloud may weaken
+# the mode), which production stacks refuse (LG-WLM-002).
+vhost = VHOST % {"server": "off" if case("vhost-server-off") else "block",
+                 "api": "wallarm_mode off;" if case("vhost-location-off-proxy") else ""}
+node_containers.insert(0, {"name": "nginx-vhost", "image": "public.ecr.aws/docker/library/busybox:1.36",
+                           "essential": False, "command": ["sh", "-c", "printf %s \"$NODE_VHOST\" > /conf/default.conf"],
+                           "environment": [{"name": "NODE_VHOST", "value": vhost}]})
 if case("taskdef-unknown"):
     # The JSON embeds a computed value, so it is unknown as a whole at preview.
     node_defs = tg.arn.apply(lambda arn: json.dumps([dict(node_container, dockerLabels={"tg": arn})]))
