@@ -156,6 +156,11 @@ ARN_SERVICES = {"lb": "elasticloadbalancing", "alb": "elasticloadbalancing", "el
 # ELB's hosted zone for load balancers in eu-west-1 and us-east-1 (published per region by AWS).
 ELB_ZONES = {"eu-west-1": "Z32O12XQLNTSW2", "us-east-1": "Z35SXDOTRQ7X7K"}
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
+# What AWS itself answers for a few attributes a create leaves to it (API reference defaults):
+# ELBv2 CreateListener's SslPolicy for an HTTPS/TLS listener, CreateLoadBalancer's IpAddressType,
+# mutual TLS off, the ALB's desync mitigation mode.
+AWS_DEFAULTS = {"sslPolicy": "ELBSecurityPolicy-2016-08", "ipAddressType": "ipv4", "mode": "off",
+                "desyncMitigationMode": "defensive"}
 PLACEHOLDER_TIME = "2026-01-01T00:00:00Z"
 
 
@@ -348,10 +353,18 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return ctx.physical
     if attr == "namePrefix":
         return ""
-    if low.endswith(("date", "time", "at", "timestamp")) and not low.endswith("format"):
+    if re.search(r"(Date|Time|Timestamp|At)$", attr) or attr in ("created", "modified"):
         return PLACEHOLDER_TIME
-    if attr in ("region",):
+    if attr == "region":
         return ctx.region
+    if attr == "availabilityZoneId":
+        return f"{ctx.region[:2]}{ctx.region.split('-')[1][:1]}{ctx.region[-1]}-az1"
+    if "Ipv6" in attr or attr.startswith("ipv6"):
+        return ""  # nothing IPv6 is assigned unless the program asks for it
+    if attr == "sslPolicy" and ctx.inputs.get("protocol") not in ("HTTPS", "TLS"):
+        return ""
+    if attr in AWS_DEFAULTS:
+        return AWS_DEFAULTS[attr]
     if attr in ("status", "state"):
         return "active"
     return f"{_kebab(attr)}-{digest(seed, length=8)}"

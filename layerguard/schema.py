@@ -128,8 +128,9 @@ def input_fields(cls: type) -> dict[str, Field]:
 
 def autoname(cls: type, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """The inputs after the provider's `Check` fills an auto-name (see AUTONAME_RANDLEN)."""
-    field = input_fields(cls).get("name")
-    if field is None or field.kind != "string" or "name" in inputs or inputs.get("namePrefix") is not None:
+    output = fields(cls).get("name")
+    if ("name" not in input_fields(cls) or output is None or output.kind != "string"
+            or "name" in inputs or inputs.get("namePrefix") is not None):
         return inputs
     logical = urn.rsplit("::", 1)[-1]
     suffix = hashlib.sha256(urn.encode()).hexdigest()[:AUTONAME_RANDLEN]
