@@ -78,7 +78,9 @@ class Violation:
 
     @property
     def deferred(self) -> bool:
-        return self.message.startswith(DEFERRED_PREFIX)
+        # pulumi_policy sends "<policy description>\n<reported message>" (policy.py
+        # `report_violation`): the reported message is a line of its own.
+        return any(line.startswith(DEFERRED_PREFIX) for line in self.message.splitlines())
 
 
 @dataclass

@@ -214,7 +214,7 @@ def main(spec_path: str, out_path: str) -> int:
             state = {**entry["properties"], "id": request.id}
             self._capture(request, "read", urn, request.id,
                           json_format.MessageToDict(request.properties), state)
-            return resource_pb2.ReadResourceResponse(urn=urn, properties=to_struct(state))
+            return resource_pb2.ReadResourceResponse(urn=urn, id=request.id, properties=to_struct(state))
 
         def RegisterResourceOutputs(self, request):
             registered = json_format.MessageToDict(request.outputs)
