@@ -25,6 +25,7 @@ import collections.abc
 import functools
 import hashlib
 import importlib
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def _strip(tp: Any) -> tuple[Any, bool]:
     if typing.get_origin(tp) is pulumi.Output:
         tp = typing.get_args(tp)[0]
     optional = False
-    if typing.get_origin(tp) is typing.Union:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         optional = len(args) < len(typing.get_args(tp))
         tp = args[0] if len(args) == 1 else Any

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pytest
@@ -74,7 +73,7 @@ def test_preview_nested_objects_the_program_set_keep_optional_fields_absent(plan
 
 @pulumi.output_type
 class _Inner:
-    def __init__(__self__, *, given: str, computed: str, optional: Optional[str] = None):
+    def __init__(__self__, *, given: str, computed: str, optional: str | None = None):
         pulumi.set(__self__, "given", given)
         pulumi.set(__self__, "computed", computed)
 
@@ -90,7 +89,7 @@ class _Inner:
 
     @property
     @pulumi.getter
-    def optional(self) -> Optional[str]:
+    def optional(self) -> str | None:
         return pulumi.get(self, "optional")
 
 
@@ -103,7 +102,7 @@ class _Outer:
 
     @property
     @pulumi.getter(name="oneInner")
-    def one_inner(self) -> pulumi.Output[Optional[_Inner]]:
+    def one_inner(self) -> pulumi.Output[_Inner | None]:
         return pulumi.get(self, "one_inner")
 
 
