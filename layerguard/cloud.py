@@ -361,6 +361,8 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return f"{ctx.region[:2]}{ctx.region.split('-')[1][:1]}{ctx.region[-1]}-az1"
     if "Ipv6" in attr or attr.startswith("ipv6"):
         return ""  # nothing IPv6 is assigned unless the program asks for it
+    if attr == "protocol" and ctx.module in ("lb", "alb"):
+        return "HTTP"  # ELBv2's default for an application load balancer's listeners and targets
     if attr == "sslPolicy" and ctx.inputs.get("protocol") not in ("HTTPS", "TLS"):
         return ""
     if attr in AWS_DEFAULTS:
