@@ -128,7 +128,7 @@ class PreviewResult:
         return {
             "stack": self.stack, "mode": self.mode,
             "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                           "layer": r.layer} for r in self.resources],
+                           "layer": r.layer, "kind": r.kind} for r in self.resources],
             "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
                             "message": v.message} for v in self.violations if not v.deferred],
             "deferred": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,

@@ -16,11 +16,13 @@ def render(result: PreviewResult) -> str:
         else "update: computed values known (placeholders)"
     out.append(f"Offline {result.mode} of stack '{result.stack}' (project '{result.project}'), {title}")
     out.append("")
-    custom = [r for r in result.resources if r.custom and r.kind != "default-provider"
+    custom = [r for r in result.resources if r.custom and r.kind not in ("default-provider", "read")
               and not r.type.startswith("pulumi:providers:")]
+    reads = [r for r in result.resources if r.kind == "read"]
     counts = Counter(r.layer for r in custom)
-    out.append(f"Resources: {len(custom)} to create ({len(result.resources)} registrations in all, "
-               "components and providers included)")
+    read_note = f", {len(reads)} existing read" if reads else ""
+    out.append(f"Resources: {len(custom)} to create{read_note} ({len(result.resources)} registrations in "
+               "all, components and providers included)")
     for layer in (*LAYERS, "unclassified"):
         if counts.get(layer):
             out.append(f"  {layer:<13} {counts[layer]:>4}")

@@ -173,6 +173,8 @@ def test_reads_are_answered_from_the_file_of_existing_resources():
     assert result.outputs["sharedCidr"] == "10.99.0.0/16"
     subnet = next(r for r in result.resources if r.name == "in-shared")
     assert subnet.inputs["vpcId"] == "vpc-0123456789abcdef0"  # the read's id is known at preview
+    assert "1 existing read" in render(result)
+    assert [r["kind"] for r in result.to_json()["resources"] if r["name"] == "shared-vpc"] == ["read"]
     by_name = preview(PROGRAM, "dev", "preview", config={"readExisting": "true"},
                       existing={"shared-vpc": {"cidrBlock": "10.98.0.0/16"}})
     assert by_name.outputs["sharedCidr"] == "10.98.0.0/16"
@@ -197,7 +199,7 @@ def test_cli_existing_file_in_yaml(tmp_path):
     assert missing.returncode == 2 and "shared-vpc" in missing.stderr
 
 
-def test_program_environment_and_arguments_are_the_language_hosts(planned, monkeypatch):
+def test_program_environment_and_arguments_are_the_language_hosts(planned):
     # The Python language host adds PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS only; the
     # executor gets project, stack, dry-run as arguments and runs the entry point "." from the
     # project directory.
