@@ -203,7 +203,9 @@ def resource_id(type_token: str, name: str, inputs: dict[str, Any]) -> str:
         return "E" + digest(type_token, name, length=13).upper()
     if module in ("apigateway", "apigatewayv2") and kind in ("RestApi", "Api", "Resource", "VpcLink", "Integration"):
         return digest(type_token, name, length=10)
-    if module in ("lb", "alb", "elb") or module in ("wafv2",) or kind in ("Service", "TaskDefinition"):
+    if module == "wafv2" and kind in ("WebAcl", "IpSet", "RuleGroup", "RegexPatternSet"):
+        return _uuid(type_token + "/" + name)
+    if module in ("lb", "alb", "elb") or kind in ("Service", "TaskDefinition"):
         return "__arn__"  # these providers use the ARN as the id
     if prefix is not None:
         return f"{prefix}{digest(type_token, name)}" if prefix not in ("Z",) else "Z" + digest(name, length=13).upper()
@@ -229,7 +231,7 @@ def arn(type_token: str, name: str, physical: str, region: str, rid: str, inputs
         return f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{segment}/app/{name[:32]}/{digest(name, length=16)}/{digest(kind, name, length=16)}"
     if module == "wafv2":
         scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
-        return f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/{_kebab(kind).replace('-', '')}/{physical}/{digest(name, length=8)}"
+        return f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/{_kebab(kind).replace('-', '')}/{physical}/{rid}"
     if module == "cloudfront":
         return f"arn:aws:cloudfront::{ACCOUNT_ID}:{_kebab(kind)}/{rid}"
     if module == "s3":
