@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .schema import ABSENT
+
 ACCOUNT_ID = "123456789012"
 AZ_SUFFIXES = "abcdef"
 
@@ -188,7 +190,7 @@ def physical_name(name: str, inputs: dict[str, Any]) -> str:
 
 def _id_prefix(stem: str) -> str | None:
     stem = _lower_first(stem)
-    for lead in ("default", "main", "source", "destination", "target", "referenced"):
+    for lead in ("default", "main", "primary", "source", "destination", "target", "referenced"):
         if stem.startswith(lead) and len(stem) > len(lead) and stem[len(lead)].isupper():
             stem = _lower_first(stem[len(lead):])
     return ID_PREFIXES.get(stem)
@@ -280,12 +282,41 @@ class Context:
         cidr = subnet.get("cidrBlock") if subnet else None
         return cidr if isinstance(cidr, str) else None
 
+    def public_ip_assigned(self) -> bool:
+        """Whether AWS gives an interface in a subnet a public address: the program's own
+        `associatePublicIpAddress`, else the subnet's `mapPublicIpOnLaunch`."""
+        given = self.inputs.get("associatePublicIpAddress")
+        if isinstance(given, bool):
+            return given
+        subnet = self.by_id.get(str(self.inputs.get("subnetId"))) or {}
+        return subnet.get("mapPublicIpOnLaunch") is True
+
+    def referenced(self, attr: str) -> Any:
+        """`attr` of a resource this one references by id (a load balancer's `vpcId` is its
+        subnets' VPC), when one of them has it."""
+        for value in self.inputs.values():
+            for ref in value if isinstance(value, list) else [value]:
+                state = self.by_id.get(ref) if isinstance(ref, str) else None
+                if state and isinstance(state.get(attr), str) and state[attr]:
+                    return state[attr]
+        return None
+
+    def owns(self, stem: str) -> bool:
+        """Whether an `...Id` attribute names a part of this resource (created with it: a VPC's
+        main route table, an instance's primary interface, a rule's own rule id) rather than
+        another resource."""
+        words = set(re.findall(r"[a-z]+|[A-Z][a-z]*", stem))
+        kind_words = set(re.findall(r"[a-z]+|[A-Z][a-z]*", self.kind))
+        lead = re.match(r"[a-z]+", stem)
+        return (lead is not None and lead.group() in ("primary", "default", "main", "allocation", "association")) \
+            or {w.lower() for w in words} <= {w.lower() for w in kind_words}
+
 
 def placeholder(ctx: Context, path: list[Any], kind: str) -> Any:
     """A realistic value of `kind` for the computed attribute at `path` (its last name decides)."""
     attr = next((p for p in reversed(path) if isinstance(p, str)), "")
     if kind == "bool":
-        return False
+        return ctx.public_ip_assigned() if attr == "associatePublicIpAddress" else False
     if kind == "number":
         return 1 if attr in ("revision", "version", "latestVersion") else 0
     if kind == "array":
@@ -314,6 +345,8 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return f"arn:aws:execute-api:{ctx.region}:{ACCOUNT_ID}:{ctx.id}"
     if attr == "executionArn":
         return f"arn:aws:execute-api:{ctx.region}:{ACCOUNT_ID}:{ctx.id}"
+    if attr.endswith("Arn") and not ctx.owns(attr[:-3]):
+        return ctx.referenced(attr) or ABSENT  # as for ...Id references above
     if attr.endswith("Arn") or attr == "arn":
         stem = attr[:-3] or ctx.kind
         if stem.endswith("Role"):
@@ -324,6 +357,19 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return f"arn:aws:{service}:{ctx.region}:{ACCOUNT_ID}:{_kebab(stem)}/{digest(seed)}"
     if attr in ("ownerId", "accountId") or attr.endswith("AccountId"):
         return ACCOUNT_ID
+    if attr == "availabilityZone":
+        return f"{ctx.region}a"
+    if attr in ("privateDns", "publicDns"):
+        # AWS names an interface after its address (ip-10-0-1-5.REGION.compute.internal).
+        twin = "privateIp" if attr == "privateDns" else "publicIp"
+        address = _string(ctx, [*path[:-1], twin], twin)
+        if not address:
+            return ""
+        dashed = address.replace(".", "-")
+        return (f"ip-{dashed}.{ctx.region}.compute.internal" if attr == "privateDns"
+                else f"ec2-{dashed}.{ctx.region}.compute.amazonaws.com")
+    if attr == "availabilityZoneId":
+        return f"{ctx.region[:2]}{ctx.region.split('-')[1][:1]}{ctx.region[-1]}-az1"
     if attr in ("zoneId", "hostedZoneId", "canonicalHostedZoneId"):
         if ctx.module == "cloudfront":
             return CLOUDFRONT_ZONE
@@ -331,10 +377,17 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
             return ELB_ZONES.get(ctx.region, "Z" + digest(ctx.region, length=13).upper())
         return "Z" + digest(seed, length=13).upper()
     if attr == "id" or attr.endswith("Id"):
+        if attr != "id" and not ctx.owns(attr[:-2]):
+            # A reference to another resource the program did not give: what AWS derives from
+            # the other inputs (a load balancer's VPC from its subnets), else null, which the
+            # bridge leaves out (a rule given CIDRs has no source security group).
+            return ctx.referenced(attr) or ABSENT
         prefix = _id_prefix(attr[:-2]) if attr != "id" else _id_prefix(ctx.kind)
         return f"{prefix}{digest(seed)}" if prefix else digest(seed, length=12)
     if low.endswith("ip") or low.endswith("ipaddress"):
         if "public" in low:
+            if "subnetId" in ctx.inputs and not ctx.public_ip_assigned():
+                return ""
             octets = [int(digest(seed, str(i), length=2), 16) for i in range(3)]
             return f"3.{octets[0]}.{octets[1]}.{octets[2]}"
         cidr = ctx.subnet_cidr() or "10.0.0.0/16"
@@ -359,8 +412,6 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return PLACEHOLDER_TIME
     if attr == "region":
         return ctx.region
-    if attr == "availabilityZoneId":
-        return f"{ctx.region[:2]}{ctx.region.split('-')[1][:1]}{ctx.region[-1]}-az1"
     if "Ipv6" in attr or attr.startswith("ipv6"):
         return ""  # nothing IPv6 is assigned unless the program asks for it
     if attr == "protocol" and ctx.module in ("lb", "alb"):

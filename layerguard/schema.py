@@ -139,6 +139,9 @@ def autoname(cls: type, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 Filler = Callable[[list[Any], Field], Any]
+# A filler's answer for a computed attribute the provider leaves null (e.g. the source security
+# group of a rule given CIDRs): the bridge drops nulls from its result, so it stays absent.
+ABSENT = object()
 
 
 def _is_opaque(value: Any) -> bool:
@@ -157,7 +160,9 @@ def plan_object(cls: type, values: dict[str, Any], fill: Filler, path: list[Any]
         elif known and name in known:
             state[name] = known[name]
         elif not field.optional:
-            state[name] = fill([*path, name], field)
+            value = fill([*path, name], field)
+            if value is not ABSENT:
+                state[name] = value
     return state
 
 

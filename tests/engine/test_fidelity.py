@@ -141,11 +141,24 @@ def test_placeholders_are_derived_from_attribute_name_and_kind():
     assert cloud.placeholder(ctx, ["invokeArn"], "string") == (
         "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
         "arn:aws:lambda:eu-west-1:123456789012:function:fn/invocations")
-    assert cloud.placeholder(ctx, ["securityGroupId"], "string").startswith("sg-")
-    assert cloud.placeholder(ctx, ["defaultRouteTableId"], "string").startswith("rtb-")
-    assert cloud.placeholder(ctx, ["executionRoleArn"], "string").startswith("arn:aws:iam::123456789012:role/")
     assert cloud.placeholder(ctx, ["enabled"], "bool") is False
     assert cloud.placeholder(ctx, ["subnetIds"], "array") == []
+    vpc = cloud.Context("aws:ec2/vpc:Vpc", "vpc", {}, "eu-west-1", {})
+    assert cloud.placeholder(vpc, ["defaultSecurityGroupId"], "string").startswith("sg-")   # made with it
+    assert cloud.placeholder(vpc, ["mainRouteTableId"], "string").startswith("rtb-")
+    # A reference to another resource: derived from what the program referenced, else left null.
+    subnets = {"subnet-1": {"vpcId": "vpc-9", "cidrBlock": "10.1.0.0/24", "mapPublicIpOnLaunch": True}}
+    lb = cloud.Context("aws:lb/loadBalancer:LoadBalancer", "lb", {"subnets": ["subnet-1"]}, "eu-west-1", subnets)
+    assert cloud.placeholder(lb, ["vpcId"], "string") == "vpc-9"
+    rule = cloud.Context("aws:ec2/securityGroupRule:SecurityGroupRule", "r", {"cidrBlocks": ["10.0.0.0/8"]},
+                         "eu-west-1", {})
+    assert cloud.placeholder(rule, ["sourceSecurityGroupId"], "string") is schema.ABSENT
+    assert cloud.placeholder(rule, ["securityGroupRuleId"], "string").startswith("sgr-")
+    # An instance in a subnet that maps public IPs gets one, as AWS gives it.
+    box = cloud.Context("aws:ec2/instance:Instance", "box", {"subnetId": "subnet-1"}, "eu-west-1", subnets)
+    assert cloud.placeholder(box, ["associatePublicIpAddress"], "bool") is True
+    assert cloud.placeholder(box, ["publicIp"], "string").startswith("3.")
+    assert cloud.placeholder(box, ["privateDns"], "string").endswith(".eu-west-1.compute.internal")
 
 
 def test_nested_component_urns_carry_the_whole_parent_type_chain(planned):
