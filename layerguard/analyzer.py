@@ -230,48 +230,67 @@ class PolicyPackProcess:
 
 def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Merge each policy's default level, the pack's initial config and `--policy-pack-config`
-    the way the CLI does: `all` sets every level, a policy's own entry wins, schema defaults fill
-    properties, and the result is validated against the policy's config schema."""
+    the way the CLI does (pulumi/pulumi pkg/resource/analyzer/config.go `ReconcilePolicyPackConfig`
+    and `applyConfig`): `all` sets every level, a policy's own entry wins, schema defaults fill
+    properties, and each policy with a schema is validated against it.
+
+    An entry naming a policy the pack does not have is accepted and passed on to `Configure`, as
+    the CLI does (`applyConfig` adds every key it is given, `validatePolicyPackConfig` only checks
+    the pack's own policies); so is `all` itself. The CLI's `Configure`
+    (pkg/resource/plugin/analyzer_plugin.go) then refuses an entry without a valid enforcement
+    level, which is what happens to an unknown policy given only properties."""
     import jsonschema
 
-    file_config = dict(file_config or {})
-    all_level = file_config.pop("all", None)
-    if isinstance(all_level, dict):
-        all_level = all_level.get("enforcementLevel")
-    known = {p["name"] for p in info.policies}
-    unknown = sorted(set(file_config) - known)
-    if unknown:
-        raise EngineError(f"policy pack config names policies the pack does not have: {', '.join(unknown)}")
-    result: dict[str, dict[str, Any]] = {}
-    for policy in info.policies:
-        name = policy["name"]
-        level = policy["enforcementLevel"]
-        properties: dict[str, Any] = {}
-        for key, schema in (policy["configSchema"] or {}).items():
-            if isinstance(schema, dict) and "default" in schema:
-                properties[key] = schema["default"]
-        initial = info.initial_config.get(name)
-        if initial:
-            level = initial.get("enforcementLevel") or level
-            properties.update(initial.get("properties") or {})
-        if all_level:
-            level = all_level
-        entry = file_config.get(name)
+    def parse(name: str, entry: Any) -> tuple[str | None, dict[str, Any]]:
+        # config.go `parsePolicyPackConfig`: a string is a level; an object may carry one.
         if isinstance(entry, str):
-            level = entry
+            level, properties = entry, {}
         elif isinstance(entry, dict):
-            entry = dict(entry)
-            level = entry.pop("enforcementLevel", level)
-            properties.update(entry)
-        if level not in LEVEL_VALUES:
+            properties = dict(entry)
+            level = properties.pop("enforcementLevel", None)
+        else:
+            raise EngineError(f"policy pack config: {name}: {entry!r} is not a valid value; "
+                              "must be a string or object")
+        if level is not None and level not in LEVEL_VALUES:
             raise EngineError(f"policy pack config: {name}: invalid enforcement level {level!r} "
                               f"(allowed: {', '.join(LEVEL_VALUES)})")
+        return level, properties
+
+    def apply(result: dict[str, dict[str, Any]], given: dict[str, Any]) -> None:
+        parsed = {name: parse(name, entry) for name, entry in given.items()}
+        all_level = parsed.get("all", (None, {}))[0]
+        if all_level:
+            for entry in result.values():
+                entry["enforcementLevel"] = all_level
+        for name, (level, properties) in parsed.items():
+            entry = result.setdefault(name, {"enforcementLevel": None, "properties": {}})
+            if level:
+                entry["enforcementLevel"] = level
+            entry["properties"].update(properties)
+
+    result: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        properties = {key: schema["default"] for key, schema in (policy["configSchema"] or {}).items()
+                      if isinstance(schema, dict) and "default" in schema}
+        result[policy["name"]] = {"enforcementLevel": policy["enforcementLevel"], "properties": properties}
+    apply(result, {name: {"enforcementLevel": entry.get("enforcementLevel"), **(entry.get("properties") or {})}
+                   if entry.get("enforcementLevel") else dict(entry.get("properties") or {})
+                   for name, entry in info.initial_config.items()})
+    apply(result, dict(file_config or {}))
+
+    for policy in info.policies:
+        if not policy["configSchema"] and not policy["required"]:
+            continue
         schema = {"type": "object", "properties": policy["configSchema"] or {},
                   "required": policy["required"]}
         try:
-            jsonschema.validate(properties, schema)
+            jsonschema.validate(result[policy["name"]]["properties"], schema)
         except jsonschema.ValidationError as exc:
             where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise EngineError(f"policy pack config: {name}: {where}: {exc.message}") from None
-        result[name] = {"enforcementLevel": level, "properties": properties}
+            raise EngineError(f"policy pack config: {policy['name']}: {where}: {exc.message}") from None
+    for name, entry in result.items():
+        if entry["enforcementLevel"] not in LEVEL_VALUES:
+            raise EngineError(f"configuring policy pack {info.name}: {name}: invalid enforcement level "
+                              f"{entry['enforcementLevel'] or ''!r} (an entry for a policy the pack does not "
+                              f"have needs its own level; allowed: {', '.join(LEVEL_VALUES)})")
     return result

@@ -62,7 +62,7 @@ def render_summary(labels: list[str], results: list[PreviewResult]) -> str:
         if r.exit_code == 2:
             details.append(f"{label}: error: {r.error}")
         for v in r.mandatory:
-            details.append(f"{label}: {v.enforcement} {v.policy} {v.urn or '(stack)'}: {v.message.splitlines()[0]}")
+            details.append(f"{label}: {v.enforcement} {v.policy} {v.urn or '(stack)'}: {v.message.splitlines()[-1]}")
     worst = max(r.exit_code for r in results)
     lines.append("")
     lines.append(f"{len(results)} previews: {sum(r.exit_code == 0 for r in results)} passed, "

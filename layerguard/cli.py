@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="secret config value, as `pulumi config set --secret` stores it (repeatable)")
     p.add_argument("--config-file", type=Path, action="append", default=[],
                    help="use this file instead of Pulumi.<stack>.yaml (with --all: repeatable, one run each)")
+    p.add_argument("--existing", type=Path, default=None, metavar="FILE",
+                   help="properties of existing resources the program reads with .get() (JSON or "
+                        "YAML; see README); a read it does not answer fails the run")
     p.add_argument("--json", type=Path, default=None, dest="json_file",
                    help="also write the result as JSON to this file")
     _output_flags(p)
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     result = preview(args.program, args.stack, args.mode, policy_pack=pack,
                      policy_config=args.policy_pack_config, config=overrides["config"],
                      secrets=overrides["secret"],
-                     config_file=args.config_file[0] if args.config_file else None)
+                     config_file=args.config_file[0] if args.config_file else None,
+                     existing=args.existing)
     if result.exit_code == 2:
         print(f"error: {result.error}", file=sys.stderr)
         return 2

@@ -41,6 +41,9 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 ORGANIZATION = "organization"  # what the CLI reports for a DIY backend
 MODES = ("preview", "update")
 HOST_TIMEOUT = 600
+# A resource rule the pack can only decide at `pulumi up` reports, at preview, an advisory whose
+# message starts with this (contract with the policy pack; see docs/CONTRACTS.md).
+DEFERRED_PREFIX = "decided at `pulumi up`, before "
 
 
 @dataclass
@@ -75,6 +78,21 @@ class Violation:
     def could_not_run(self) -> bool:
         return self.message.startswith("can't run policy")
 
+    @property
+    def deferred(self) -> bool:
+        # pulumi_policy sends "<policy description>\n<reported message>" (policy.py
+        # `report_violation`): the reported message is a line of its own.
+        return any(line.startswith(DEFERRED_PREFIX) for line in self.message.splitlines())
+
+
+@dataclass
+class Stopped:
+    """Update mode: the registration whose mandatory `Analyze` violation stopped the update. It
+    was not created, nothing after it was analysed, and `AnalyzeStack` did not run."""
+    urn: str
+    name: str
+    type: str
+
 
 @dataclass
 class PreviewResult:
@@ -89,14 +107,21 @@ class PreviewResult:
     program_log: list[dict[str, str]] = field(default_factory=list)
     pack: PackInfo | None = None
     policy_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stopped: Stopped | None = None
+    stack_analyzed: bool = False
 
     @property
     def could_not_run(self) -> list[Violation]:
         return [v for v in self.violations if v.could_not_run]
 
     @property
+    def deferred(self) -> list[Violation]:
+        """Resource rules decided at `pulumi up` (advisories at preview; never change the exit code)."""
+        return [v for v in self.violations if v.deferred]
+
+    @property
     def mandatory(self) -> list[Violation]:
-        return [v for v in self.violations if v.enforcement in ("mandatory", "remediate")]
+        return [v for v in self.violations if v.enforcement in ("mandatory", "remediate") and not v.deferred]
 
     def by_urn(self) -> dict[str, CapturedResource]:
         return {r.urn: r for r in self.resources}
@@ -105,9 +130,14 @@ class PreviewResult:
         return {
             "stack": self.stack, "mode": self.mode,
             "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                           "layer": r.layer} for r in self.resources],
+                           "layer": r.layer, "kind": r.kind} for r in self.resources],
             "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
-                            "message": v.message} for v in self.violations],
+                            "message": v.message} for v in self.violations if not v.deferred],
+            "deferred": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
+                          "message": v.message} for v in self.deferred],
+            "stopped": {"urn": self.stopped.urn, "name": self.stopped.name, "type": self.stopped.type}
+            if self.stopped else None,
+            "stackAnalyzed": self.stack_analyzed,
         }
 
 
@@ -134,24 +164,79 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
             policy_pack: Path | str | None = None,
             policy_config: dict[str, Any] | Path | str | None = None,
             config: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
-            config_file: Path | str | None = None) -> PreviewResult:
+            config_file: Path | str | None = None,
+            existing: dict[str, Any] | list[Any] | Path | str | None = None) -> PreviewResult:
     """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
     settings, program and pack failures come back as exit code 2 with `error` set.
 
     `config` overrides values like `pulumi preview --config k=v`; `secrets` sets values the way
-    `pulumi config set --secret k v` would (the program receives them as secrets)."""
+    `pulumi config set --secret k v` would (the program receives them as secrets). `existing`
+    answers the program's reads (`Resource.get`): a file or the parsed document (see
+    `load_existing`)."""
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
-                        policy_config, config or {}, secrets or {}, config_file and Path(config_file))
+                        policy_config, config or {}, secrets or {}, config_file and Path(config_file),
+                        load_existing(existing))
     except EngineError as exc:
         return PreviewResult(stack, mode, 2, error=str(exc))
 
 
+def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> list[dict[str, Any]]:
+    """The existing resources a program may read with `Resource.get`, as a list of
+    `{"type", "id", "name", "properties"}` (an entry answers a read by type and id, or by the
+    logical name given to `.get()`). The document (JSON or YAML) is either
+    `{"resources": [entry, ...]}` or a mapping whose keys are `TYPE::ID` or a logical name and whose
+    values are the properties (engine camelCase names)."""
+    if source is None:
+        return []
+    where = "existing resources"
+    doc: Any = source
+    if isinstance(source, (str, Path)):
+        import yaml
+        path = Path(source)
+        where = str(path)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+        except OSError as exc:
+            raise EngineError(f"{path}: cannot read the existing resources: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise EngineError(f"{path}: existing resources are not valid JSON or YAML: {exc}") from None
+    if isinstance(doc, dict) and "resources" in doc:
+        doc = doc["resources"]
+    entries: list[dict[str, Any]] = []
+    if isinstance(doc, dict):
+        for key, properties in doc.items():
+            type_token, sep, rid = str(key).rpartition("::")
+            entries.append({"type": type_token, "id": rid, "properties": properties} if sep
+                           else {"name": str(key), "properties": properties})
+    elif isinstance(doc, list):
+        entries = list(doc)
+    else:
+        raise EngineError(f"{where}: must be a mapping (TYPE::ID or name -> properties) or "
+                          f"{{'resources': [...]}}, got {type(doc).__name__}")
+    for i, entry in enumerate(entries):
+        label = f"{where}: entry {i + 1}"
+        if not isinstance(entry, dict):
+            raise EngineError(f"{label}: must be a mapping, got {entry!r}")
+        unknown = sorted(set(entry) - {"type", "id", "name", "properties"})
+        if unknown:
+            raise EngineError(f"{label}: unknown key(s) {', '.join(unknown)} (allowed: type, id, name, properties)")
+        if not isinstance(entry.get("properties"), dict):
+            raise EngineError(f"{label}: 'properties' must be a mapping of the resource's properties, "
+                              f"got {entry.get('properties')!r}")
+        if not entry.get("name") and not (entry.get("type") and entry.get("id")):
+            raise EngineError(f"{label}: needs 'type' and 'id', or 'name' (the name given to .get())")
+        for key in ("type", "id", "name"):
+            if key in entry and not isinstance(entry[key], str):
+                raise EngineError(f"{label}: '{key}' must be a string, got {entry[key]!r}")
+    return entries
+
+
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
              policy_config: Any, overrides: dict[str, str], secret_overrides: dict[str, str],
-             config_file: Path | None) -> PreviewResult:
+             config_file: Path | None, existing: list[dict[str, Any]]) -> PreviewResult:
     stack_config = project_config.load(program_dir, stack, config_file=config_file,
                                        overrides=overrides, secret_overrides=secret_overrides)
     file_policy_config = _load_policy_config(policy_config)
@@ -163,6 +248,8 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
             "program_dir": str(program_dir.resolve()), "main": str(stack_config.main.resolve()),
             "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
             "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
+            "pwd": str((stack_config.pwd or program_dir).resolve()), "entry": stack_config.entry,
+            "existing": existing,
         }), encoding="utf-8")
         host = _start_host(program_dir, spec_path, out_path)
         try:
@@ -188,7 +275,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
             if host.poll() is None:
                 host.kill()
                 host.wait()
-    result.exit_code = 1 if result.mandatory else 0
+    result.exit_code = 1 if (result.mandatory or result.stopped) else 0
     return result
 
 
@@ -361,35 +448,54 @@ def _provider_message(result: PreviewResult, res: CapturedResource, by_urn) -> a
                                                  name=provider.name, properties=_struct(provider.inputs))
 
 
+def _analyzed(res: CapturedResource) -> bool:
+    """Whether the CLI analyses a registration at all. Every registration the step generator sees
+    is analysed: the stack, components, explicit and default providers and custom resources
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go `continueStepsFromImport` calls
+    `analyzeAll` for each, whatever its kind; default providers arrive as registrations too,
+    pkg/resource/deploy/default_providers.go `newRegisterDefaultProviderEvent`). Reads are not:
+    `GenerateReadSteps` never calls an analyzer, and the step executor files read states under
+    `deployment.reads`, not `deployment.news`, which `AnalyzeResources` ranges over
+    (pkg/resource/deploy/step_executor.go; pulumi/pulumi#3950)."""
+    return res.kind != "read"
+
+
+def _stack_state(res: CapturedResource) -> dict[str, Any]:
+    """What `AnalyzeStack` gets for a resource: its outputs (step_generator.go `AnalyzeResources`:
+    "AnalyzeStack is called on the final outputs of each resource"). A custom resource's outputs
+    are the provider's planned state at preview and its created state after an update (captured by
+    the host); a provider's are its inputs (providers/registry.go `Create`); a component's and the
+    stack's are what the program registered as outputs."""
+    if res.kind == "default-provider":
+        return dict(res.inputs)
+    return dict(res.outputs)
+
+
 def analyzer_messages(result: PreviewResult) -> Iterator[tuple[CapturedResource, analyzer_pb2.AnalyzeRequest | None,
                                                                 analyzer_pb2.AnalyzerResource]]:
-    """What the engine sends the pack for each captured resource, in order: the `Analyze` request
-    (None for what is not analysed on its own: the stack, components, default providers, reads)
-    and the resource's `AnalyzeStack` entry. The benchmarks use it to send exactly these."""
+    """What the engine sends the pack for each analysed registration, in registration order: the
+    `Analyze` request (the inputs after `Check`, step_generator.go `analyzeAll`) and the
+    resource's `AnalyzeStack` entry. Reads get neither and are not yielded. The benchmarks use it
+    to send exactly these."""
     from pulumi.runtime.proto import analyzer_pb2
     by_urn = result.by_urn()
     providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
     for res in result.resources:
+        if not _analyzed(res):
+            continue
         options = analyzer_pb2.AnalyzerResourceOptions(parent=res.parent or "")
         # One message per provider, not per resource: every resource of a provider carries a copy.
         key = provider_urn(res.provider) or ""
         if key not in providers:
             providers[key] = _provider_message(result, res, by_urn)
         provider = providers[key]
-        # Analyze sees a resource's inputs as the engine has them before the step runs.
-        request = None
-        if res.custom and res.kind == "register":
-            request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
-                                                  properties=_struct(res.inputs), options=options)
-            if provider is not None:
-                request.provider.CopyFrom(provider)
-        # AnalyzeStack sees the resulting state: in a preview, a new resource's outputs are its
-        # inputs; after an update, the inputs plus what the provider computed.
-        state = dict(res.inputs) if res.custom else {}
-        state.update(res.outputs)
+        request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
+                                              properties=_struct(res.inputs), options=options)
+        if provider is not None:
+            request.provider.CopyFrom(provider)
         entry = analyzer_pb2.AnalyzerResource(
-            type=res.type, urn=res.urn, name=res.name, properties=_struct(state), options=options,
-            parent=res.parent or "", dependencies=res.dependencies)
+            type=res.type, urn=res.urn, name=res.name, properties=_struct(_stack_state(res)),
+            options=options, parent=res.parent or "", dependencies=res.dependencies)
         for prop, urns in res.property_dependencies.items():
             entry.propertyDependencies[prop].urns.extend(urns)
         if provider is not None:
@@ -406,14 +512,30 @@ def violations(diagnostics) -> list[Violation]:
 
 
 def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> None:
+    """`Analyze` per registration in order, then `AnalyzeStack` once.
+
+    In update mode a mandatory `Analyze` violation makes the resource invalid and the step
+    generator bails before any step for it (pkg/resource/deploy/analyze_snapshot.go
+    `analyzeResource`: `invalid` unless `dryRun`; step_generator.go `continueStepsFromImport`:
+    "resource %s is invalid"); the deployment executor then returns before `AnalyzeResources`
+    (pkg/resource/deploy/deployment_executor.go `Execute`). In a preview the violation is reported
+    and the preview goes on."""
     diagnostics = []
     stack_resources = []
     for res, request, entry in analyzer_messages(result):
-        if request is not None:
-            for diagnostic in pack.analyze(request).diagnostics:
-                # The CLI attributes a resource policy's diagnostic to the resource it analysed.
-                diagnostic.urn = diagnostic.urn or res.urn
-                diagnostics.append(diagnostic)
+        mandatory = False
+        for diagnostic in pack.analyze(request).diagnostics:
+            # The CLI attributes a resource policy's diagnostic to the resource it analysed
+            # (analyze_snapshot.go `analyzeResource`: `events.OnPolicyViolation(r.URN, d)`).
+            diagnostic.urn = diagnostic.urn or res.urn
+            diagnostics.append(diagnostic)
+            level = violations([diagnostic])[0]
+            mandatory = mandatory or (level.enforcement in ("mandatory", "remediate") and not level.deferred)
+        if mandatory and result.mode == "update":
+            result.stopped = Stopped(urn=res.urn, name=res.name, type=res.type)
+            result.violations.extend(violations(diagnostics))
+            return
         stack_resources.append(entry)
     diagnostics.extend(pack.analyze_stack(stack_resources).diagnostics)
+    result.stack_analyzed = True
     result.violations.extend(violations(diagnostics))

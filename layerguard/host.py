@@ -2,12 +2,16 @@
 
 It is started as its own process (`python -m layerguard.host SPEC OUT`), as the Pulumi CLI starts a
 language host, so one engine can run many programs without their module state leaking into each
-other. SPEC is a JSON file (program, project, stack, mode, config); OUT receives every resource
-registration, the stack outputs and the log, as JSON.
+other; `main(spec_path, out_path)` may also be called in a process of its own making. SPEC is a JSON
+file (program, project, stack, mode, config, existing resources); OUT receives every registration
+with its inputs (after the provider's `Check`) and its planned or created state, the stack outputs
+and the log, as JSON.
 
-Preview mode returns no id and no outputs for a new resource, so the SDK leaves every computed
-output unknown, exactly as on the first `pulumi preview` of a fresh stack. Update mode returns
-deterministic, realistic values (see `cloud.py`).
+A custom resource's state is what its provider would answer (`schema.py`): in preview mode the
+proposed state of a create (inputs, what the provider knows at plan time, every other computed
+attribute unknown); in update mode the inputs plus a realistic placeholder for every computed
+attribute (`cloud.py`). The program sees that state as the resource's outputs, as it would under
+the CLI.
 """
 
 from __future__ import annotations
@@ -24,10 +28,19 @@ from typing import Any
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-def _region_of(provider_ref: str, providers: dict[str, dict[str, Any]], default_region: str) -> str:
-    urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""  # a reference is "URN::ID"
-    region = providers.get(urn, {}).get("region")
-    return region if isinstance(region, str) and region != UNKNOWN else default_region
+class ReadNotAnswered(Exception):
+    """A `.get()` the file of existing resources does not answer."""
+
+
+def _provider_urn(reference: str) -> str:
+    return reference.rsplit("::", 1)[0] if reference else ""  # a reference is "URN::ID"
+
+
+def _config_value(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def main(spec_path: str, out_path: str) -> int:
@@ -36,68 +49,94 @@ def main(spec_path: str, out_path: str) -> int:
     dry_run = spec["mode"] == "preview"
     config: dict[str, str] = spec["config"]
     secret_keys: list[str] = spec["secret_keys"]
-    default_region = config.get("aws:region", "us-east-1")
+    existing: list[dict[str, Any]] = spec.get("existing") or []
 
-    # The environment a language host gives a program.
+    # The environment the Python language host gives a program: PULUMI_CONFIG and
+    # PULUMI_CONFIG_SECRET_KEYS, added to its own (pulumi/pulumi
+    # sdk/python/cmd/pulumi-language-python/main.go, `Run`). Project, stack, organization and
+    # dry-run reach the program as arguments of the executor, which puts them in the SDK's
+    # settings, not in the environment (sdk/python/cmd/pulumi-language-python-exec).
     os.environ.update({
-        "PULUMI_PROJECT": spec["project"], "PULUMI_STACK": spec["stack"],
-        "PULUMI_ORGANIZATION": spec["organization"], "PULUMI_DRY_RUN": "true" if dry_run else "false",
         "PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(secret_keys),
     })
 
     import pulumi
-    from google.protobuf import empty_pb2, json_format
+    from google.protobuf import empty_pb2, json_format, struct_pb2
     from pulumi.runtime import mocks, settings
+    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    from . import cloud
+    from . import cloud, schema
 
     captured: list[dict[str, Any]] = []
     outputs: dict[str, Any] = {}
     log: list[dict[str, str]] = []
     providers: dict[str, dict[str, Any]] = {}
     component_outputs: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, dict[str, Any]] = {}   # update mode: created states by id (subnet CIDRs)
+    read_errors: list[str] = []
+
+    def provider_config(type_token: str, reference: str) -> dict[str, Any]:
+        """The configuration of the provider a resource uses: an explicit provider's inputs, or
+        the default provider's, which the engine builds from the stack's `<package>:*` config."""
+        urn = _provider_urn(reference)
+        if urn in providers:
+            return providers[urn]
+        package = type_token.split(":", 1)[0]
+        return {k.split(":", 1)[1]: _config_value(v) for k, v in config.items() if k.startswith(package + ":")}
+
+    def region_of(type_token: str, reference: str, inputs: dict[str, Any]) -> str | None:
+        own = inputs.get("region")
+        if isinstance(own, str) and own != UNKNOWN:
+            return own
+        region = provider_config(type_token, reference).get("region")
+        return region if isinstance(region, str) and region != UNKNOWN else None
+
+    def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+        message = struct_pb2.Struct()
+        json_format.ParseDict(value, message)
+        return message
+
+    def find_existing(type_token: str, name: str, rid: str) -> dict[str, Any]:
+        for entry in existing:
+            if entry.get("type") == type_token and entry.get("id") == rid:
+                return entry
+        for entry in existing:
+            if entry.get("name") == name and entry.get("type") in (None, type_token):
+                return entry
+        raise ReadNotAnswered(
+            f"the program reads the existing resource {name!r} ({type_token}, id {rid!r}) and the "
+            f"file of existing resources (--existing) has no entry for it: add one keyed by type "
+            f"and id, or by the name {name!r}")
 
     class Mocks(mocks.Mocks):
         def new_resource(self, args: mocks.MockResourceArgs):
-            if args.resource_id and args.custom is None:
-                # a read (`Resource.get`): the id is known, the state is not
+            if args.resource_id:  # an import: the id is known, the state comes from the cloud
                 return args.resource_id, {}
             if dry_run:
-                # An import (`import_` option) keeps the id it names; see RegisterResource.
-                return args.resource_id or "", {}
-            region = _region_of(args.provider or "", providers, default_region)
-            if args.typ.startswith("pulumi:providers:"):
-                return cloud.digest(args.typ, args.name, length=12), {}
-            rid, outputs = cloud.computed_outputs(args.typ, args.name, args.inputs, region)
-            if args.resource_id:
-                # An imported resource keeps the id it was imported by (an ARN for ELB resources).
-                rid = outputs["id"] = args.resource_id
-                if rid.startswith("arn:"):
-                    outputs["arn"] = rid
-                    if ":loadbalancer/" in rid:
-                        outputs["arnSuffix"] = rid.split(":loadbalancer/", 1)[1]
-                    elif ":targetgroup/" in rid:
-                        outputs["arnSuffix"] = "targetgroup/" + rid.split(":targetgroup/", 1)[1]
-            return rid, outputs
+                return "", {}
+            return cloud.digest(args.typ, args.name, length=12), {}
 
         def call(self, args: mocks.MockCallArgs):
-            region = _region_of(args.provider or "", providers, default_region)
+            region = region_of(args.token, args.provider or "", {}) or config.get("aws:region", "us-east-1")
             return cloud.invoke(args.token, args.args, region), []
 
     class Monitor(mocks.MockMonitor):
-        """Sees every registration exactly as the engine would, before the mock answers it."""
+        """Sees every registration exactly as the engine would, and answers as the provider would."""
 
         def make_urn(self, parent: str, type_: str, name: str) -> str:
-            # The engine leaves the root stack out of a child's qualified type; the SDK's mock
-            # monitor does not (`...::pulumi:pulumi:Stack$aws:...`), which no real stack shows.
-            if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
-                parent = ""
-            return super().make_urn(parent, type_, name)
+            # pulumi/pulumi pkg/resource/deploy/deployment.go `generateURN`: a child's qualified
+            # type is its parent's whole qualified type (`a$b`), then `$` and its own type; the root
+            # stack is left out. The SDK's mock keeps only the parent's last segment.
+            parent_type = parent.split("::")[2] if parent else ""
+            if parent_type == "pulumi:pulumi:Stack":
+                parent_type = ""
+            qualified = f"{parent_type}${type_}" if parent_type else type_
+            return "urn:pulumi:" + "::".join([spec["stack"], spec["project"], qualified, name])
 
-        def _capture(self, request, kind: str, urn: str, response_id: str, state: Any) -> None:
-            inputs = json_format.MessageToDict(request.properties if kind == "read" else request.object)
+        def _capture(self, request, kind: str, urn: str, response_id: str, inputs: dict[str, Any],
+                     state: dict[str, Any]) -> None:
             entry = {
                 "urn": urn, "type": request.type, "name": request.name,
                 "parent": request.parent or None, "custom": bool(getattr(request, "custom", True)),
@@ -107,9 +146,8 @@ def main(spec_path: str, out_path: str) -> int:
                     k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()
                     if len(v.urns)
                 },
-                "inputs": inputs, "id": response_id or None,
+                "inputs": inputs, "id": response_id or None, "outputs": state,
                 "import_id": getattr(request, "importId", "") or None,
-                "outputs": json_format.MessageToDict(state) if state is not None else {},
                 "version": getattr(request, "version", "") or "",
             }
             if request.type.startswith("pulumi:providers:"):
@@ -117,31 +155,80 @@ def main(spec_path: str, out_path: str) -> int:
             captured.append(entry)
 
         def RegisterResource(self, request):
-            response = super().RegisterResource(request)
             if request.type == "pulumi:pulumi:Stack":
+                response = super().RegisterResource(request)
                 captured.append({"urn": response.urn, "type": request.type, "name": request.name,
                                  "parent": None, "custom": False, "kind": "stack", "provider": None,
                                  "dependencies": [], "property_dependencies": {}, "inputs": {},
                                  "id": None, "outputs": {}, "version": ""})
                 return response
-            if dry_run and request.custom:
-                # A provider's preview of a create plans the inputs it was given as outputs (what
-                # the program set is known); only what the cloud computes stays unknown.
-                # An import (`importId`) is not created: the CLI reads the existing resource, then
-                # plans the program's inputs as an update over what it read (pulumi/pulumi
-                # pkg/resource/deploy/step_generator.go, generateSteps -> NewImportStep, then
-                # continueStepsFromImport; step.go, ImportStep.Apply). Offline nothing can be read,
-                # so what the program did not set stays unknown, and the id is the one imported.
-                response.object.CopyFrom(request.object)
-                self._capture(request, "register", response.urn, response.id, None)
+            inputs = json_format.MessageToDict(request.object)
+            cls = schema.resource_class(request.type) if request.custom else None
+            if cls is None or request.type.startswith("pulumi:providers:"):
+                response = super().RegisterResource(request)
+                state = json_format.MessageToDict(response.object)
+                if request.custom:
+                    # A provider's outputs are its inputs (pulumi/pulumi
+                    # pkg/resource/deploy/providers/registry.go `Create`); a type no installed SDK
+                    # describes gets its inputs and nothing computed beside its id.
+                    state = inputs
+                    response.object.CopyFrom(request.object)
+                self._capture(request, "register", response.urn, response.id, inputs, state)
                 return response
-            self._capture(request, "register", response.urn, response.id, response.object)
+            urn = self.make_urn(request.parent, request.type, request.name)
+            # The provider's Check fills auto-names into the inputs; Analyze sees them too
+            # (pulumi/pulumi pkg/resource/deploy/step_generator.go `continueStepsFromImport`:
+            # `new.Inputs = resp.Properties`, then `analyzeAll(..., inputs, ...)`).
+            inputs = schema.autoname(cls, urn, inputs)
+            region = region_of(request.type, request.provider, inputs)
+            known = schema.known_at_plan(cls, inputs, provider_config(request.type, request.provider), region)
+            if dry_run:
+                state = schema.plan_object(cls, inputs, schema.unknown, [], known)
+                state["id"] = UNKNOWN
+                rid = ""
+            else:
+                ctx = cloud.Context(request.type, request.name, inputs, region or "us-east-1", by_id)
+
+                def fill(path, field, ctx=ctx):
+                    if field.kind == "object" and field.cls is not None:
+                        return schema.plan_object(field.cls, {}, fill, path)
+                    return cloud.placeholder(ctx, path, field.kind)
+
+                state = schema.plan_object(cls, inputs, fill, [], known)
+                rid = ctx.id
+                state["id"] = rid
+                by_id[rid] = state
+            if request.importId:
+                # An import is not created: the CLI reads the existing resource, then plans the
+                # program's inputs as an update over what it read (pulumi/pulumi
+                # pkg/resource/deploy/step_generator.go `generateSteps` -> `NewImportStep`, then
+                # `continueStepsFromImport`; step.go `ImportStep.Apply`). Offline nothing can be
+                # read, so what the program did not set is planned as for a create, and the id is
+                # the one imported (an ARN for ELB resources, whose `arn`/`arnSuffix` follow it).
+                rid = state["id"] = request.importId
+                if not dry_run and rid.startswith("arn:"):
+                    state["arn"] = rid
+                    for marker, prefix in ((":loadbalancer/", ""), (":targetgroup/", "targetgroup/")):
+                        if marker in rid and "arnSuffix" in state:
+                            state["arnSuffix"] = prefix + rid.split(marker, 1)[1]
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=rid, object=to_struct(state))
+            self._capture(request, "register", urn, rid, inputs, state)
             return response
 
         def ReadResource(self, request):
-            response = super().ReadResource(request)
-            self._capture(request, "read", response.urn, request.id, None)
-            return response
+            # A `.get()`: the CLI reads the resource from the cloud, in a preview too
+            # (pulumi/pulumi pkg/resource/deploy/step.go `ReadStep.Apply`); offline, its state
+            # comes from the file of existing resources.
+            urn = self.make_urn(request.parent, request.type, request.name)
+            try:
+                entry = find_existing(request.type, request.name, request.id)
+            except ReadNotAnswered as exc:
+                read_errors.append(str(exc))
+                raise
+            state = {**entry["properties"], "id": request.id}
+            self._capture(request, "read", urn, request.id,
+                          json_format.MessageToDict(request.properties), state)
+            return resource_pb2.ReadResourceResponse(urn=urn, id=request.id, properties=to_struct(state))
 
         def RegisterResourceOutputs(self, request):
             registered = json_format.MessageToDict(request.outputs)
@@ -168,21 +255,30 @@ def main(spec_path: str, out_path: str) -> int:
     ))
     pulumi.runtime.set_all_config(config, secret_keys)
 
-    os.chdir(program_dir)
-    sys.path.insert(0, str(program_dir))
-    sys.argv = [spec["main"]]
+    # pulumi/pulumi pkg/engine/project.go `getPwdMain`: with no `main` the program runs in the
+    # project directory with the entry point "."; a `main` directory becomes the working directory
+    # with "."; a `main` file runs from its own directory by its base name. The executor
+    # (pulumi-language-python-exec) then sets `sys.argv = [PROGRAM]`, changes to that directory and
+    # calls `runpy.run_path(PROGRAM, run_name="__main__")` (which, for a directory, puts it on
+    # sys.path while the program runs).
+    pwd, entry = Path(spec.get("pwd") or program_dir), spec.get("entry") or "."
+    os.chdir(pwd)
+    sys.argv = [entry]
     error = None
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(spec["main"], run_name="__main__")))
+        _sync_await(run_in_stack(lambda: runpy.run_path(entry, run_name="__main__")))
     except BaseException as exc:
-        error = _describe(exc, program_dir)
+        error = read_errors[0] if read_errors else _describe(exc, pwd)
+    if error is None and read_errors:
+        error = read_errors[0]
     if error is None:
         errors = [entry["message"] for entry in log if entry["severity"] == "error"]
         if errors:
             error = "the program logged an error: " + errors[0]
 
     Path(out_path).write_text(json.dumps({
-        "resources": captured, "outputs": outputs, "component_outputs": component_outputs, "log": log, "error": error,
+        "resources": captured, "outputs": outputs, "component_outputs": component_outputs, "log": log,
+        "error": error, "read_error": bool(read_errors),
     }), encoding="utf-8")
     return 0
 
@@ -211,4 +307,8 @@ def _describe(exc: BaseException, program_dir: Path) -> str:
 
 
 if __name__ == "__main__":
+    # `python -m` put the working directory first on sys.path; the CLI's executor has its own
+    # directory there instead, so a program imports only what runpy and its environment give it.
+    if sys.path and Path(sys.path[0] or ".").resolve() == Path.cwd().resolve():
+        del sys.path[0]
     sys.exit(main(sys.argv[1], sys.argv[2]))

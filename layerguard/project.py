@@ -41,6 +41,8 @@ class StackConfig:
     declarations: dict[str, dict[str, Any]] = field(default_factory=dict)
     runtime: str = "python"
     description: str = ""
+    pwd: Path | None = None      # where the language host runs the program
+    entry: str = "."             # the entry point it passes the executor
 
     @property
     def stack_tags(self) -> dict[str, str]:
@@ -101,14 +103,21 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
     if runtime_name != "python":
         raise EngineError(f"{project_file}: runtime is {runtime_name!r}; only 'python' programs run offline")
 
-    main = program_dir / project.get("main", ".")
+    # Working directory and entry point as pulumi/pulumi pkg/engine/project.go `getPwdMain` makes
+    # them: no `main` -> the project directory and "."; a directory -> that directory and "."; a
+    # file -> its directory and its base name.
+    main_setting = project.get("main")
+    main = program_dir / (main_setting or ".")
     if main.is_dir():
+        pwd, entry = main, "."
         main = main / "__main__.py"
+    else:
+        pwd, entry = main.parent, main.name
     if not main.is_file():
         raise EngineError(f"{project_file}: program entry point {main} does not exist")
 
     result = StackConfig(project=project["name"], stack=stack, main=main, runtime=runtime_name,
-                         description=str(project.get("description") or ""))
+                         description=str(project.get("description") or ""), pwd=pwd, entry=entry)
 
     declared = project.get("config") or {}
     if not isinstance(declared, dict):

@@ -16,12 +16,14 @@ def render(result: PreviewResult) -> str:
         else "update: computed values known (placeholders)"
     out.append(f"Offline {result.mode} of stack '{result.stack}' (project '{result.project}'), {title}")
     out.append("")
-    custom = [r for r in result.resources if r.custom and r.kind != "default-provider"
+    custom = [r for r in result.resources if r.custom and r.kind not in ("default-provider", "read")
               and not r.type.startswith("pulumi:providers:")]
+    reads = [r for r in result.resources if r.kind == "read"]
     counts = Counter(r.layer for r in custom)
     imported = sum(1 for r in custom if r.import_id)
     out.append(f"Resources: {len(custom) - imported} to create"
                + (f", {imported} to import (existing, not created)" if imported else "")
+               + (f", {len(reads)} existing read" if reads else "")
                + f" ({len(result.resources)} registrations in all, components and providers included)")
     for layer in (*LAYERS, "unclassified"):
         if counts.get(layer):
@@ -59,30 +61,49 @@ def render(result: PreviewResult) -> str:
     if result.pack is not None:
         out.append(f"Policy pack {result.pack.name}@v{result.pack.version}: "
                    f"{len(result.pack.policies)} policies")
+    plain = [v for v in result.violations if not v.deferred]
     if result.pack is None:
         pass
-    elif not result.violations:
+    elif not plain:
         out.append("Policy diagnostics: none")
     else:
-        out.append(f"Policy diagnostics: {len(result.violations)}")
+        out.append(f"Policy diagnostics: {len(plain)}")
         order = {"mandatory": 0, "remediate": 0, "advisory": 1, "disabled": 2}
-        for v in sorted(result.violations, key=lambda v: (order.get(v.enforcement, 3), v.policy, v.urn)):
+        for v in sorted(plain, key=lambda v: (order.get(v.enforcement, 3), v.policy, v.urn)):
             tag = "could not run during preview" if v.could_not_run else v.enforcement
-            target = by_urn[v.urn].name if v.urn in by_urn else (v.urn or "(stack)")
-            first, *rest = v.message.splitlines() or [""]
-            out.append(f"  [{tag}] {v.policy}  {target}")
-            for line in rest or [first]:
-                out.append(f"      {line}")
+            _entry(out, v, tag, by_urn)
+    if result.deferred:
+        # Resource rules the pack can only decide when `pulumi up` analyses the resource, before
+        # creating it: listed apart, never counted as advisories, never changing the exit code.
+        out.append("")
+        out.append(f"Decided at `pulumi up`: {len(result.deferred)}")
+        for v in sorted(result.deferred, key=lambda v: (v.policy, v.urn)):
+            _entry(out, v, "at pulumi up", by_urn)
     out.append("")
     mandatory = len(result.mandatory)
+    verb = "pulumi up" if result.mode == "update" else "pulumi preview"
+    if result.stopped is not None:
+        out.append(f"UPDATE STOPPED at {result.stopped.name} ({result.stopped.type}): a mandatory "
+                   "Analyze violation; it was not created, nothing after it was analysed, and "
+                   "AnalyzeStack did not run.")
     if result.pack is None:
         out.append("No policy pack: nothing was analysed.")
     elif mandatory:
-        out.append(f"FAILED: {mandatory} mandatory violation(s); `pulumi preview --policy-pack` would fail.")
+        out.append(f"FAILED: {mandatory} mandatory violation(s); `{verb} --policy-pack` would fail.")
     else:
-        advisories = len(result.violations)
-        out.append(f"PASSED: no mandatory violation ({advisories} advisory).")
+        advisories = len(plain)
+        deferred = f", {len(result.deferred)} decided at `pulumi up`" if result.deferred else ""
+        out.append(f"PASSED: no mandatory violation ({advisories} advisory{deferred}).")
     if result.could_not_run:
         out.append(f"WARNING: {len(result.could_not_run)} policy run(s) could not decide during preview "
                    "(they read an unknown value); they are not enforced until the update.")
     return "\n".join(out)
+
+
+
+def _entry(out: list[str], v, tag: str, by_urn) -> None:
+    target = by_urn[v.urn].name if v.urn in by_urn else (v.urn or "(stack)")
+    first, *rest = v.message.splitlines() or [""]
+    out.append(f"  [{tag}] {v.policy}  {target}")
+    for line in rest or [first]:
+        out.append(f"      {line}")
