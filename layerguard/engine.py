@@ -266,17 +266,52 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 pack.configure_stack(stack_config.stack_tags)
                 info = pack.info()
                 resolved = resolve_policy_config(info, file_policy_config)
+                asked_layers = _ask_for_layers(info, resolved, file_policy_config)
                 captured = _wait_host(host, out_path)
                 result = _result(stack_config, stack, mode, captured)
                 pack.configure(resolved)
                 result.pack, result.policy_config = info, resolved
                 _analyze(pack, info, result)
+                if asked_layers:
+                    _take_pack_layers(result)
         finally:
             if host.poll() is None:
                 host.kill()
                 host.wait()
     result.exit_code = 1 if (result.mandatory or result.stopped) else 0
     return result
+
+
+# A pack may offer its own layer of every resource as one advisory diagnostic (our pack's
+# `report-layers`, disabled by default so CLI users never see it; policy/README.md). When the pack
+# has it and the user's config leaves it alone, the engine turns it on and labels the report with
+# the pack's decision: one layer identity for the verdict and the report. The diagnostic is consumed
+# here, never shown; a pack without it keeps the engine's own labels (`_assign_layers`).
+LAYERS_POLICY, LAYERS_PREFIX = "report-layers", "layerguard-layers:"
+
+
+def _ask_for_layers(info: PackInfo, resolved: dict[str, dict[str, Any]], given: dict[str, Any] | None) -> bool:
+    if not any(p.get("name") == LAYERS_POLICY for p in info.policies) or LAYERS_POLICY in (given or {}):
+        return False
+    resolved.setdefault(LAYERS_POLICY, {"properties": {}})["enforcementLevel"] = "advisory"
+    return True
+
+
+def _take_pack_layers(result: PreviewResult) -> None:
+    kept = []
+    for v in result.violations:
+        line = next((x for x in v.message.splitlines() if x.startswith(LAYERS_PREFIX)), None)
+        if v.policy != LAYERS_POLICY or line is None:
+            kept.append(v)
+            continue
+        try:
+            layers = json.loads(line[len(LAYERS_PREFIX):])
+        except ValueError:
+            continue
+        for res in result.resources:
+            if res.urn in layers:
+                res.layer = layers[res.urn]
+    result.violations = kept
 
 
 def _start_host(program_dir: Path, spec_path: Path, out_path: Path):
