@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -212,6 +213,9 @@ def document(results: dict, table: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Every figure is of a cold process tree: never fork hosts from a zygote someone left running
+    # (the test suite runs one; layerguard/zygote.py).
+    os.environ.pop("LAYERGUARD_ZYGOTE", None)
     runs = args.runs if args.runs is not None else (2 if args.quick else 5)
     only = {x.strip().lower() for x in args.only.split(",") if x.strip()}
     stacks = args.stacks or (["dev"] if args.quick else ["dev", "prod"])
