@@ -1,29 +1,27 @@
-"""layerguard: internet -> ALB + AWS WAF [edge] -> Wallarm node fleet [node] -> internal app [app]."""
+"""layerguard: internet -> entry + AWS WAF [edge] -> Wallarm node fleet [node] -> internal app [app]."""
 
 import pulumi
 import pulumi_aws as aws
 
+from components import entries
 from components import settings as stack_settings
 from components.app import InternalApp, InternalAppArgs
 from components.network import Network, NetworkArgs
 from components.node_fleet import NodeFleet, NodeFleetArgs
-from components.perimeter import AlbPerimeter, AlbPerimeterArgs
 
 s = stack_settings.load()
 
-provider = aws.Provider("aws", region=s.region, default_tags=aws.ProviderDefaultTagsArgs(tags={
+default_tags = aws.ProviderDefaultTagsArgs(tags={
     "layerguard:project": s.project, "layerguard:stack": s.stack,
-    "layerguard:environment": s.environment}))
+    "layerguard:environment": s.environment})
+provider = aws.Provider("aws", region=s.region, default_tags=default_tags)
 layer = pulumi.ResourceOptions(providers=[provider])
 
 network = Network("network", NetworkArgs(
     cidr=s.vpc_cidr, az_count=s.az_count, nat_per_az=s.nat_per_az,
     log_retention_days=s.log_retention_days), opts=layer)
-edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
-    certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
-    managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
-    rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-    log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs), opts=layer)
+# The entry (settings `entry`): alb, cloudfront, nlb or apigateway; see components/entries/.
+edge = entries.build("edge", s, network, default_tags, layer)
 app = InternalApp("app", network, InternalAppArgs(
     image=s.app_image, port=s.app_port, count=s.app_count,
     health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,
@@ -39,5 +37,6 @@ nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
 
 pulumi.export("entryUrl", edge.url)
 pulumi.export("appInternalAddress", app.address)
-pulumi.export("webAclArn", edge.web_acl.arn)
+pulumi.export("entry", s.entry.kind)
+pulumi.export("webAclArn", entries.web_acl_arn(edge))
 pulumi.export("nodeServiceName", nodes.service.name)
