@@ -37,6 +37,5 @@ nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
 
 pulumi.export("entryUrl", edge.url)
 pulumi.export("appInternalAddress", app.address)
-pulumi.export("entry", s.entry.kind)
 pulumi.export("webAclArn", entries.web_acl_arn(edge))
 pulumi.export("nodeServiceName", nodes.service.name)
