@@ -474,6 +474,9 @@ NLB_EXEMPTION_MIN_CHARS = 20
 API_GATEWAY_RATE_MAX = 10_000   # the default account-level REST API quota per region
 API_GATEWAY_BURST_MAX = 5_000
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# AWS tag values: letters, digits, spaces and _ . : / = + - @, at most 256 characters.
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+_WAF_KEYS = ("wafManagedRuleGroups", "wafRateLimit", "wafRateWindowSeconds", "wafRateLimitKey")
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")
 # Which keys belong to which entry: setting one of them for another entry is a mistake worth naming.
 _ENTRY_KEYS = {
@@ -589,6 +592,16 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
                       "required when nlbFrontedByCloudFront is false: an NLB cannot carry AWS WAF, "
                       f"so say why this stack may go without it (at least {NLB_EXEMPTION_MIN_CHARS} "
                       "characters); the policy pack reports it as an advisory on every preview")
+        if reason and not _TAG_VALUE.match(reason):
+            r.problem("nlbWafExemptionReason", reason,
+                      "allowed: at most 256 letters, digits, spaces and _ . : / = + - @ (it becomes "
+                      "the NLB's layerguard:waf-exemption tag)")
+        if not fronted:
+            for key in _WAF_KEYS:
+                if _differs(r.raw(key), DEFAULTS[key]):
+                    r.problem(key, r.raw(key), "no web ACL exists with entry nlb and "
+                                               "nlbFrontedByCloudFront false (an NLB cannot carry "
+                                               "AWS WAF); remove it, or put CloudFront in front")
         if fronted and reason:
             r.problem("nlbWafExemptionReason", reason,
                       "allowed only when nlbFrontedByCloudFront is false (CloudFront's WAF covers "
