@@ -551,7 +551,9 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
 
     style = r.string("cloudfrontOriginStyle")
     r.one_of("cloudfrontOriginStyle", style, CLOUDFRONT_ORIGIN_STYLES)
+    before = len(r.problems)
     fronted = r.boolean("nlbFrontedByCloudFront")
+    fronted_known = len(r.problems) == before  # a bad value is reported once, not judged further
     reason = r.string("nlbWafExemptionReason")
     preservation = r.boolean("nlbClientIpPreservation")
     rate = r.integer("apiGatewayThrottleRateLimit")
@@ -564,7 +566,7 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
     cf_certificate = r.string("cloudfrontCertificateArn")
     aliases = [a.strip().lower() for a in r.string_list("cloudfrontAliases")]
 
-    cloudfront = kind == "cloudfront" or (kind == "nlb" and fronted)
+    cloudfront = kind == "cloudfront" or (kind == "nlb" and fronted and fronted_known)
     if cloudfront:
         # CloudFront's default *.cloudfront.net certificate pins the viewer minimum to TLSv1;
         # TLS 1.2 at the viewer needs our own certificate and names.
@@ -586,7 +588,7 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
     if len(set(aliases)) != len(aliases):
         r.problem("cloudfrontAliases", aliases, "each name may appear once")
 
-    if kind == "nlb":
+    if kind == "nlb" and fronted_known:
         if not fronted and len(reason) < NLB_EXEMPTION_MIN_CHARS:
             r.problem("nlbWafExemptionReason", reason,
                       "required when nlbFrontedByCloudFront is false: an NLB cannot carry AWS WAF, "
