@@ -170,7 +170,7 @@ class Settings:
     alb_access_logs: bool
     log_retention_days: int
     # --- entry settings (issue 10) ---
-    entry: EntrySettings = None  # type: ignore[assignment]  # always set by load()
+    entry: EntrySettings
     # --- end of entry settings ---
 
     @property
