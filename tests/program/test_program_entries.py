@@ -20,11 +20,13 @@ from _program import (
     SECRET_SIG,
     SERVICE,
     SG,
+    ancestors,
     dep,
     named,
     of_type,
     one_dep,
     run,
+    supports_tags,
     walk_plain,
 )
 
@@ -310,6 +312,23 @@ def test_no_public_ip_and_no_other_internet_facing_load_balancer():
         assert facing == expected, f"{name}: {facing}"
         for svc in of_type(result, SERVICE):
             assert svc.inputs["networkConfiguration"]["assignPublicIp"] is False, svc.urn
+
+
+EDGE_COMPONENTS = {"layerguard:edge:AlbPerimeter", "layerguard:edge:CloudFrontPerimeter",
+                   "layerguard:edge:NlbPerimeter", "layerguard:edge:ApiGatewayPerimeter"}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_entry_resources_are_edge_layer_and_named_from_the_component(name):
+    result = example_ok(name)
+    edge = [r for r in result.resources if r.custom and r.type.startswith(("aws:", "random:"))
+            and any(a.type in EDGE_COMPONENTS for a in ancestors(result, r))]
+    assert len(edge) >= 7, name
+    for res in edge:
+        assert res.name.startswith("edge-"), res.urn
+        assert res.layer == "edge", f"{res.urn}: engine sees layer {res.layer}"
+        if res.type.startswith("aws:") and supports_tags(res.type):
+            assert res.inputs["tags"]["layerguard:layer"] == "edge", res.urn
 
 
 # -- misconfigurations the pack must catch -----------------------------------------------------
