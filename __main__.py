@@ -39,3 +39,5 @@ pulumi.export("entryUrl", edge.url)
 pulumi.export("appInternalAddress", app.address)
 pulumi.export("webAclArn", entries.web_acl_arn(edge))
 pulumi.export("nodeServiceName", nodes.service.name)
+if s.entry.kind != "alb" and getattr(edge, "dns_target", None) is not None:
+    pulumi.export("entryDnsTarget", edge.dns_target)  # where the entry's DNS names must point

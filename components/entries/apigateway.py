@@ -154,8 +154,11 @@ class ApiGatewayPerimeter(pulumi.ComponentResource):
                 f"{name}-domain-mapping", rest_api=self.rest_api.id,
                 stage_name=self.stage.stage_name, domain_name=self.domain.domain_name, opts=child)
             self.url = pulumi.Output.from_input(f"https://{args.domain_name}")
+            # Where the custom domain's DNS record must point.
+            self.dns_target = self.domain.regional_domain_name
         else:
             self.url = self.stage.invoke_url
+            self.dns_target = None
         self.register_outputs({
             "url": self.url,
             "restApiId": self.rest_api.id,

@@ -156,6 +156,8 @@ class CloudFrontPerimeter(pulumi.ComponentResource):
 
         self.load_balancer = lb
         self.url = pulumi.Output.from_input(f"https://{args.aliases[0]}")
+        # Where the aliases' DNS records must point (CNAME, or a Route 53 alias).
+        self.dns_target = self.distribution.domain_name
         self.register_outputs({
             "url": self.url,
             "distributionDomainName": self.distribution.domain_name,

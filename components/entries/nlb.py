@@ -100,6 +100,7 @@ class NlbPerimeter(pulumi.ComponentResource):
             self._network_acl(args.app_port)
 
         self.url = pulumi.Output.concat("https://", self.load_balancer.dns_name)
+        self.dns_target = self.load_balancer.dns_name
         self.register_outputs({
             "loadBalancerArn": self.load_balancer.arn,
             "dnsName": self.load_balancer.dns_name,
