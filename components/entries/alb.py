@@ -220,7 +220,7 @@ class AlbPerimeter(pulumi.ComponentResource):
                                                     target_group_arn=self.target_group.arn)]
 
         if args.origin is not None:
-            listeners = [self._origin_listener(forward)]
+            listeners = self._origin_listeners(forward)
         elif args.certificate_arn:
             self.https_listener = aws.lb.Listener(
                 f"{name}-https", load_balancer_arn=self.load_balancer.arn, port=443,
@@ -243,8 +243,6 @@ class AlbPerimeter(pulumi.ComponentResource):
 
         label = pulumi.Output.all(self.load_balancer.arn_suffix, self.target_group.arn_suffix).apply(
             lambda parts: f"{parts[0]}/{parts[1]}")
-        if args.origin is not None and args.origin.header_name is not None:
-            listeners.append(self.origin_rule)
         # The nodes trust X-Forwarded-For only from the subnets this ALB's addresses are in.
         subnets = (self._network.private_subnet_cidrs if args.origin and args.origin.internal
                    else self._network.public_subnet_cidrs)
@@ -252,7 +250,7 @@ class AlbPerimeter(pulumi.ComponentResource):
             target_group_arn=self.target_group.arn, ready=listeners, request_count_label=label,
             trusted_proxy_cidrs=tuple(subnets))
 
-    def _origin_listener(self, forward: list) -> aws.lb.Listener:
+    def _origin_listeners(self, forward: list) -> list[pulumi.Resource]:
         """HTTPS only (CloudFront's origin protocol policy is https-only). With a secret header the
         default answer is 403 and one rule forwards requests that carry exactly its value."""
         name, args, origin = self._name, self._args, self._args.origin
@@ -276,4 +274,5 @@ class AlbPerimeter(pulumi.ComponentResource):
                 actions=[aws.lb.ListenerRuleActionArgs(
                     type="forward", target_group_arn=self.target_group.arn)],
                 tags=self._tags("from-cloudfront"), opts=child)
-        return self.https_listener
+            return [self.https_listener, self.origin_rule]
+        return [self.https_listener]
