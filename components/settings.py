@@ -111,7 +111,7 @@ DEFAULTS: dict[str, Any] = {
         "cloudfrontAliases": [],
         "nlbFrontedByCloudFront": True,
         "nlbWafExemptionReason": "",
-        "nlbClientIpPreservation": True,
+        "nlbClientIpPreservation": "auto",
         "apiGatewayThrottleRateLimit": 500,
         "apiGatewayThrottleBurstLimit": 1000,
         "apiGatewayDomainName": "",
@@ -471,6 +471,9 @@ CLOUDFRONT_ORIGIN_STYLES = ("vpcOrigin", "publicAlb")
 # CloudFront only takes viewer certificates (and CLOUDFRONT web ACLs) from us-east-1.
 CLOUDFRONT_REGION = "us-east-1"
 NLB_EXEMPTION_MIN_CHARS = 20
+# auto: on when the NLB faces the clients (the nodes see them), off behind CloudFront (the nodes
+# then read the viewer from the X-Forwarded-For CloudFront wrote, instead of CloudFront's address).
+NLB_IP_PRESERVATION = ("auto", "on", "off")
 API_GATEWAY_RATE_MAX = 10_000   # the default account-level REST API quota per region
 API_GATEWAY_BURST_MAX = 5_000
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -555,7 +558,8 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
     fronted = r.boolean("nlbFrontedByCloudFront")
     fronted_known = len(r.problems) == before  # a bad value is reported once, not judged further
     reason = r.string("nlbWafExemptionReason")
-    preservation = r.boolean("nlbClientIpPreservation")
+    preservation_mode = r.string("nlbClientIpPreservation")
+    r.one_of("nlbClientIpPreservation", preservation_mode, NLB_IP_PRESERVATION)
     rate = r.integer("apiGatewayThrottleRateLimit")
     r.in_range("apiGatewayThrottleRateLimit", rate, 1, API_GATEWAY_RATE_MAX)
     burst = r.integer("apiGatewayThrottleBurstLimit")
@@ -642,6 +646,8 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
             r.problem("certificateArn", certificate,
                       f"required with entry {kind}: an ACM certificate ARN for {needs}")
 
+    preservation = (preservation_mode == "on" or
+                    (preservation_mode == "auto" and not (kind == "nlb" and fronted)))
     return EntrySettings(
         kind=kind, cloudfront_origin_style=style,
         cloudfront_certificate_arn=cf_certificate or None, cloudfront_aliases=tuple(aliases),

@@ -112,7 +112,10 @@ class AlbPerimeter(pulumi.ComponentResource):
                      else network.public_subnet_ids),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
-            xff_header_processing_mode="append", enable_deletion_protection=args.deletion_protection,
+            # Behind CloudFront the header's last address is the viewer, written by CloudFront:
+            # preserve it, or the nodes would take CloudFront's edge address for the client.
+            xff_header_processing_mode="preserve" if origin else "append",
+            enable_deletion_protection=args.deletion_protection,
             enable_waf_fail_open=False, idle_timeout=60, access_logs=access_logs,
             tags=self._tags("alb"), opts=alb_opts)
 

@@ -8,6 +8,8 @@ Resources are linked through property dependencies (URNs), never ids.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -254,7 +256,11 @@ def test_nlb_entry(name, mode):
     assert tls.inputs["protocol"] == "TLS" and tls.inputs["port"] == 443
     assert tls.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     tg = named(result, f"{prefix}-node-tg")
-    assert tg.inputs["protocol"] == "TCP" and tg.inputs["preserveClientIp"] == "true"
+    # auto: the nodes see the client when the NLB faces it; behind CloudFront they see the NLB
+    # and read the viewer from CloudFront's X-Forwarded-For.
+    preserved = name == "nlb-waf-exempt"
+    assert tg.inputs["protocol"] == "TCP"
+    assert tg.inputs["preserveClientIp"] == ("true" if preserved else "false")
     # The guide's NACL on the app subnets: app port from the node subnets only, then deny.
     nacl = named(result, f"{prefix}-private-nacl")
     assert sorted(result.by_urn()[u].name for u in dep(nacl, "subnetIds")) == \
@@ -264,6 +270,8 @@ def test_nlb_entry(name, mode):
     assert [r["action"] for r in app_rules] == ["allow", "allow", "deny"]
     assert app_rules[-1]["cidrBlock"] == INTERNET
     assert {r["cidrBlock"] for r in app_rules[:-1]} == {"10.20.128.0/19", "10.20.160.0/19"}
+    node_port = {r["cidrBlock"] for r in rules if r["fromPort"] == 80}
+    assert node_port == ({INTERNET} if preserved else {"10.20.0.0/19", "10.20.32.0/19"})
     tags = lb.inputs["tags"]
     if name == "nlb-waf-exempt":
         assert tags["layerguard:waf-exemption"].startswith("partner clients pin our static IPs")
@@ -312,6 +320,32 @@ def test_no_public_ip_and_no_other_internet_facing_load_balancer():
         assert facing == expected, f"{name}: {facing}"
         for svc in of_type(result, SERVICE):
             assert svc.inputs["networkConfiguration"]["assignPublicIp"] is False, svc.urn
+
+
+PUBLIC = ["10.20.0.0/19", "10.20.32.0/19"]
+PRIVATE = ["10.20.128.0/19", "10.20.160.0/19"]
+TRUSTED_PROXIES = {
+    "alb": PUBLIC,                      # the edge ALB appends the client
+    "cloudfront-vpc-origin": PRIVATE,   # the internal origin ALB, preserving CloudFront's header
+    "cloudfront-public-alb": PUBLIC,
+    "nlb-cloudfront": PUBLIC,           # no preservation: the NLB passes CloudFront's header on
+    "nlb-waf-exempt": ["127.0.0.1/32"],  # the client itself is the source: no header is believed
+    "apigateway": PRIVATE,              # the internal NLB behind the VPC link
+}
+
+
+@pytest.mark.parametrize("name", TRUSTED_PROXIES)
+def test_nodes_trust_x_forwarded_for_only_from_the_hop_in_front(name):
+    result = example_ok(name)
+    containers = json.loads(named(result, "node-task").inputs["containerDefinitions"])
+    (vhost,) = [e["value"] for c in containers for e in c.get("environment", [])
+                if e["name"] == "NODE_VHOST"]
+    trusted = re.findall(r"set_real_ip_from ([^;]+);", vhost)
+    assert trusted == TRUSTED_PROXIES[name], trusted
+    origin = {"cloudfront-vpc-origin", "cloudfront-public-alb"}
+    for lb in of_type(result, LB):
+        if lb.inputs["loadBalancerType"] == "application" and lb.layer == "edge":
+            assert lb.inputs["xffHeaderProcessingMode"] == ("preserve" if name in origin else "append")
 
 
 EDGE_COMPONENTS = {"layerguard:edge:AlbPerimeter", "layerguard:edge:CloudFrontPerimeter",

@@ -22,7 +22,7 @@ VALID = [
     ("cloudfront publicAlb", {**CLOUDFRONT, "cloudfrontOriginStyle": "publicAlb"}),
     ("nlb behind CloudFront", {**CLOUDFRONT, "entry": "nlb"}),
     ("nlb exempt", NLB_EXEMPT),
-    ("nlb exempt, no preservation", {**NLB_EXEMPT, "nlbClientIpPreservation": "false"}),
+    ("nlb exempt, no preservation", {**NLB_EXEMPT, "nlbClientIpPreservation": "off"}),
     ("apigateway", API),
     ("apigateway mTLS", {"entry": "apigateway", "apiGatewayDomainName": "api.example.com",
                          "apiGatewayMtlsTruststoreUri": "s3://trust-store/ca.pem"}),
@@ -58,6 +58,8 @@ INVALID = [
     ({"wafManagedRuleGroups"}, {**NLB_EXEMPT,
                                 "wafManagedRuleGroups": json.dumps(["AWSManagedRulesCommonRuleSet"])}),
     ({"nlbFrontedByCloudFront"}, {**NLB_EXEMPT, "nlbFrontedByCloudFront": "maybe"}),
+    ({"nlbClientIpPreservation"}, {**NLB_EXEMPT, "nlbClientIpPreservation": "true"}),
+    ({"nlbClientIpPreservation"}, {"nlbClientIpPreservation": "on"}),          # entry alb
     ({"cloudfrontCertificateArn", "cloudfrontAliases"}, {"entry": "nlb"}),   # CloudFront by default
     ({"certificateArn"}, {**NLB_EXEMPT, "certificateArn": ""}),
     ({"apiGatewayThrottleRateLimit"}, {**API, "apiGatewayThrottleRateLimit": "0"}),
