@@ -1,8 +1,9 @@
-"""layerguard: internet -> ALB + AWS WAF [edge] -> Wallarm node fleet [node] -> internal app [app]."""
+"""layerguard: internet -> entry + AWS WAF [edge] -> Wallarm node fleet [node] -> internal app [app]."""
 
 import pulumi
 import pulumi_aws as aws
 
+from components import entries
 from components import settings as stack_settings
 from components.adopted_alb import AdoptedAlbArgs, AdoptedAlbEntry
 from components.app import InternalApp, InternalAppArgs
@@ -12,13 +13,13 @@ from components.domain import CustomDomain, CustomDomainArgs
 from components.network import Network, NetworkArgs
 from components.node_fleet import NodeFleet, NodeFleetArgs
 from components.operations import Operations, OperationsArgs
-from components.perimeter import AlbPerimeter, AlbPerimeterArgs
 
 s = stack_settings.load()
 
-provider = aws.Provider("aws", region=s.region, default_tags=aws.ProviderDefaultTagsArgs(tags={
+default_tags = aws.ProviderDefaultTagsArgs(tags={
     "layerguard:project": s.project, "layerguard:stack": s.stack,
-    "layerguard:environment": s.environment}))
+    "layerguard:environment": s.environment})
+provider = aws.Provider("aws", region=s.region, default_tags=default_tags)
 layer = pulumi.ResourceOptions(providers=[provider])
 
 network = Network("network", NetworkArgs(
@@ -32,12 +33,8 @@ if s.adopted_alb is not None:
         rate_window_seconds=s.waf_rate_window_seconds, log_retention_days=s.log_retention_days,
         deletion_protection=s.deletion_protection), opts=layer)
 else:
-    edge = AlbPerimeter("edge", network, AlbPerimeterArgs(
-        certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
-        managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
-        rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
-        log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs,
-        body_size_action=s.ops.waf_body_size_action), opts=layer)
+    # The entry (settings `entry`): alb, cloudfront, nlb or apigateway; see components/entries/.
+    edge = entries.build("edge", s, network, default_tags, layer)
 # --- end adopted ALB ---
 # --- backend selection (issue 11) ---
 if s.backend == "existing":
@@ -75,7 +72,9 @@ ops = Operations("ops", OperationsArgs(
     watched_security_group_ids=[nodes.security_group.id,
                                 *(peer.security_group_id for peer in app.peers if peer.security_group_id),
                                 *([app.task_security_group.id] if hasattr(app, "task_security_group") else [])],
-    node_target_label=nodes.request_count_label, web_acl_name=edge.web_acl.name), opts=layer)
+    node_target_label=nodes.request_count_label,
+    # WAF metrics of a regional web ACL (a CloudFront one reports in us-east-1, not alarmed here).
+    web_acl_name=entries.regional_web_acl_name(edge)), opts=layer)
 entry_url = edge.url
 if s.ops.domain_name:
     domain = CustomDomain("edge-domain", CustomDomainArgs(
@@ -86,9 +85,11 @@ if s.ops.domain_name:
 
 pulumi.export("entryUrl", entry_url)
 pulumi.export("appInternalAddress", app.address)
-pulumi.export("webAclArn", edge.web_acl.arn)
+pulumi.export("webAclArn", entries.web_acl_arn(edge))
 pulumi.export("nodeServiceName", nodes.service.name)
 if network.declared is not None:
     # What the post-deploy verification checks against the account (DescribeVpcs/DescribeSubnets).
     pulumi.export("declaredNetwork", network.declared)
 pulumi.export("alarmTopicArn", ops.topic_arn)
+if s.entry.kind != "alb" and getattr(edge, "dns_target", None) is not None:
+    pulumi.export("entryDnsTarget", edge.dns_target)  # where the entry's DNS names must point

@@ -138,6 +138,22 @@ DEFAULTS: dict[str, Any] = {
     "awsConfigRules": False,
     "domainName": "",
     "hostedZoneId": "",
+    # --- entry settings (issue 10) -------------------------------------------------------------
+    **{
+        "entry": "alb",
+        "cloudfrontOriginStyle": "vpcOrigin",
+        "cloudfrontCertificateArn": "",
+        "cloudfrontAliases": [],
+        "nlbFrontedByCloudFront": True,
+        "nlbWafExemptionReason": "",
+        "nlbClientIpPreservation": "auto",
+        "apiGatewayThrottleRateLimit": 500,
+        "apiGatewayThrottleBurstLimit": 1000,
+        "apiGatewayDomainName": "",
+        "apiGatewayMtlsTruststoreUri": "",
+        "apiGatewayManageAccountLogRole": True,
+    },
+    # --- end of entry settings -----------------------------------------------------------------
 }
 # Keys without a default: every stack must set them.
 REQUIRED = ("environment",)
@@ -189,6 +205,9 @@ class Settings:
     alb_access_logs: bool
     log_retention_days: int
     ops: OpsSettings
+    # --- entry settings (issue 10) ---
+    entry: EntrySettings
+    # --- end of entry settings ---
     # --- network and backend (issue 11): see _network_and_backend() ---
     existing_network: ExistingNetwork | None = None
     backend: str = "service"
@@ -774,7 +793,10 @@ def load(config: pulumi.Config | None = None) -> Settings:
 
     certificate = r.string("certificateArn")
     http_only = r.boolean("allowHttpOnly")
-    if certificate:
+    entry = _entry_settings(r, region if region_ok else None, certificate, http_only)
+    if entry.kind != "alb":
+        pass  # certificateArn and allowHttpOnly were judged for this entry by _entry_settings
+    elif certificate:
         cert_match = _ACM_ARN.match(certificate)
         r.check("certificateArn", certificate, bool(cert_match),
                 "allowed: an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
@@ -813,6 +835,8 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.one_of("wafRateWindowSeconds", rate_window, RATE_WINDOWS)
     rate_key = r.string("wafRateLimitKey")
     r.one_of("wafRateLimitKey", rate_key, RATE_LIMIT_KEYS)
+    if rate_key == "FORWARDED_IP":
+        r.problem("wafRateLimitKey", rate_key, _FORWARDED_IP_REFUSED.format(entry=entry.kind))
 
     deletion_protection = r.boolean("deletionProtection")
     if environment == "prod" and not deletion_protection:
@@ -869,4 +893,201 @@ def load(config: pulumi.Config | None = None) -> Settings:
         log_retention_days=retention,
         **network_and_backend,
         ops=ops,
+        entry=entry,
     )
+
+
+# ================================================================================================
+# Entry settings (issue 10): which internet entry stands in front of the nodes, and what it needs.
+# Kept in one block so it merges cleanly with other changes to this module.
+# ================================================================================================
+
+ENTRIES = ("alb", "cloudfront", "nlb", "apigateway")
+CLOUDFRONT_ORIGIN_STYLES = ("vpcOrigin", "publicAlb")
+# CloudFront only takes viewer certificates (and CLOUDFRONT web ACLs) from us-east-1.
+CLOUDFRONT_REGION = "us-east-1"
+NLB_EXEMPTION_MIN_CHARS = 20
+# auto: on when the NLB faces the clients (the nodes see them), off behind CloudFront (the nodes
+# then read the viewer from the X-Forwarded-For CloudFront wrote, instead of CloudFront's address).
+NLB_IP_PRESERVATION = ("auto", "on", "off")
+API_GATEWAY_RATE_MAX = 10_000   # the default account-level REST API quota per region
+API_GATEWAY_BURST_MAX = 5_000
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# AWS tag values: letters, digits, spaces and _ . : / = + - @, at most 256 characters.
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+_WAF_KEYS = ("wafManagedRuleGroups", "wafRateLimit", "wafRateWindowSeconds", "wafRateLimitKey")
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")
+# Which keys belong to which entry: setting one of them for another entry is a mistake worth naming.
+_ENTRY_KEYS = {
+    "cloudfrontOriginStyle": ("cloudfront",),
+    "cloudfrontCertificateArn": ("cloudfront", "nlb"),
+    "cloudfrontAliases": ("cloudfront", "nlb"),
+    "nlbFrontedByCloudFront": ("nlb",),
+    "nlbWafExemptionReason": ("nlb",),
+    "nlbClientIpPreservation": ("nlb",),
+    "apiGatewayThrottleRateLimit": ("apigateway",),
+    "apiGatewayThrottleBurstLimit": ("apigateway",),
+    "apiGatewayDomainName": ("apigateway",),
+    "apiGatewayMtlsTruststoreUri": ("apigateway",),
+    "apiGatewayManageAccountLogRole": ("apigateway",),
+}
+# AWS WAF reads only the first address of the header, and skips the rule when the header is
+# absent (docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-forwarded-ip-address.html),
+# so a client that writes or omits X-Forwarded-For escapes a FORWARDED_IP rate limit. Every web ACL
+# this program builds sits at the first hop: the ALB's and the REST stage's see the client as the
+# source, and a CLOUDFRONT-scope ACL is evaluated at the edge, where the source is the viewer.
+_FORWARDED_IP_REFUSED = (
+    "allowed: IP. With entry {entry} the web ACL is at the first hop (a CloudFront web ACL is "
+    "evaluated at the edge and already sees the viewer's address as the source), so "
+    "X-Forwarded-For is written by the client and FORWARDED_IP would let it dodge the rate limit; "
+    "FORWARDED_IP belongs only on a web ACL behind a trusted proxy")
+
+
+def _differs(raw: str | None, default: Any) -> bool:
+    if raw is None:
+        return False
+    if isinstance(default, bool):
+        return raw.strip().lower() != str(default).lower()
+    if isinstance(default, list):
+        try:
+            return json.loads(raw) != default
+        except json.JSONDecodeError:
+            return True
+    return raw.strip() != str(default)
+
+
+@dataclass(frozen=True)
+class EntrySettings:
+    kind: str                                   # alb | cloudfront | nlb | apigateway
+    cloudfront_origin_style: str
+    cloudfront_certificate_arn: str | None      # us-east-1 viewer certificate
+    cloudfront_aliases: tuple[str, ...]
+    nlb_fronted_by_cloudfront: bool
+    nlb_waf_exemption_reason: str | None
+    nlb_client_ip_preservation: bool
+    api_throttle_rate_limit: int
+    api_throttle_burst_limit: int
+    api_domain_name: str | None
+    api_mtls_truststore_uri: str | None
+    api_manage_account_log_role: bool
+
+    @property
+    def cloudfront_in_front(self) -> bool:
+        return self.kind == "cloudfront" or (self.kind == "nlb" and self.nlb_fronted_by_cloudfront)
+
+
+def _entry_settings(r: _Reader, region: str | None, certificate: str,
+                    http_only: bool) -> EntrySettings:
+    """Read the entry keys and judge them together with certificateArn and allowHttpOnly (for
+    every entry but alb, whose rules stay in load())."""
+    kind = r.string("entry")
+    r.one_of("entry", kind, ENTRIES)
+    # Project defaults reach the program as config, so only a value other than the default counts.
+    for key, owners in _ENTRY_KEYS.items():
+        if kind in ENTRIES and kind not in owners and _differs(r.raw(key), DEFAULTS[key]):
+            r.problem(key, r.raw(key), f"applies only with entry {' or '.join(owners)}, not with "
+                                       f"entry {kind}; remove it")
+
+    style = r.string("cloudfrontOriginStyle")
+    r.one_of("cloudfrontOriginStyle", style, CLOUDFRONT_ORIGIN_STYLES)
+    before = len(r.problems)
+    fronted = r.boolean("nlbFrontedByCloudFront")
+    fronted_known = len(r.problems) == before  # a bad value is reported once, not judged further
+    reason = r.string("nlbWafExemptionReason")
+    preservation_mode = r.string("nlbClientIpPreservation")
+    r.one_of("nlbClientIpPreservation", preservation_mode, NLB_IP_PRESERVATION)
+    rate = r.integer("apiGatewayThrottleRateLimit")
+    r.in_range("apiGatewayThrottleRateLimit", rate, 1, API_GATEWAY_RATE_MAX)
+    burst = r.integer("apiGatewayThrottleBurstLimit")
+    r.in_range("apiGatewayThrottleBurstLimit", burst, 1, API_GATEWAY_BURST_MAX)
+    domain = r.string("apiGatewayDomainName").lower()
+    truststore = r.string("apiGatewayMtlsTruststoreUri")
+    account_role = r.boolean("apiGatewayManageAccountLogRole")
+    cf_certificate = r.string("cloudfrontCertificateArn")
+    aliases = [a.strip().lower() for a in r.string_list("cloudfrontAliases")]
+
+    cloudfront = kind == "cloudfront" or (kind == "nlb" and fronted and fronted_known)
+    if cloudfront:
+        # CloudFront's default *.cloudfront.net certificate pins the viewer minimum to TLSv1;
+        # TLS 1.2 at the viewer needs our own certificate and names.
+        cf_match = _ACM_ARN.match(cf_certificate)
+        if not cf_match:
+            r.problem("cloudfrontCertificateArn", cf_certificate,
+                      "required with CloudFront in front: an ACM certificate ARN in us-east-1 "
+                      "(arn:aws:acm:us-east-1:<account>:certificate/<id>) covering cloudfrontAliases")
+        elif cf_match.group(1) != CLOUDFRONT_REGION:
+            r.problem("cloudfrontCertificateArn", cf_certificate,
+                      "CloudFront takes viewer certificates from us-east-1 only")
+        if not aliases:
+            r.problem("cloudfrontAliases", aliases,
+                      "required with CloudFront in front: at least one DNS name the viewer "
+                      "certificate covers, e.g. [\"www.example.com\"]")
+    bad_aliases = [a for a in aliases if not _DNS_NAME.match(a)]
+    if bad_aliases:
+        r.problem("cloudfrontAliases", bad_aliases, "allowed: DNS names such as www.example.com")
+    if len(set(aliases)) != len(aliases):
+        r.problem("cloudfrontAliases", aliases, "each name may appear once")
+
+    if kind == "nlb" and fronted_known:
+        if not fronted and len(reason) < NLB_EXEMPTION_MIN_CHARS:
+            r.problem("nlbWafExemptionReason", reason,
+                      "required when nlbFrontedByCloudFront is false: an NLB cannot carry AWS WAF, "
+                      f"so say why this stack may go without it (at least {NLB_EXEMPTION_MIN_CHARS} "
+                      "characters); the policy pack reports it as an advisory on every preview")
+        if reason and not _TAG_VALUE.match(reason):
+            r.problem("nlbWafExemptionReason", reason,
+                      "allowed: at most 256 letters, digits, spaces and _ . : / = + - @ (it becomes "
+                      "the NLB's layerguard:waf-exemption tag)")
+        if not fronted:
+            for key in _WAF_KEYS:
+                if _differs(r.raw(key), DEFAULTS[key]):
+                    r.problem(key, r.raw(key), "no web ACL exists with entry nlb and "
+                                               "nlbFrontedByCloudFront false (an NLB cannot carry "
+                                               "AWS WAF); remove it, or put CloudFront in front")
+        if fronted and reason:
+            r.problem("nlbWafExemptionReason", reason,
+                      "allowed only when nlbFrontedByCloudFront is false (CloudFront's WAF covers "
+                      "this NLB); remove it")
+
+    if domain and not _DNS_NAME.match(domain):
+        r.problem("apiGatewayDomainName", domain, "allowed: a DNS name such as api.example.com")
+    if truststore:
+        r.check("apiGatewayMtlsTruststoreUri", truststore, bool(_S3_URI.match(truststore)),
+                "allowed: an S3 URI of the PEM truststore, s3://<bucket>/<key>")
+        if not domain:
+            r.problem("apiGatewayMtlsTruststoreUri", truststore,
+                      "mutual TLS needs a custom domain: set apiGatewayDomainName too")
+
+    if kind in ENTRIES and kind != "alb":
+        # What certificateArn (a regional certificate) is for with each entry.
+        needs = {"cloudfront": "the origin load balancer's HTTPS listener",
+                 "nlb": "the NLB's TLS listener",
+                 "apigateway": "the API's custom domain"}[kind]
+        required = kind != "apigateway" or bool(domain)
+        if http_only:
+            r.problem("allowHttpOnly", True, f"allowed only with entry alb; entry {kind} serves "
+                                             "HTTPS only")
+        if certificate:
+            cert_match = _ACM_ARN.match(certificate)
+            r.check("certificateArn", certificate, bool(cert_match),
+                    "allowed: an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+            if cert_match and region and cert_match.group(1) != region:
+                r.problem("certificateArn", certificate,
+                          f"the certificate must be in the stack's region ({region})")
+            if not required:
+                r.problem("certificateArn", certificate,
+                          "not used with entry apigateway without apiGatewayDomainName; remove it "
+                          "or set the custom domain it is for")
+        elif required:
+            r.problem("certificateArn", certificate,
+                      f"required with entry {kind}: an ACM certificate ARN for {needs}")
+
+    preservation = (preservation_mode == "on" or
+                    (preservation_mode == "auto" and not (kind == "nlb" and fronted)))
+    return EntrySettings(
+        kind=kind, cloudfront_origin_style=style,
+        cloudfront_certificate_arn=cf_certificate or None, cloudfront_aliases=tuple(aliases),
+        nlb_fronted_by_cloudfront=fronted, nlb_waf_exemption_reason=reason or None,
+        nlb_client_ip_preservation=preservation, api_throttle_rate_limit=rate,
+        api_throttle_burst_limit=burst, api_domain_name=domain or None,
+        api_mtls_truststore_uri=truststore or None, api_manage_account_log_role=account_role)

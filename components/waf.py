@@ -12,8 +12,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from .partition import partition
-
 # The Common rule set blocks bodies over 8 KB (SizeRestrictions_BODY): an ALB's WAF inspects only
 # the first 8 KB, so the managed rule refuses what it cannot see. The Wallarm nodes behind it read
 # whole bodies, so by default the rule only counts and the nodes' client_max_body_size is the limit
@@ -41,18 +39,18 @@ def managed_rule_group_statement(group: str, *, body_size_action: str = "count",
 
 
 def log_delivery_policy(name: str, log_group: aws.cloudwatch.LogGroup, *,
-                        parent: pulumi.Resource) -> aws.cloudwatch.LogResourcePolicy:
+                        opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogResourcePolicy:
     """A CloudWatch Logs resource policy of the WAF log group's own.
 
     Without it, enabling WAF logging appends the group to one account-wide policy that AWS edits on
     every such call and that stops growing at its size limit (5,120 characters), after which
     logging for further web ACLs fails (https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html).
+    `opts` are the log group's own (a CLOUDFRONT ACL's group lives in us-east-1): the policy is made
+    where the group is, and its account, region and partition are read from the group's ARN.
     """
-    opts = pulumi.InvokeOptions(parent=parent)
-    account_id = aws.get_caller_identity(opts=opts).account_id
-    region = aws.get_region(opts=opts).region
 
     def document(arn: str) -> str:
+        _arn, part, _service, region, account_id = arn.split(":")[:5]
         return json.dumps({
             "Version": "2012-10-17",
             "Statement": [{
@@ -63,7 +61,7 @@ def log_delivery_policy(name: str, log_group: aws.cloudwatch.LogGroup, *,
                 "Resource": f"{arn}:*",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition(region)}:logs:{region}:{account_id}:*"},
+                    "ArnLike": {"aws:SourceArn": f"arn:{part}:logs:{region}:{account_id}:*"},
                 },
             }],
         })
@@ -71,5 +69,4 @@ def log_delivery_policy(name: str, log_group: aws.cloudwatch.LogGroup, *,
     return aws.cloudwatch.LogResourcePolicy(
         f"{name}-delivery-policy",
         policy_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
-        policy_document=log_group.arn.apply(document),
-        opts=pulumi.ResourceOptions(parent=parent))
+        policy_document=log_group.arn.apply(document), opts=opts)

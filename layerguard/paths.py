@@ -20,8 +20,17 @@ ATTACHMENT_TYPES = {"aws:lb/targetGroupAttachment:TargetGroupAttachment",
 SG_TYPE = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
                       "aws:ec2/securityGroupRule:SecurityGroupRule"}
-ENTRY_TYPES = {"aws:cloudfront/distribution:Distribution", "aws:apigateway/stage:Stage",
-               "aws:apigatewayv2/stage:Stage"}
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
+REST_API = "aws:apigateway/restApi:RestApi"
+INTEGRATION_TYPES = {"aws:apigateway/integration:Integration",
+                     "aws:apigatewayv2/integration:Integration"}
+VPC_LINK_TYPES = {"aws:apigateway/vpcLink:VpcLink", "aws:apigatewayv2/vpcLink:VpcLink"}
+# Where traffic starts: a distribution, or an API (REST API -> VPC link -> NLB -> nodes); an HTTP
+# API's stage stays an entry as before.
+ENTRY_TYPES = {DISTRIBUTION, REST_API, "aws:apigatewayv2/stage:Stage"}
+# What a distribution's origin or an integration can lead to.
+ORIGIN_TYPES = LB_TYPES | {VPC_ORIGIN}
 WORKLOAD_PROPS = ("networkConfiguration", "vpcSecurityGroupIds", "securityGroups")
 VPC_ENDPOINT_TYPE = "aws:ec2/vpcEndpoint:VpcEndpoint"
 # A component that registers this output is a backend the path may end at (shown with its address):
@@ -79,8 +88,26 @@ def build(resources: Iterable) -> tuple[list[str], dict[str, list[str]]]:
         elif r.type in ATTACHMENT_TYPES:
             for tg in _deps(r, "targetGroupArn"):
                 hops[tg].extend(_deps(r, "targetId"))
+        elif r.type == DISTRIBUTION:
+            origins = [u for u in _deps(r, "origins") if u in by_urn and by_urn[u].type in ORIGIN_TYPES]
+            # A VPC origin's domain name is its load balancer's: show distribution -> VPC origin -> LB.
+            behind = {lb for u in origins if by_urn[u].type == VPC_ORIGIN
+                      for lb in _deps(by_urn[u], "vpcOriginEndpointConfig")}
+            hops[r.urn].extend(u for u in origins if u not in behind)
+        elif r.type == VPC_ORIGIN:
+            hops[r.urn].extend(u for u in _deps(r, "vpcOriginEndpointConfig") if u in by_urn
+                               and by_urn[u].type in LB_TYPES)
+        elif r.type in INTEGRATION_TYPES:
+            links = [u for u in _deps(r, "connectionId") if u in by_urn and by_urn[u].type in VPC_LINK_TYPES]
+            targets = links or [u for u in _deps(r, "uri", "integrationUri") if u in by_urn
+                                and by_urn[u].type in LB_TYPES]
+            for api in _deps(r, "restApi", "apiId"):
+                hops[api].extend(targets)
+        elif r.type in VPC_LINK_TYPES:
+            hops[r.urn].extend(u for u in _deps(r, "targetArn", "targetArns") if u in by_urn
+                               and by_urn[u].type in LB_TYPES)
         elif r.type in ENTRY_TYPES:
-            hops[r.urn].extend(u for u in _deps(r, "origins", "restApi", "apiId") if u in by_urn)
+            hops[r.urn].extend(u for u in _deps(r, "apiId") if u in by_urn)
         if r.type == SG_TYPE:
             sg_admits[r.urn].extend(u for u in _deps(r, "ingress") if u in by_urn
                                     and by_urn[u].type == SG_TYPE)

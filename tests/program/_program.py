@@ -20,10 +20,15 @@ _cache: dict = {}
 
 
 def run(stack: str, mode: str = "preview", *, config: dict | None = None,
-        secrets: dict | None = None):
-    key = (stack, mode, json.dumps(config, sort_keys=True), json.dumps(secrets, sort_keys=True))
+        secrets: dict | None = None, config_file: Path | None = None, with_pack: bool = False,
+        program: Path = REPO):
+    """One shared preview. `config_file` replaces Pulumi.<stack>.yaml (an example file);
+    `with_pack` runs the policy pack in policy/; `program` another program directory."""
+    key = (stack, mode, json.dumps(config, sort_keys=True), json.dumps(secrets, sort_keys=True),
+           str(config_file), with_pack, str(program))
     if key not in _cache:
-        _cache[key] = preview(REPO, stack, mode, policy_pack=None, config=config, secrets=secrets)
+        _cache[key] = preview(program, stack, mode, policy_pack=REPO / "policy" if with_pack else None,
+                              config=config, secrets=secrets, config_file=config_file)
     return _cache[key]
 
 
