@@ -274,6 +274,8 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 _analyze(pack, info, result)
                 if asked_layers:
                     _take_pack_layers(result)
+                    # What the result reports of the config is what the user configured.
+                    resolved[LAYERS_POLICY]["enforcementLevel"] = asked_layers
         finally:
             if host.poll() is None:
                 host.kill()
@@ -290,11 +292,14 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
 LAYERS_POLICY, LAYERS_PREFIX = "report-layers", "layerguard-layers:"
 
 
-def _ask_for_layers(info: PackInfo, resolved: dict[str, dict[str, Any]], given: dict[str, Any] | None) -> bool:
+def _ask_for_layers(info: PackInfo, resolved: dict[str, dict[str, Any]], given: dict[str, Any] | None) -> str | None:
+    """Turn the pack's layer report on; return the level the user's config gave it (None: not asked)."""
     if not any(p.get("name") == LAYERS_POLICY for p in info.policies) or LAYERS_POLICY in (given or {}):
-        return False
-    resolved.setdefault(LAYERS_POLICY, {"properties": {}})["enforcementLevel"] = "advisory"
-    return True
+        return None
+    entry = resolved.setdefault(LAYERS_POLICY, {"properties": {}})
+    configured = entry.get("enforcementLevel") or "disabled"
+    entry["enforcementLevel"] = "advisory"
+    return configured
 
 
 def _take_pack_layers(result: PreviewResult) -> None:

@@ -57,7 +57,7 @@ def test_one_rule_per_policy_with_the_packs_metadata(dev_run):
         assert low <= float(sarif_rule["properties"]["security-severity"]) < (
             min([v for v in SECURITY_SEVERITY.values() if v > low], default=10.1)), rule.id
         assert "security" in sarif_rule["properties"]["tags"]
-        expected_level = {"mandatory": "error", "advisory": "warning"}[rule.level]
+        expected_level = {"mandatory": "error", "advisory": "warning", "disabled": "none"}[rule.level]
         assert sarif_rule["defaultConfiguration"]["level"] == expected_level, rule.id
 
 

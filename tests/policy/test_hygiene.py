@@ -177,11 +177,20 @@ def test_same_verdict_in_both_modes(results, run_id):
     for mode in MODES:
         result = results[key(PROGRAM, stack, case, mode, config)]
         _check_common(result)
-        assert ours(result) == expected_urns(result, expected), describe(result)
+        verdicts[mode] = {(p, u.rsplit("::", 1)[-1]) for p, u in ours(result)}
         if expected:
             assert result.exit_code == 1, describe(result)
-        verdicts[mode] = {(p, u.rsplit("::", 1)[-1]) for p, u in ours(result)}
-    assert verdicts["preview"] == verdicts["update"]
+        if mode == "update" and result.stopped:
+            # The CLI stops an update at the first resource a mandatory Analyze rejects (the
+            # engine's `_analyze`, after pulumi/pulumi's step generator): it reports part of what the
+            # preview reports, on that resource, and no AnalyzeStack runs.
+            assert verdicts["update"] and verdicts["update"] <= verdicts["preview"], describe(result)
+            assert {u for _p, u in ours(result)} == {result.stopped.urn}, describe(result)
+            assert not result.stack_analyzed, describe(result)
+            continue
+        assert ours(result) == expected_urns(result, expected), describe(result)
+        if mode == "update":
+            assert verdicts["preview"] == verdicts["update"]
 
 
 def deferred(result):
