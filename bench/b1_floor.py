@@ -18,6 +18,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from measure import Stat
@@ -48,11 +49,14 @@ def imported_aws_modules(root: Path, stack: str) -> list[str]:
     return [f"pulumi_aws.{m}" for m in found]
 
 
-def _cpu_of(argv: list[str]) -> float:
+def _cpu_of(argv: list[str]) -> tuple[float, float]:
+    """(CPU s, wall s) of one process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, timeout=600)
+    wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
 
 
 def measure(root: Path, stack: str, runs: int, warmup: int = 1, log=print) -> dict:
@@ -60,14 +64,15 @@ def measure(root: Path, stack: str, runs: int, warmup: int = 1, log=print) -> di
     # pulumi_aws loads its subpackages lazily: touch an attribute so each one really executes.
     code = "import importlib, pulumi, pulumi_aws\n" + "".join(
         f"getattr(importlib.import_module({m!r}), \"_lg_load\", None)\n" for m in modules)
-    python_only, imports = Stat(), Stat()
+    python_only, imports, walls = Stat(), Stat(), Stat()
     for i in range(warmup + runs):
-        bare = _cpu_of([sys.executable, "-c", "pass"])
-        full = _cpu_of([sys.executable, "-c", code])
+        bare, _ = _cpu_of([sys.executable, "-c", "pass"])
+        full, wall = _cpu_of([sys.executable, "-c", code])
         if i >= warmup:
             python_only.add(bare)
             imports.add(full)
+            walls.add(wall)
     log(f"    SDK import floor ({stack}): {imports.median:.2f} s CPU for pulumi + {len(modules)} pulumi_aws "
         f"modules; bare interpreter {python_only.median:.2f} s")
-    return {"stack": stack, "modules": modules, "import_cpu_s": imports.as_dict(),
+    return {"stack": stack, "modules": modules, "import_cpu_s": imports.as_dict(), "import_wall_s": walls.as_dict(),
             "interpreter_cpu_s": python_only.as_dict()}
