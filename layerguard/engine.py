@@ -7,6 +7,7 @@ The program runs in a language-host process (`host.py`), the pack in its own ana
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -274,8 +275,11 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 _analyze(pack, info, result)
                 if asked_layers:
                     _take_pack_layers(result)
-                    # What the result reports of the config is what the user configured.
-                    resolved[LAYERS_POLICY]["enforcementLevel"] = asked_layers
+                    # A channel the engine opened, not a policy the user configured: the result (and
+                    # every output made from it) lists the pack's policies as the user set them.
+                    result.pack = dataclasses.replace(
+                        info, policies=[p for p in info.policies if p.get("name") != LAYERS_POLICY])
+                    result.policy_config = {k: v for k, v in resolved.items() if k != LAYERS_POLICY}
         finally:
             if host.poll() is None:
                 host.kill()
@@ -292,14 +296,12 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
 LAYERS_POLICY, LAYERS_PREFIX = "report-layers", "layerguard-layers:"
 
 
-def _ask_for_layers(info: PackInfo, resolved: dict[str, dict[str, Any]], given: dict[str, Any] | None) -> str | None:
-    """Turn the pack's layer report on; return the level the user's config gave it (None: not asked)."""
+def _ask_for_layers(info: PackInfo, resolved: dict[str, dict[str, Any]], given: dict[str, Any] | None) -> bool:
+    """Turn the pack's layer report on, unless the pack lacks it or the user configured it."""
     if not any(p.get("name") == LAYERS_POLICY for p in info.policies) or LAYERS_POLICY in (given or {}):
-        return None
-    entry = resolved.setdefault(LAYERS_POLICY, {"properties": {}})
-    configured = entry.get("enforcementLevel") or "disabled"
-    entry["enforcementLevel"] = "advisory"
-    return configured
+        return False
+    resolved.setdefault(LAYERS_POLICY, {"properties": {}})["enforcementLevel"] = "advisory"
+    return True
 
 
 def _take_pack_layers(result: PreviewResult) -> None:

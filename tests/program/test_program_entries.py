@@ -66,7 +66,10 @@ def test_there_is_one_example_per_entry_and_origin_style():
             "nlb-waf-exempt", "apigateway"} <= set(EXAMPLES)
     for name in EXAMPLES:
         text = (EXAMPLES_DIR / f"{name}.yaml").read_text()
-        assert text.startswith("# Entry ") and "Choose it" in text, f"{name}: says when to choose it"
+        # Entry examples open with their entry; the examples of existing infrastructure with theirs.
+        assert "layerguard:entry:" in text or "layerguard:backend:" in text or "layerguard:adopted" in text \
+            or text.startswith("# Entry "), name
+        assert "Choose it" in text, f"{name}: says when to choose it"
         assert f"--config-file examples/{name}.yaml" in text, f"{name}: says how to run it"
 
 
@@ -348,7 +351,7 @@ def test_nodes_trust_x_forwarded_for_only_from_the_hop_in_front(name):
             assert lb.inputs["xffHeaderProcessingMode"] == ("preserve" if name in origin else "append")
 
 
-EDGE_COMPONENTS = {"layerguard:edge:AlbPerimeter", "layerguard:edge:CloudFrontPerimeter",
+EDGE_COMPONENTS = {"layerguard:edge:AdoptedAlb", "layerguard:edge:AlbPerimeter", "layerguard:edge:CloudFrontPerimeter",
                    "layerguard:edge:NlbPerimeter", "layerguard:edge:ApiGatewayPerimeter"}
 
 
