@@ -4,6 +4,7 @@ import gc
 
 from pulumi_policy import PolicyPack
 
+from guard import sdk_memo
 from guard.registry import policies
 
 # AnalyzeStack builds every resource's properties once per stack policy (the SDK's design), which
@@ -13,5 +14,7 @@ from guard.registry import policies
 # cycles that need prompt collection, so collect rarely, and never rescan what import created.
 gc.freeze()
 gc.set_threshold(100_000, 50, 100)
+# Each resource deserialized once per AnalyzeStack instead of once per stack policy (sdk_memo.py).
+sdk_memo.install()
 
 PolicyPack(name="layerguard", policies=policies())

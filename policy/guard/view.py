@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from guard import layers
+from guard import layers, sdk_memo
 from guard.planned import INPUTS, configured_shape, prune
 from guard.values import Unknown, get, is_unknown, plain, plain_counting
 
@@ -138,8 +138,24 @@ class Stack:
 
 
 def build_stack(args) -> Stack:
-    """Plain `Stack` from CrossGuard StackValidationArgs (parents/dependencies as URNs)."""
+    """Plain `Stack` from CrossGuard StackValidationArgs (parents/dependencies as URNs).
+
+    Every stack policy of one `AnalyzeStack` call gets the same resources, so the view is built
+    once per call and shared (`sdk_memo.call_scope`); without that scope, once per policy."""
     INPUTS.stack_started()
+    scope = sdk_memo.call_scope()
+    if scope is not None and _STACK_KEY in scope:
+        return scope[_STACK_KEY]
+    stack = _build_stack(args)
+    if scope is not None:
+        scope[_STACK_KEY] = stack
+    return stack
+
+
+_STACK_KEY = "layerguard:stack-view"
+
+
+def _build_stack(args) -> Stack:
     resources = []
     for r in args.resources:
         parent = r.parent.urn if r.parent is not None else (getattr(r.opts, "parent", None) or None)
