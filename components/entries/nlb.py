@@ -44,6 +44,10 @@ class NlbPerimeterArgs:
     waf_exemption_reason: str | None = None
     # internet-facing: network ACLs on the private subnets (nodes and app), as the guide shows.
     app_port: int | None = None
+    # A CloudFront VPC origin: the NLB is internal (private subnets) and only CloudFront reaches it.
+    # An NLB cannot check CloudFront's secret header, and the origin-facing prefix list admits every
+    # distribution (an attacker's too), so an NLB behind CloudFront is never internet-facing.
+    vpc_origin: bool = False
 
 
 class NlbPerimeter(pulumi.ComponentResource):
@@ -55,6 +59,9 @@ class NlbPerimeter(pulumi.ComponentResource):
     def __init__(self, name: str, network: Network, args: NlbPerimeterArgs,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("layerguard:edge:NlbPerimeter", name, None, opts)
+        private = args.internal or args.vpc_origin
+        if args.vpc_origin and args.cloudfront_prefix_list_id is None:
+            raise ValueError(f"{name}: a VPC origin NLB admits CloudFront's origin-facing prefix list")
         if not args.internal:
             if not args.certificate_arn:
                 raise ValueError(f"{name}: an internet-facing NLB needs a TLS certificate")
@@ -85,9 +92,9 @@ class NlbPerimeter(pulumi.ComponentResource):
         if args.waf_exemption_reason is not None:
             tags[WAF_EXEMPTION_TAG] = args.waf_exemption_reason
         self.load_balancer = aws.lb.LoadBalancer(
-            f"{name}-nlb", load_balancer_type="network", internal=args.internal,
+            f"{name}-nlb", load_balancer_type="network", internal=private,
             ip_address_type="ipv4",
-            subnets=network.private_subnet_ids if args.internal else network.public_subnet_ids,
+            subnets=network.private_subnet_ids if private else network.public_subnet_ids,
             security_groups=[self.security_group.id],
             # A VPC link reaches the NLB through PrivateLink; its traffic is not matched against
             # the security group (which admits nothing), everything else is.
@@ -115,8 +122,9 @@ class NlbPerimeter(pulumi.ComponentResource):
         the node port from where the NLB's connections come from, return traffic, deny the rest.
         Nodes and app share the private subnets today, so the node subnets are those subnets."""
         network, args = self._network, self._args
+        # Without client IP preservation the nodes see the NLB's own addresses, in the subnets it is in.
         node_port_sources = [INTERNET] if args.client_ip_preservation \
-            else list(network.public_subnet_cidrs)
+            else list(network.private_subnet_cidrs if args.vpc_origin else network.public_subnet_cidrs)
         ingress, number = [], 100
         for cidr in network.private_subnet_cidrs:
             ingress.append(aws.ec2.NetworkAclIngressArgs(
@@ -185,7 +193,7 @@ class NlbPerimeter(pulumi.ComponentResource):
         the NLB faces the internet directly. With preservation the node sees the client (or
         CloudFront's edge) and no header is to be believed."""
         args, network = self._args, self._network
-        if args.internal:
+        if args.internal or (args.vpc_origin and not args.client_ip_preservation):
             return tuple(network.private_subnet_cidrs)
         if args.cloudfront_prefix_list_id is not None and not args.client_ip_preservation:
             return tuple(network.public_subnet_cidrs)

@@ -169,7 +169,7 @@ REPORT_PATHS = {
                               "edge-origin-https", "edge-origin-node-tg", "node-service", "app-alb"],
     "cloudfront-public-alb": ["edge-distribution", "edge-origin-alb", "edge-origin-https",
                               "edge-origin-node-tg", "node-service", "app-alb"],
-    "nlb-cloudfront": ["edge-distribution", "edge-origin-nlb", "edge-origin-tls",
+    "nlb-cloudfront": ["edge-distribution", "edge-vpc-origin", "edge-origin-nlb", "edge-origin-tls",
                        "edge-origin-node-tg", "node-service", "app-alb"],
     "nlb-waf-exempt": ["edge-nlb", "edge-tls", "edge-node-tg", "node-service", "app-alb"],
     "apigateway": ["edge-api", "edge-vpc-link", "edge-link-nlb", "edge-link-tcp",
@@ -331,7 +331,7 @@ TRUSTED_PROXIES = {
     "alb": PUBLIC,                      # the edge ALB appends the client
     "cloudfront-vpc-origin": PRIVATE,   # the internal origin ALB, preserving CloudFront's header
     "cloudfront-public-alb": PUBLIC,
-    "nlb-cloudfront": PUBLIC,           # no preservation: the NLB passes CloudFront's header on
+    "nlb-cloudfront": PRIVATE,          # the internal VPC-origin NLB passes CloudFront's header on
     "nlb-waf-exempt": ["127.0.0.1/32"],  # the client itself is the source: no header is believed
     "apigateway": PRIVATE,              # the internal NLB behind the VPC link
 }
