@@ -1493,12 +1493,13 @@ class Model:
         return vertex in self.filters
 
     def is_protected(self, vertex: str) -> bool:
+        """App-layer endpoints (its load balancers included) and compute that may be app."""
         ep = self.endpoints.get(vertex)
-        return ep is not None and ep.compute and ep.layer in ("app", UNCLASSIFIED)
+        return ep is not None and (ep.layer == "app" or (ep.compute and ep.layer == UNCLASSIFIED))
 
     def _stops(self, vertex: str) -> bool:
         ep = self.endpoints.get(vertex)
-        return ep is not None and ep.layer == "app" and ep.compute
+        return ep is not None and ep.layer == "app"
 
     def bypasses(self) -> list[tuple[str, str, list[str], str]]:
         """(opener urn, protected endpoint urn, path labels, note) for every edge from the part of
@@ -1526,8 +1527,15 @@ class Model:
                 unproven = [u for u in self._chain(parent, src) if u in self.unproven]
                 # app-layer load balancers in front of the app are the app's own: the path is opened
                 # where it enters the app layer
-                while self._app_forwarder(src) and parent.get(src) is not None:
-                    src, edge = parent[src]
+                while True:
+                    entry = parent.get(src)
+                    if entry is None:
+                        break
+                    if self._app_forwarder(src) or (entry[1].membership and not entry[1].openers
+                                                    and self._app_forwarder(entry[0])):
+                        src, edge = entry
+                        continue
+                    break
                 via = parent.get(src)
                 if unproven:
                     openers = tuple(unproven[:1])
