@@ -33,7 +33,7 @@ UNDERSTOOD = frozenset({
     T.ECS_SERVICE, T.ECS_TASK_DEFINITION, T.ECS_CAPACITY_PROVIDER, T.ECS_CLUSTER_CAPACITY_PROVIDERS,
     T.INSTANCE, T.SPOT_INSTANCE, T.NETWORK_INTERFACE, T.ENI_ATTACHMENT, T.ENI_SG_ATTACHMENT,
     T.EIP, T.EIP_ASSOC, T.LAUNCH_TEMPLATE, T.ASG, T.ASG_ATTACHMENT,
-    T.LAMBDA, T.LAMBDA_URL, T.RDS_INSTANCE, T.DB_SUBNET_GROUP, T.SD_SERVICE,
+    T.LAMBDA, T.LAMBDA_URL, T.RDS_INSTANCE, T.RDS_CLUSTER_INSTANCE, T.DB_SUBNET_GROUP, T.SD_SERVICE,
     T.DISTRIBUTION, T.VPC_ORIGIN,
     T.REST_API, T.REST_STAGE, T.REST_INTEGRATION, T.REST_VPC_LINK, T.REST_DEPLOYMENT,
     T.REST_RESOURCE, T.REST_METHOD,
@@ -92,6 +92,11 @@ INERT = frozenset({
     "aws:apigateway/methodSettings:MethodSettings", "aws:apigateway/methodResponse:MethodResponse",
     "aws:apigateway/integrationResponse:IntegrationResponse",
     "aws:apigatewayv2/deployment:Deployment",
+    # entries that reach nothing without an endpoint group (which fails closed)
+    "aws:globalaccelerator/accelerator:Accelerator", "aws:globalaccelerator/listener:Listener",
+    # an Aurora cluster has no address of its own: its instances (understood) do
+    "aws:rds/cluster:Cluster", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+    "aws:rds/parameterGroup:ParameterGroup",
 })
 
 # Known to expose compute or put a listener in front of it in ways the model does not follow.
@@ -99,13 +104,8 @@ EXPOSING: dict[str, str] = {
     "aws:elb/loadBalancer:LoadBalancer": "a Classic Load Balancer (listeners and instances the model does not follow)",
     "aws:elasticloadbalancing/loadBalancer:LoadBalancer": "a Classic Load Balancer (listeners and instances the model does not follow)",
     "aws:elb/attachment:Attachment": "a Classic Load Balancer attachment",
-    "aws:rds/clusterInstance:ClusterInstance": "an RDS cluster instance (its subnets, security groups and public accessibility are not followed)",
-    "aws:rds/cluster:Cluster": "an RDS cluster (its subnets and security groups are not followed)",
     "aws:ecs/taskSet:TaskSet": "an ECS task set (its tasks and target groups are not followed)",
     "aws:ec2/launchConfiguration:LaunchConfiguration": "a launch configuration (its public IP and security groups are not followed)",
-    "aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment": "a network interface attachment",
-    "aws:globalaccelerator/accelerator:Accelerator": "a Global Accelerator (a public anycast entry)",
-    "aws:globalaccelerator/listener:Listener": "a Global Accelerator listener",
     "aws:globalaccelerator/endpointGroup:EndpointGroup": "a Global Accelerator endpoint group (public entry to its endpoints)",
     "aws:globalaccelerator/customRoutingAccelerator:CustomRoutingAccelerator": "a Global Accelerator (a public anycast entry)",
     "aws:apprunner/service:Service": "an App Runner service (public compute)",

@@ -122,6 +122,7 @@ class Endpoint:
     public: list = field(default_factory=list)     # (opener, reason): a routable public address
     listen: list | None = None                     # [(proto, port)], None: any port
     vpc: str | None = None
+    sg_openers: dict = field(default_factory=dict)  # sg -> the resource that attached it
 
     @property
     def compute(self) -> bool:
@@ -450,11 +451,13 @@ class Model:
                 main.setdefault(v.urn, rt.urn)
                 self.vpc_tables.setdefault(v.urn, set()).add(rt.urn)
             self.rt_routes.setdefault(rt.urn, [])
+        main_assoc: dict[str, str] = {}
         for assoc in self.of(T.MAIN_ROUTE_TABLE_ASSOC):
             tables = self.deps(assoc, "routeTableId", [T.ROUTE_TABLE, T.DEFAULT_ROUTE_TABLE])
             for v in self.deps(assoc, "vpcId", [T.VPC]):
                 if tables:
                     main[v.urn] = tables[0].urn
+                    main_assoc[v.urn] = assoc.urn
                 else:
                     self.problem(assoc, "routeTableId", "the VPC's main route table is replaced by a table "
                                                         "that is not a resource of this stack")
@@ -506,10 +509,12 @@ class Model:
                 explicit[sub.urn] = tables[0] if tables else None
         for sub in self.of(T.SUBNET):
             vpc = self.subnet_vpc.get(sub.urn)
+            via_main = None
             if sub.urn in explicit:
                 table = explicit[sub.urn]
             else:
                 table = main.get(vpc) if vpc else None
+                via_main = main_assoc.get(vpc) if vpc else None
             self.subnet_table[sub.urn] = table
             reasons = []
             if table is None:
@@ -517,7 +522,9 @@ class Model:
             else:
                 for dest, kind, _target, opener in self.rt_routes.get(table, ()):
                     if kind in ("igw", "unknown") and (dest is None or has_public_part(dest)):
-                        reasons.append((opener, f"routes {dest or 'a destination'} to an internet gateway"))
+                        how = " (it is the VPC's main route table)" if sub.urn not in explicit else ""
+                        reasons.append((via_main or opener,
+                                        f"routes {dest or 'a destination'} to an internet gateway{how}"))
                         break
             self.public_subnets[sub.urn] = reasons
 
@@ -845,7 +852,8 @@ class Model:
             builders[t] = self._lb
         builders.update({T.ECS_SERVICE: self._ecs, T.INSTANCE: self._instance, T.SPOT_INSTANCE: self._instance,
                          T.NETWORK_INTERFACE: self._eni, T.ASG: self._asg, T.LAMBDA: self._lambda,
-                         T.RDS_INSTANCE: self._rds, T.DISTRIBUTION: self._distribution,
+                         T.RDS_INSTANCE: self._rds, T.RDS_CLUSTER_INSTANCE: self._rds_cluster_instance,
+                         T.DISTRIBUTION: self._distribution,
                          T.REST_API: self._rest_api, T.HTTP_API: self._http_api, T.HTTP_VPC_LINK: self._vpc_link})
         for res in self.stack.resources:
             build = builders.get(res.type)
@@ -917,7 +925,8 @@ class Model:
         for lt in tpl:
             sgs += self.deps_any(lt, ("vpcSecurityGroupIds", "networkInterfaces"), sgt)
             subnets += self.deps(lt, "networkInterfaces", [T.SUBNET])
-        if pget(asg, "launchConfiguration") is not None:
+        if pget(asg, "launchConfiguration") is not None and not self.deps(asg, "launchConfiguration",
+                                                                          [T.LAUNCH_CONFIGURATION]):
             self.problem(asg, "launchConfiguration", "the group launches from a launch configuration, whose "
                                                      "public IP and security groups the model does not follow")
         ep = self._endpoint(asg, "asg", sgs, subnets)
@@ -941,6 +950,24 @@ class Model:
         if pget(db, "dbSubnetGroupName") is not None and not self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
             self.problem(db, "dbSubnetGroupName", "the database's subnet group is not a resource of this stack")
         sgs = self._owned(db, "vpcSecurityGroupIds", "vpcSecurityGroupIds", T.SECURITY_GROUPS, "security groups")
+        ep = self._endpoint(db, "rds", sgs, subnets)
+        if self._bool(db, "publiclyAccessible", False, "public accessibility"):
+            self._publicly(ep, db.urn, "is publicly accessible")
+
+    def _rds_cluster_instance(self, db: Resource) -> None:
+        """An Aurora instance: its cluster's security groups, its (or its cluster's) subnet group."""
+        clusters = self.deps(db, "clusterIdentifier", [T.RDS_CLUSTER])
+        if not clusters:
+            self.problem(db, "clusterIdentifier", "the instance's cluster is not a resource of this stack")
+        sgs, subnets = [], []
+        for group in self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+            subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
+        for cluster in clusters:
+            sgs += self._owned(cluster, "vpcSecurityGroupIds", "vpcSecurityGroupIds", T.SECURITY_GROUPS,
+                               "security groups")
+            if not subnets:
+                for group in self.deps(cluster, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+                    subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
         ep = self._endpoint(db, "rds", sgs, subnets)
         if self._bool(db, "publiclyAccessible", False, "public accessibility"):
             self._publicly(ep, db.urn, "is publicly accessible")
@@ -1045,7 +1072,10 @@ class Model:
             for t in targets:
                 ep = self.endpoints.get(t.urn)
                 if ep is not None:
-                    ep.sgs.extend(s.urn for s in sgs if s.urn not in ep.sgs)
+                    for s in sgs:
+                        if s.urn not in ep.sgs:
+                            ep.sgs.append(s.urn)
+                            ep.sg_openers[s.urn] = sga.urn
         cluster_default: dict[str, list[Resource]] = {}
         for ccp in self.of(T.ECS_CLUSTER_CAPACITY_PROVIDERS):
             providers = self.deps_any(ccp, ("capacityProviders", "defaultCapacityProviderStrategies"),
@@ -1416,6 +1446,8 @@ class Model:
         ports = listen_text(found)
         one = Ports(found[0][0], found[0][1], found[0][1]) if found[0][1] is not None else s.ports
         opener = (s.opener,) if s.opener else ()
+        if sg in ep.sg_openers:
+            opener = (ep.sg_openers[sg],)  # the group was attached by a separate resource
         if s.kind == "sg":
             openers = opener or (() if sg.startswith("default|") else (sg,))
             self._edge(_SG + s.value, ep.urn, openers, "admitted by a security-group reference", ports=ports)
@@ -1537,6 +1569,9 @@ class Model:
                         continue
                     break
                 via = parent.get(src)
+                if via is not None and via[0] == INTERNET and src.startswith(_NET) and \
+                        self.layer(src[len(_NET):]) in ("app", "node") and via[1].openers:
+                    via = (via[0], via[1]._replace(membership=True))  # the route made an app subnet public
                 if unproven:
                     openers = tuple(unproven[:1])
                 elif via is not None and via[1].membership and via[1].openers:
