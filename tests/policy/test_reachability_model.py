@@ -268,3 +268,86 @@ def test_cloudfront_literal_acl_arn_is_parsed():
     assert _cloudfront_in_front({}, None, web_acl_literal=ok) == []
     assert _cloudfront_in_front({}, None, web_acl_literal=ok.replace("us-east-1", "eu-west-1")) == BOTH
     assert _cloudfront_in_front({}, None, web_acl_literal="") == BOTH
+
+
+# --- issue 9: ports, ACLs, routes, proven nodes, open world ------------------------------------
+
+from guard.reachability.model import NodeRules, split_image  # noqa: E402
+from guard.reachability.net import AclRule, Ports, acl_allows, carries, ports_of  # noqa: E402
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def test_ports_and_protocols():
+    assert carries(ports_of("icmp", 3, 4), None) == []
+    assert carries(ports_of("-1", 0, 0), [("tcp", 80)]) == [("tcp", 80)]
+    assert carries(ports_of("tcp", 8080, 8080), [("tcp", 80)]) == []
+    assert carries(ports_of("udp", 80, 80), [("tcp", 80)]) == []
+    assert carries(ports_of("6", 0, 65535), [("tcp", 443)]) == [("tcp", 443)]
+    assert carries(ports_of("tcp", 1, 1), []) == []  # a load balancer without listeners
+
+
+def test_network_acl_order_and_partial_denies():
+    net = parse_cidr("10.0.0.0/24")
+    allow_all = AclRule(300, True, Ports("all"), None)
+    deny_edge = AclRule(100, False, Ports("tcp", 0, 65535), net)
+    assert not acl_allows([deny_edge, allow_all], net, Ports("tcp", 8080, 8080))
+    assert acl_allows([deny_edge._replace(number=400), allow_all], net, Ports("tcp", 8080, 8080))
+    # a deny of part of the source range does not stop the rest of it
+    assert acl_allows([deny_edge, allow_all], parse_cidr("10.0.0.0/23"), Ports("tcp", 8080, 8080))
+    assert not acl_allows([], net, Ports("tcp", 80, 80))  # the implicit deny
+
+
+def test_node_image_rules():
+    rules = NodeRules()
+    assert split_image("registry-1.docker.io/wallarm/node:7.1.0@sha256:ab") == ("registry-1.docker.io/wallarm/node", "7.1.0")
+    assert rules.image_problem("wallarm/node:7.1.0") is None
+    assert rules.image_problem("123456789012.dkr.ecr.eu-west-1.amazonaws.com/hub/wallarm/node:6.6.1") is None
+    assert rules.image_problem("wallarm/node:5.3.0") is not None
+    assert rules.image_problem("wallarm/node:latest") is not None
+    assert rules.image_problem("evil.example/wallarm/node:7.1.0") is not None
+    assert rules.image_problem("123456789012.dkr.ecr.eu-west-1.amazonaws.com/a/b/wallarm/node:7.1.0") is not None
+    assert NodeRules(majors=(7,)).image_problem("wallarm/node:6.6.1") is not None
+
+
+def test_unproven_node_is_reported_and_not_a_filter():
+    b = Builder()
+    cell = b.cell()
+    cell["node_td"].props["containerDefinitions"] = json.dumps([{"name": "wallarm", "image": "nginx:1.27",
+                                                                 "portMappings": [{"containerPort": 80}]}])
+    m = b.model()
+    assert set(m.unproven) == {cell["node"].urn} and not m.filters
+    assert "node-svc" in openers(m)  # traffic passes the unproven node to the app
+
+
+def test_icmp_from_anywhere_is_not_a_path_but_tcp_is():
+    b = Builder()
+    cell = b.cell()
+    b.add(INGRESS, "pmtu", {"ipProtocol": "icmp", "fromPort": 3, "toPort": 4, "cidrIpv4": "0.0.0.0/0"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == set()
+    b.add(INGRESS, "open", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": "0.0.0.0/0"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == {"open"}  # 0.0.0.0/0 covers the public edge subnet
+
+
+def test_private_cidr_needs_a_route_and_foreign_routes_are_the_internet():
+    b = Builder()
+    cell = b.cell()
+    b.add(INGRESS, "corp", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": "172.16.0.0/12"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == set()  # no route to 172.16.0.0/12: nothing can send from there
+    b.add("aws:ec2/route:Route", "to-vpn", {"destinationCidrBlock": "172.16.0.0/12", "gatewayId": "vgw-0123"},
+          {"routeTableId": [cell["vpc"]]})
+    assert openers(b.model()) == {"corp", "to-vpn"}
+
+
+def test_unknown_resource_in_a_subnet_fails_closed_and_inert_ones_do_not():
+    b = Builder()
+    cell = b.cell()
+    b.add("aws:efs/mountTarget:MountTarget", "share", {"subnetId": Unknown("s", "string")},
+          {"subnetId": [cell["app_sub"]]})
+    b.add("aws:iam/role:Role", "role", {"assumeRolePolicy": "{}"})
+    b.add("aws:sns/topic:Topic", "topic", {})
+    m = b.model()
+    assert [(m.stack.by_urn[p.urn].name, p.prop) for p in m.problems] == [("share", "type")]
