@@ -540,7 +540,14 @@ class Model:
 
     def remote_sources(self, vpc: str | None, net: Network) -> list[tuple[str, Any, str]]:
         """Where traffic from `net` (outside the VPC) can come from through the VPC's routes
-        other than the internet gateway: ("subnet", urn, why) or ("internet", None, why)."""
+        other than the internet gateway: ("subnet", urn, why) or ("internet", opener, why)."""
+        key = (vpc, net)
+        cache = self.__dict__.setdefault("_remote_cache", {})
+        if key not in cache:
+            cache[key] = self._remote_sources(vpc, net)
+        return cache[key]
+
+    def _remote_sources(self, vpc: str | None, net: Network) -> list[tuple[str, Any, str]]:
         out = []
         tables = self.vpc_tables.get(vpc, ()) if vpc else ()
         for table in tables:
@@ -941,7 +948,9 @@ class Model:
             self._publicly(ep, asg.urn, "launches in a subnet that maps public IPs")
 
     def _lambda(self, fn: Resource) -> None:
-        self._endpoint(fn, "lambda", self.deps(fn, "vpcConfig", T.SECURITY_GROUPS), self.deps(fn, "vpcConfig", [T.SUBNET]))
+        sgs = self._owned(fn, "vpcConfig.securityGroupIds", "vpcConfig", T.SECURITY_GROUPS, "security groups")
+        subnets = self._owned(fn, "vpcConfig.subnetIds", "vpcConfig", [T.SUBNET], "subnets")
+        self._endpoint(fn, "lambda", sgs, subnets)
 
     def _rds(self, db: Resource) -> None:
         subnets = []
@@ -1093,6 +1102,8 @@ class Model:
                      for asg in self.deps(cp, "autoScalingGroupProvider", [T.ASG])]
             ec2 = same(launch, "EC2") or (bool(providers) and not any(
                 same(pget(cp, "name"), n) for cp in providers for n in ("FARGATE", "FARGATE_SPOT")))
+            if launch is None and not providers and pget(svc, "networkConfiguration") is None:
+                ec2 = True  # no launch type, no capacity provider: ECS places the tasks on EC2 hosts
             if ec2 and not hosts:
                 self.problem(svc, "launchType", "the service runs on EC2 container instances that are not "
                                                 "resources of this stack, so the model cannot tell where its "
