@@ -447,7 +447,12 @@ class Model:
                 self.vpc_tables.setdefault(v.urn, set()).add(rt.urn)
             self.rt_routes.setdefault(rt.urn, [])
         for rt in self.of(T.DEFAULT_ROUTE_TABLE):
-            for v in self.deps(rt, "defaultRouteTableId", [T.VPC]):
+            vpcs = self.deps(rt, "defaultRouteTableId", [T.VPC])
+            if not vpcs:
+                self.problem(rt, "defaultRouteTableId", "the default route table belongs to a VPC that is not a "
+                                                        "resource of this stack, so the model cannot tell which "
+                                                        "subnets it routes (fail closed)")
+            for v in vpcs:
                 main.setdefault(v.urn, rt.urn)
                 self.vpc_tables.setdefault(v.urn, set()).add(rt.urn)
             self.rt_routes.setdefault(rt.urn, [])

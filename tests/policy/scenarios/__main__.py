@@ -495,7 +495,8 @@ if case("main-route-table-public", "safe-main-route-table-private"):
         route_table_id=public_rt.id if case("main-route-table-public") else private_rt.id)
 if case("default-route-table-igw"):
     intra_app_rule()
-    aws.ec2.DefaultRouteTable("bypass-default-rt", default_route_table_id=vpc.default_route_table_id,
+    # the VPC's default route table is its main route table (the same id)
+    aws.ec2.DefaultRouteTable("bypass-default-rt", default_route_table_id=vpc.main_route_table_id,
                               routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}], tags=tags("network"))
 if case("route-on-main-table"):
     intra_app_rule()
@@ -506,11 +507,12 @@ if case("foreign-subnet-literal"):
 if case("foreign-sg-literal"):
     app_instance("app-worker", vpc_security_group_ids=[app_task_sg.id, "sg-0123456789abcdef0"])
 if case("eni-sg-attachment", "safe-eni-sg-attachment"):
-    worker = app_instance("app-worker")
+    app_eni = aws.ec2.NetworkInterface("app-eni", subnet_id=app_subnets[0].id, security_groups=[app_task_sg.id],
+                                       tags=tags("app"))
     attached = open_sg("open-sg", 8080, cidr="0.0.0.0/0", layer="edge") if case("eni-sg-attachment") else app_lb_sg
     aws.ec2.NetworkInterfaceSecurityGroupAttachment(
         "bypass-sg-attachment" if case("eni-sg-attachment") else "sg-attachment",
-        security_group_id=attached.id, network_interface_id=worker.primary_network_interface_id)
+        security_group_id=attached.id, network_interface_id=app_eni.id)
 if case("app-eni-carrier"):
     worker = app_instance("app-worker")
     eni = aws.ec2.NetworkInterface("extra-eni", subnet_id=edge_subnets[0].id,
