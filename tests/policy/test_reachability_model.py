@@ -345,9 +345,24 @@ def test_private_cidr_needs_a_route_and_foreign_routes_are_the_internet():
 def test_unknown_resource_in_a_subnet_fails_closed_and_inert_ones_do_not():
     b = Builder()
     cell = b.cell()
-    b.add("aws:efs/mountTarget:MountTarget", "share", {"subnetId": Unknown("s", "string")},
+    b.add("aws:newservice/endpoint:Endpoint", "share", {"subnetIds": [Unknown("s", "string")]},
+          {"subnetIds": [cell["app_sub"]]})
+    b.add("aws:efs/mountTarget:MountTarget", "nfs", {"subnetId": Unknown("s", "string")},
           {"subnetId": [cell["app_sub"]]})
     b.add("aws:iam/role:Role", "role", {"assumeRolePolicy": "{}"})
     b.add("aws:sns/topic:Topic", "topic", {})
     m = b.model()
     assert [(m.stack.by_urn[p.urn].name, p.prop) for p in m.problems] == [("share", "type")]
+
+
+def test_node_task_waiting_only_for_a_secret_arn_is_trusted_at_preview():
+    b = Builder()
+    cell = b.cell()
+    secret = b.add("aws:secretsmanager/secret:Secret", "token", {}, layer="node")
+    cell["node_td"].props["containerDefinitions"] = Unknown("containerDefinitions", "string")
+    cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn,)
+    m = b.model()
+    assert m.filters == {cell["node"].urn} and m.pending and openers(m) == set()
+    other = b.add("aws:lb/loadBalancer:LoadBalancer", "elsewhere", {"internal": True})
+    cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn, other.urn)
+    assert set(b.model().unproven) == {cell["node"].urn}

@@ -92,6 +92,10 @@ INERT = frozenset({
     "aws:apigateway/methodSettings:MethodSettings", "aws:apigateway/methodResponse:MethodResponse",
     "aws:apigateway/integrationResponse:IntegrationResponse",
     "aws:apigatewayv2/deployment:Deployment",
+    "aws:ec2/volumeAttachment:VolumeAttachment", "aws:ebs/volume:Volume",
+    "aws:efs/fileSystem:FileSystem", "aws:efs/mountTarget:MountTarget",  # NFS storage, no path to compute
+    "aws:efs/accessPoint:AccessPoint", "aws:ssm/association:Association",
+    "aws:servicediscovery/instance:Instance",
     # entries that reach nothing without an endpoint group (which fails closed)
     "aws:globalaccelerator/accelerator:Accelerator", "aws:globalaccelerator/listener:Listener",
     # an Aurora cluster has no address of its own: its instances (understood) do
@@ -141,6 +145,10 @@ EXPOSING: dict[str, str] = {
     "aws:apigateway/domainName:DomainName": "an API Gateway custom domain",
     "aws:transfer/server:Server": "a Transfer Family server (a public entry)",
     "aws:networkfirewall/firewall:Firewall": "a Network Firewall (routing through it is not followed)",
+    "aws:ec2/spotFleetRequest:SpotFleetRequest": "a Spot Fleet (instances the model does not follow)",
+    "aws:ec2/fleet:Fleet": "an EC2 Fleet (instances the model does not follow)",
+    "aws:emr/cluster:Cluster": "an EMR cluster (instances the model does not follow)",
+    "aws:mwaa/environment:Environment": "an MWAA environment (a web server the model does not follow)",
     "aws:ec2/trafficMirrorSession:TrafficMirrorSession": "a traffic mirror session (copies app traffic elsewhere)",
     "aws:vpclattice/service:Service": "a VPC Lattice service",
     "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation": "a VPC Lattice association",

@@ -33,7 +33,9 @@ Gateway forward to their origins and integrations.
 
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
-that container and port. Anything labelled `node` that is not proven is reported and is not a
+that container and port. (At the first preview, a task definition whose JSON is unknown only
+because it embeds the ARN of a secret the stack creates is trusted until that ARN is known; update
+mode and `pulumi up` decide it exactly.) Anything labelled `node` that is not proven is reported and is not a
 filter. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
 app service) is app.
@@ -95,6 +97,11 @@ def same(value: Any, literal: Any) -> bool:
     """`value == literal` for a value that may be unknown (an unknown is never equal)."""
     return not is_unknown(value) and value == literal
 
+
+# A task definition whose containerDefinitions is unknown only through these is waiting for the ARN
+# of a secret the stack creates (the Wallarm token), not for its image.
+_SECRET_REFERENCES = ("aws:secretsmanager/secret:", "aws:secretsmanager/secretVersion:", "aws:ssm/parameter:",
+                      "aws:kms/key:", "aws:cloudwatch/logGroup:")
 
 _SG = "sg|"
 _NET = "net|"
@@ -247,6 +254,7 @@ class Model:
         self.layer_override: dict[str, str] = {}
         self.filters: set[str] = set()                   # proven Wallarm node endpoints
         self.unproven: dict[str, str] = {}               # node-labelled compute that is not proven
+        self.pending: dict[str, str] = {}                # nodes trusted at preview until a secret ARN is known
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
@@ -1308,6 +1316,13 @@ class Model:
             return "its task definition is not a resource of this stack"
         raw = pget(tds[0], "containerDefinitions")
         if is_unknown(raw):
+            sources = self.stack.deps(tds[0], "containerDefinitions")
+            if sources and all(d.type.startswith(_SECRET_REFERENCES) for d in sources):
+                # Unknown only because it embeds the ARN of a secret created in this stack: the
+                # image cannot come from that ARN. Trusted at preview, proved exactly when the ARN
+                # is known (update mode; `pulumi up` runs Analyze on the task definition first).
+                self.pending[res.urn] = ", ".join(d.name for d in sources)
+                return None
             return (f"the containerDefinitions of task definition '{tds[0].name}' are unknown at preview, so its "
                     "image cannot be proven (build them from values known at preview)")
         defs = self._containers(res)
