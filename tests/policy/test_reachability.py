@@ -113,6 +113,7 @@ EXTENDED_BYPASSES = {
     "app-lb-internet-facing-open": {(BYPASS, "app-public-alb")},
     "app-rds-public-subnet": {(BYPASS, "app-db")},
     "tgw-foreign-attachment": {(BYPASS, "bypass-rule"), (BYPASS, "tgw-route")},
+    "app-instance-ipv6": {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},  # IPv6, ::/0 routed to the IGW
     # perimeter
     "cloudfront-header-wrong-value": {(WAF, "edge-alb"), (ORIGIN, "edge-alb")},
 }
@@ -142,6 +143,7 @@ EXTENDED_SAFE = [
     "safe-main-route-table-private", "safe-eni-sg-attachment", "safe-app-on-ec2-capacity",
     "safe-peering-private-vpc", "safe-http-api-behind-cf", "safe-secret-header-random", "safe-intra-app-cidr",
     "safe-node-6x", "safe-node-with-sidecar",
+    "safe-ipv6-egress-only",          # IPv6 address and ::/0 open, but only an egress-only gateway route
 ]
 # Former bypass expectations that were false positives of the kind issue 9 names: our three policies
 # must now stay silent (other policies of the pack may still fail the stack, e.g. a task public IP).

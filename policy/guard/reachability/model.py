@@ -931,11 +931,26 @@ class Model:
                         if s in self.stack.by_urn)
         if assoc:
             self._publicly(ep, inst.urn, "associates a public IP address")
+        if self._ipv6(inst, ep):
+            self._publicly(ep, inst.urn, "has IPv6 addresses (globally routable)")
 
     def _eni(self, eni: Resource) -> None:
         sgs = self._owned(eni, "securityGroups", "securityGroups", T.SECURITY_GROUPS, "security groups")
         subnets = self._owned(eni, "subnetId", "subnetId", [T.SUBNET], "subnet")
-        self._endpoint(eni, "eni", sgs, subnets)
+        ep = self._endpoint(eni, "eni", sgs, subnets)
+        if self._ipv6(eni, ep):
+            self._publicly(ep, eni.urn, "has IPv6 addresses (globally routable)")
+
+    def _ipv6(self, res: Resource, ep: Endpoint) -> bool:
+        """IPv6 addresses are public: no NAT stands between them and an internet gateway route."""
+        count = pget(res, "ipv6AddressCount")
+        if is_unknown(count) or (isinstance(count, (int, float)) and count > 0):
+            return True
+        addresses = pget(res, "ipv6Addresses")
+        if is_unknown(addresses) or (isinstance(addresses, list) and addresses):
+            return True
+        return any(pget(self.stack.by_urn[s], "assignIpv6AddressOnCreation") is True for s in ep.subnets
+                   if s in self.stack.by_urn)
 
     def _asg(self, asg: Resource) -> None:
         sgt = T.SECURITY_GROUPS

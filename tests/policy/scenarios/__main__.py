@@ -437,8 +437,9 @@ PARTNER = "198.51.100.0/24"  # a public range (a partner's): internet addresses,
 
 def open_sg(name, port, cidr=PARTNER, layer="app", protocol="tcp"):
     """A security group admitting `cidr` on one port (inline rules)."""
+    family = "ipv6_cidr_blocks" if ":" in cidr else "cidr_blocks"
     return aws.ec2.SecurityGroup(name, vpc_id=vpc.id, description=name, tags=tags(layer), ingress=[{
-        "protocol": protocol, "from_port": port, "to_port": port, "cidr_blocks": [cidr]}])
+        "protocol": protocol, "from_port": port, "to_port": port, family: [cidr]}])
 
 
 def intra_app_rule(name="intra-app"):
@@ -697,5 +698,20 @@ if case("safe-internal-nlb-no-sg"):
                     default_actions=[{"type": "forward", "target_group_arn": app_tcp_tg.arn}])
 if case("safe-intra-app-cidr"):
     intra_app_rule()
+
+if case("app-instance-ipv6", "safe-ipv6-egress-only"):
+    # IPv6 addresses are global: only the route decides (an egress-only gateway is not inbound)
+    v6_rt = aws.ec2.RouteTable("v6-rt", vpc_id=vpc.id, tags=tags("network"))
+    if case("app-instance-ipv6"):
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0", gateway_id=igw.id)
+    else:
+        eigw = aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id, tags=tags("network"))
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0",
+                      egress_only_gateway_id=eigw.id)
+    v6_subnet = aws.ec2.Subnet("app-v6", vpc_id=vpc.id, cidr_block="10.0.40.0/24",
+                               ipv6_cidr_block="2600:1f18:abcd:40::/64", tags=tags("app"))
+    aws.ec2.RouteTableAssociation("app-v6-rt", subnet_id=v6_subnet.id, route_table_id=v6_rt.id)
+    app_instance("app-v6-worker", subnet_id=v6_subnet.id, ipv6_address_count=1,
+                 vpc_security_group_ids=[open_sg("v6-sg", 8080, cidr="::/0", layer="app").id])
 
 pulumi.export("edgeDns", edge_alb.dns_name)
