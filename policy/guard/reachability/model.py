@@ -1186,6 +1186,7 @@ class Model:
             for prop in ("targetGroupArns", "trafficSources"):
                 for tg in self.deps(asg, prop, tgt):
                     self.tg_members.setdefault(tg.urn, []).append((asg.urn, asg.urn))
+            self._owned(asg, "targetGroupArns", "targetGroupArns", tgt, "target groups")
             if pget(asg, "loadBalancers") not in (None, []):
                 self.problem(asg, "loadBalancers", "the group registers with a Classic Load Balancer, which "
                                                    "the model does not follow")
@@ -1200,6 +1201,10 @@ class Model:
                     self.tg_members.setdefault(tg.urn, []).append((asg.urn, att.urn))
         for att in self.of(*T.TG_ATTACHMENTS):
             tgs = self.deps(att, "targetGroupArn", tgt)
+            if not tgs:
+                self.problem(att, "targetGroupArn", "the attachment registers a target with a target group that "
+                                                    "is not a resource of this stack (its load balancer could be "
+                                                    "anything)")
             targets = [d for d in self.stack.deps(att, "targetId") if d.urn in self.endpoints]
             if not targets:
                 targets = self._targets_by_address(att)
