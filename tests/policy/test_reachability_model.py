@@ -7,6 +7,7 @@ a preview cannot easily produce (unknown literals, very large stacks).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -40,11 +41,20 @@ class Builder:
         return res
 
     def cell(self) -> dict:
-        """One compliant edge ALB -> node service -> internal app ALB -> app service slice."""
+        """One compliant edge ALB -> node service -> internal app ALB -> app service slice: the edge
+        subnet routes to an internet gateway, the nodes run the Wallarm image behind the edge ALB."""
         a = self.add
+        unk = Unknown("x", "string")
         vpc = a("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"}, layer="network")
+        igw = a("aws:ec2/internetGateway:InternetGateway", "igw", {"vpcId": unk}, {"vpcId": [vpc]}, layer="network")
+        rt = a("aws:ec2/routeTable:RouteTable", "public-rt", {"vpcId": unk}, {"vpcId": [vpc]}, layer="network")
+        a("aws:ec2/route:Route", "default-route", {"routeTableId": unk, "gatewayId": unk,
+                                                   "destinationCidrBlock": "0.0.0.0/0"},
+          {"routeTableId": [rt], "gatewayId": [igw]})
         edge_sub = a("aws:ec2/subnet:Subnet", "edge-a", {"cidrBlock": "10.0.0.0/24", "mapPublicIpOnLaunch": False},
                      {"vpcId": [vpc]}, layer="edge")
+        a("aws:ec2/routeTableAssociation:RouteTableAssociation", "edge-a-rt", {"subnetId": unk, "routeTableId": unk},
+          {"subnetId": [edge_sub], "routeTableId": [rt]})
         node_sub = a("aws:ec2/subnet:Subnet", "node-a", {"cidrBlock": "10.0.10.0/24"}, {"vpcId": [vpc]}, layer="node")
         app_sub = a("aws:ec2/subnet:Subnet", "app-a", {"cidrBlock": "10.0.20.0/24"}, {"vpcId": [vpc]}, layer="app")
         sg = {}
@@ -52,11 +62,12 @@ class Builder:
             sg[layer] = a("aws:ec2/securityGroup:SecurityGroup", f"{layer}-sg", {"ingress": []}, {"vpcId": [vpc]},
                           layer=layer)
         rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-        a(rule, "edge-in", {"cidrIpv4": "0.0.0.0/0", "securityGroupId": Unknown("securityGroupId", "string")},
+        tcp = {"ipProtocol": "tcp"}
+        a(rule, "edge-in", {**tcp, "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0", "securityGroupId": unk},
           {"securityGroupId": [sg["edge"]]})
-        a(rule, "node-in", {"referencedSecurityGroupId": Unknown("r", "string"), "securityGroupId": Unknown("s", "string")},
+        a(rule, "node-in", {**tcp, "fromPort": 80, "toPort": 80, "referencedSecurityGroupId": unk, "securityGroupId": unk},
           {"securityGroupId": [sg["node"]], "referencedSecurityGroupId": [sg["edge"]]})
-        a(rule, "app-in", {"referencedSecurityGroupId": Unknown("r", "string"), "securityGroupId": Unknown("s", "string")},
+        a(rule, "app-in", {**tcp, "fromPort": 80, "toPort": 80, "referencedSecurityGroupId": unk, "securityGroupId": unk},
           {"securityGroupId": [sg["app"]], "referencedSecurityGroupId": [sg["node"]]})
         lb = "aws:lb/loadBalancer:LoadBalancer"
         edge_alb = a(lb, "edge-alb", {"internal": False, "loadBalancerType": "application"},
@@ -66,20 +77,34 @@ class Builder:
         acl = a("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "REGIONAL"}, layer="edge")
         a("aws:wafv2/webAclAssociation:WebAclAssociation", "acl-assoc", {}, {"resourceArn": [edge_alb], "webAclArn": [acl]})
         tg = "aws:lb/targetGroup:TargetGroup"
-        node_tg = a(tg, "node-tg", {}, layer="node")
-        app_tg = a(tg, "app-tg", {}, layer="app")
-        fwd = [{"type": "forward", "targetGroupArn": Unknown("t", "string")}]
-        a("aws:lb/listener:Listener", "edge-https", {"defaultActions": fwd},
+        node_tg = a(tg, "node-tg", {"port": 80}, layer="node")
+        app_tg = a(tg, "app-tg", {"port": 8080}, layer="app")
+        fwd = [{"type": "forward", "targetGroupArn": unk}]
+        a("aws:lb/listener:Listener", "edge-https", {"port": 443, "protocol": "HTTPS", "defaultActions": fwd},
           {"loadBalancerArn": [edge_alb], "defaultActions": [node_tg]})
-        a("aws:lb/listener:Listener", "app-http", {"defaultActions": fwd},
+        a("aws:lb/listener:Listener", "app-http", {"port": 80, "protocol": "HTTP", "defaultActions": fwd},
           {"loadBalancerArn": [app_alb], "defaultActions": [app_tg]})
+        td = "aws:ecs/taskDefinition:TaskDefinition"
+        node_td = a(td, "node-task", {"containerDefinitions": json.dumps([{
+            "name": "wallarm", "image": "wallarm/node:7.1.0", "portMappings": [{"containerPort": 80}]}])},
+            layer="node")
+        app_td = a(td, "app-task", {"containerDefinitions": json.dumps([{
+            "name": "app", "image": "nginx:1.27", "portMappings": [{"containerPort": 8080}]}])}, layer="app")
         svc = "aws:ecs/service:Service"
-        node = a(svc, "node-svc", {"networkConfiguration": {"assignPublicIp": False}},
-                 {"networkConfiguration": [node_sub, sg["node"]], "loadBalancers": [node_tg]}, layer="node")
-        app = a(svc, "app-svc", {"networkConfiguration": {"assignPublicIp": False}},
-                {"networkConfiguration": [app_sub, sg["app"]], "loadBalancers": [app_tg]}, layer="app")
+        net = {"assignPublicIp": False, "subnets": [unk], "securityGroups": [unk]}
+        node = a(svc, "node-svc", {"networkConfiguration": net, "launchType": "FARGATE",
+                                   "loadBalancers": [{"containerName": "wallarm", "containerPort": 80,
+                                                      "targetGroupArn": unk}]},
+                 {"networkConfiguration": [node_sub, sg["node"]], "loadBalancers": [node_tg],
+                  "taskDefinition": [node_td]}, layer="node")
+        app = a(svc, "app-svc", {"networkConfiguration": net, "launchType": "FARGATE",
+                                 "loadBalancers": [{"containerName": "app", "containerPort": 8080,
+                                                    "targetGroupArn": unk}]},
+                {"networkConfiguration": [app_sub, sg["app"]], "loadBalancers": [app_tg],
+                 "taskDefinition": [app_td]}, layer="app")
         return {"vpc": vpc, "sg": sg, "edge_alb": edge_alb, "app_alb": app_alb, "node": node, "app": app,
-                "edge_sub": edge_sub, "node_sub": node_sub, "app_tg": app_tg}
+                "edge_sub": edge_sub, "node_sub": node_sub, "app_sub": app_sub, "app_tg": app_tg,
+                "node_td": node_td, "igw": igw, "rt": rt}
 
     def model(self) -> Model:
         return Model(Stack(list(self.resources)))
@@ -102,8 +127,20 @@ def test_unknown_internal_flag_fails_closed():
     cell = b.cell()
     cell["app_alb"].props["internal"] = Unknown("internal", "boolean")
     m = b.model()
-    assert openers(m) == {"app-alb"}
-    assert [(p.prop, p.area) for p in m.problems] == [("internal", "reach")]
+    assert [(p.urn, p.prop, p.area) for p in m.problems] == [(cell["app_alb"].urn, "internal", "reach")]
+
+
+def test_internet_facing_app_lb_needs_a_public_subnet_and_an_open_group():
+    b = Builder()
+    cell = b.cell()
+    cell["app_alb"].props["internal"] = False
+    assert openers(b.model()) == set()  # private subnet: no route to the internet gateway
+    cell["app_alb"].property_dependencies["subnets"] = (cell["edge_sub"].urn,)
+    assert openers(b.model()) == set()  # public subnet, but its group admits only the nodes
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "partner",
+          {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv4": "203.0.113.0/24"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert "app-alb" in openers(b.model())
 
 
 def test_unknown_cidr_without_subnet_dependency_is_the_internet():
@@ -136,8 +173,9 @@ def test_unknown_cidr_from_edge_subnet_opens_a_path():
 
 
 def test_untagged_public_service_trusted_by_the_app_is_a_bypass():
-    """An untagged service is unclassified (untrusted): an app rule admitting its security group
-    opens a path, even though the service sits in the node target group."""
+    """An untagged service is unclassified: it may be app, so being reached around the nodes (it
+    joined the node target group) is itself a bypass, and an app rule admitting its security group
+    opens a second path (it is a foothold too)."""
     b = Builder()
     cell = b.cell()
     rogue_sg = b.add("aws:ec2/securityGroup:SecurityGroup", "rogue-sg", {}, {"vpcId": [cell["vpc"]]})
@@ -146,7 +184,7 @@ def test_untagged_public_service_trusted_by_the_app_is_a_bypass():
     b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-from-rogue",
           {"referencedSecurityGroupId": Unknown("r", "string")},
           {"securityGroupId": [cell["sg"]["app"]], "referencedSecurityGroupId": [rogue_sg]})
-    assert openers(b.model()) == {"app-from-rogue"}
+    assert openers(b.model()) == {"app-from-rogue", "rogue"}
 
 
 def test_cidr_arithmetic():
@@ -190,7 +228,15 @@ def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_l
     cell = b.cell()
     b.resources = [r for r in b.resources if r.name != "acl-assoc"]
     edge_in = next(r for r in b.resources if r.name == "edge-in")
-    edge_in.props = {"prefixListId": "pl-3b927c52"}
+    edge_in.props = {"prefixListId": "pl-3b927c52", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}
+    # the prefix list admits every distribution: the listener forwards only on the secret header
+    https = next(r for r in b.resources if r.name == "edge-https")
+    https.props["defaultActions"] = [{"type": "fixed-response", "fixedResponse": {"statusCode": "403"}}]
+    node_tg = https.property_dependencies.pop("defaultActions")
+    b.add("aws:lb/listenerRule:ListenerRule", "verified",
+          {"actions": [{"type": "forward", "targetGroupArn": Unknown("t", "string")}],
+           "conditions": [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["s3cr3t"]}}]},
+          {"listenerArn": [https], "actions": [b.resources[[r.urn for r in b.resources].index(node_tg[0])]]})
     deps = {}
     if web_acl_literal is None:
         acl = b.add("aws:wafv2/webAcl:WebAcl", "cf-acl", acl_props, layer="edge")
@@ -198,7 +244,8 @@ def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_l
         deps["webAclId"] = [acl]
     b.add("aws:cloudfront/distribution:Distribution", "cdn",
           {"webAclId": web_acl_literal if web_acl_literal is not None else Unknown("webAclId", "string"),
-           "origins": [{"domainName": Unknown("d", "string")}]},
+           "origins": [{"domainName": Unknown("d", "string"),
+                        "customHeaders": [{"name": "X-Origin-Verify", "value": "s3cr3t"}]}]},
           {**deps, "origins": [cell["edge_alb"]]}, layer="edge")
     m = b.model()
     return sorted({m.stack.by_urn[o].name for _v, opens, _p, _r in Perimeter(m).unprotected_paths() for o in opens})
@@ -221,3 +268,101 @@ def test_cloudfront_literal_acl_arn_is_parsed():
     assert _cloudfront_in_front({}, None, web_acl_literal=ok) == []
     assert _cloudfront_in_front({}, None, web_acl_literal=ok.replace("us-east-1", "eu-west-1")) == BOTH
     assert _cloudfront_in_front({}, None, web_acl_literal="") == BOTH
+
+
+# --- issue 9: ports, ACLs, routes, proven nodes, open world ------------------------------------
+
+from guard.reachability.model import NodeRules, split_image  # noqa: E402
+from guard.reachability.net import AclRule, Ports, acl_allows, carries, ports_of  # noqa: E402
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def test_ports_and_protocols():
+    assert carries(ports_of("icmp", 3, 4), None) == []
+    assert carries(ports_of("-1", 0, 0), [("tcp", 80)]) == [("tcp", 80)]
+    assert carries(ports_of("tcp", 8080, 8080), [("tcp", 80)]) == []
+    assert carries(ports_of("udp", 80, 80), [("tcp", 80)]) == []
+    assert carries(ports_of("6", 0, 65535), [("tcp", 443)]) == [("tcp", 443)]
+    assert carries(ports_of("tcp", 1, 1), []) == []  # a load balancer without listeners
+
+
+def test_network_acl_order_and_partial_denies():
+    net = parse_cidr("10.0.0.0/24")
+    allow_all = AclRule(300, True, Ports("all"), None)
+    deny_edge = AclRule(100, False, Ports("tcp", 0, 65535), net)
+    assert not acl_allows([deny_edge, allow_all], net, Ports("tcp", 8080, 8080))
+    assert acl_allows([deny_edge._replace(number=400), allow_all], net, Ports("tcp", 8080, 8080))
+    # a deny of part of the source range does not stop the rest of it
+    assert acl_allows([deny_edge, allow_all], parse_cidr("10.0.0.0/23"), Ports("tcp", 8080, 8080))
+    assert not acl_allows([], net, Ports("tcp", 80, 80))  # the implicit deny
+
+
+def test_node_image_rules():
+    rules = NodeRules()
+    assert split_image("registry-1.docker.io/wallarm/node:7.1.0@sha256:ab") == ("registry-1.docker.io/wallarm/node", "7.1.0")
+    assert rules.image_problem("wallarm/node:7.1.0") is None
+    assert rules.image_problem("123456789012.dkr.ecr.eu-west-1.amazonaws.com/hub/wallarm/node:6.6.1") is None
+    assert rules.image_problem("wallarm/node:5.3.0") is not None
+    assert rules.image_problem("wallarm/node:latest") is not None
+    assert rules.image_problem("evil.example/wallarm/node:7.1.0") is not None
+    assert rules.image_problem("123456789012.dkr.ecr.eu-west-1.amazonaws.com/a/b/wallarm/node:7.1.0") is not None
+    assert NodeRules(majors=(7,)).image_problem("wallarm/node:6.6.1") is not None
+
+
+def test_unproven_node_is_reported_and_not_a_filter():
+    b = Builder()
+    cell = b.cell()
+    cell["node_td"].props["containerDefinitions"] = json.dumps([{"name": "wallarm", "image": "nginx:1.27",
+                                                                 "portMappings": [{"containerPort": 80}]}])
+    m = b.model()
+    assert set(m.unproven) == {cell["node"].urn} and not m.filters
+    assert "node-svc" in openers(m)  # traffic passes the unproven node to the app
+
+
+def test_icmp_from_anywhere_is_not_a_path_but_tcp_is():
+    b = Builder()
+    cell = b.cell()
+    b.add(INGRESS, "pmtu", {"ipProtocol": "icmp", "fromPort": 3, "toPort": 4, "cidrIpv4": "0.0.0.0/0"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == set()
+    b.add(INGRESS, "open", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": "0.0.0.0/0"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == {"open"}  # 0.0.0.0/0 covers the public edge subnet
+
+
+def test_private_cidr_needs_a_route_and_foreign_routes_are_the_internet():
+    b = Builder()
+    cell = b.cell()
+    b.add(INGRESS, "corp", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": "172.16.0.0/12"},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(b.model()) == set()  # no route to 172.16.0.0/12: nothing can send from there
+    b.add("aws:ec2/route:Route", "to-vpn", {"destinationCidrBlock": "172.16.0.0/12", "gatewayId": "vgw-0123"},
+          {"routeTableId": [cell["vpc"]]})
+    assert openers(b.model()) == {"corp", "to-vpn"}
+
+
+def test_unknown_resource_in_a_subnet_fails_closed_and_inert_ones_do_not():
+    b = Builder()
+    cell = b.cell()
+    b.add("aws:newservice/endpoint:Endpoint", "share", {"subnetIds": [Unknown("s", "string")]},
+          {"subnetIds": [cell["app_sub"]]})
+    b.add("aws:efs/mountTarget:MountTarget", "nfs", {"subnetId": Unknown("s", "string")},
+          {"subnetId": [cell["app_sub"]]})
+    b.add("aws:iam/role:Role", "role", {"assumeRolePolicy": "{}"})
+    b.add("aws:sns/topic:Topic", "topic", {})
+    m = b.model()
+    assert [(m.stack.by_urn[p.urn].name, p.prop) for p in m.problems] == [("share", "type")]
+
+
+def test_node_task_waiting_only_for_a_secret_arn_is_trusted_at_preview():
+    b = Builder()
+    cell = b.cell()
+    secret = b.add("aws:secretsmanager/secret:Secret", "token", {}, layer="node")
+    cell["node_td"].props["containerDefinitions"] = Unknown("containerDefinitions", "string")
+    cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn,)
+    m = b.model()
+    assert m.filters == {cell["node"].urn} and m.pending and openers(m) == set()
+    other = b.add("aws:lb/loadBalancer:LoadBalancer", "elsewhere", {"internal": True})
+    cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn, other.urn)
+    assert set(b.model().unproven) == {cell["node"].urn}

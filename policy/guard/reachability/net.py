@@ -12,6 +12,7 @@ import bisect
 import functools
 import ipaddress
 from collections.abc import Iterable
+from typing import NamedTuple
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -100,3 +101,148 @@ class SubnetIndex:
             else:  # malformed (overlapping) subnets: stay correct, scan the bucket
                 out.extend(u for s_lo, s_hi, u in items if s_lo <= hi and s_hi >= lo)
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Address space: what part of a CIDR is the public internet
+
+
+_NOT_INTERNET = [ipaddress.ip_network(c) for c in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
+    "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8")]
+
+
+def has_public_part(cidr: Network) -> bool:
+    """True when `cidr` covers an address that can be a source on the internet (not RFC 1918,
+    CGNAT, link-local, loopback, multicast, unique-local)."""
+    return has_outside_part(cidr, _NOT_INTERNET)
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocols and ports
+
+
+PROTOCOLS = {"-1": "all", "all": "all", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
+             "icmp": "icmp", "1": "icmp", "icmpv6": "icmpv6", "58": "icmpv6"}
+
+
+class Ports(tuple):
+    """(protocol, low, high): protocol is tcp, udp, all, icmp, icmpv6 or a number; all ports for
+    `all`. Only tcp/udp/all can carry a request to a listener."""
+
+    __slots__ = ()
+
+    def __new__(cls, proto: str, lo: int = 0, hi: int = 65535):
+        return tuple.__new__(cls, (proto, lo, hi))
+
+    @property
+    def proto(self) -> str:
+        return self[0]
+
+    def text(self) -> str:
+        proto, lo, hi = self
+        if proto == "all":
+            return "all traffic"
+        if lo == 0 and hi == 65535:
+            return f"{proto} all ports"
+        return f"{proto} {lo}" if lo == hi else f"{proto} {lo}-{hi}"
+
+
+ALL = Ports("all")
+
+
+def ports_of(protocol: object, from_port: object, to_port: object) -> Ports | None:
+    """The ports a rule admits; None when the protocol or ports are not literal (caller fails closed)."""
+    if protocol is None:
+        return None
+    proto = PROTOCOLS.get(str(protocol).lower(), str(protocol).lower())
+    if proto == "all":
+        return ALL
+    if proto not in ("tcp", "udp"):
+        return Ports(proto, -1, -1)
+    try:
+        lo = int(from_port) if from_port is not None else 0
+        hi = int(to_port) if to_port is not None else 65535
+    except (TypeError, ValueError):
+        return None
+    if lo < 0 or hi < 0:  # -1 means every port for tcp/udp in the EC2 API
+        lo, hi = 0, 65535
+    return Ports(proto, lo, hi)
+
+
+# A listener: (protocol, port); None as the port means every port of that protocol.
+Listen = tuple
+
+
+def carries(admitted: Ports, listening: list | None) -> list[Listen]:
+    """The listeners an admitted port range reaches (empty: not a path). `listening` None means the
+    resource may listen anywhere (compute whose ports the model cannot read)."""
+    proto, lo, hi = admitted
+    if proto not in ("tcp", "udp", "all"):
+        return []
+    if listening is None:
+        return [(proto if proto != "all" else "tcp", None if (lo, hi) != (lo, lo) or proto == "all" else lo)]
+    out = []
+    for lp, port in listening:
+        if proto != "all" and lp != proto:
+            continue
+        if port is None or lo <= port <= hi:
+            out.append((lp, port if port is not None else (lo if lo == hi and proto != "all" else None)))
+    return out
+
+
+def listen_text(found: list[Listen]) -> str:
+    ports = sorted({p for _proto, p in found if p is not None})
+    if not ports:
+        return ""
+    return ":" + ",".join(str(p) for p in ports[:4]) + ("..." if len(ports) > 4 else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Network ACLs (stateless, first matching rule by number wins, implicit deny at the end)
+
+
+class AclRule(NamedTuple):
+    number: int
+    allow: bool
+    ports: Ports
+    cidr: Network | None  # None: the rule's CIDR is not literal (treated as matching everything)
+
+
+def acl_allows(rules: list[AclRule], src: Network | None, port: Ports) -> bool:
+    """Could a packet from `src` (None: any address) within `port` pass these rules? A deny only
+    stops the walk when it covers the whole source and port range (otherwise part of the traffic
+    may slip past it to a later allow): the answer errs towards "allowed", never the other way."""
+    for rule in sorted(rules, key=lambda r: r.number):
+        if not _proto_overlap(rule.ports, port):
+            continue
+        if rule.cidr is not None and src is not None and overlap_size(rule.cidr, src) == 0:
+            continue
+        if rule.cidr is not None and src is None and rule.cidr.num_addresses < 2 ** (32 if rule.cidr.version == 4 else 128):
+            if not rule.allow:
+                continue  # a partial deny of "any address"
+        if rule.allow:
+            return True
+        covers_src = rule.cidr is None or (src is not None and overlap_size(rule.cidr, src) == src.num_addresses)
+        if covers_src and _proto_covers(rule.ports, port):
+            return False
+    return False
+
+
+def _proto_overlap(a: Ports, b: Ports) -> bool:
+    if a.proto == "all" or b.proto == "all":
+        return True
+    if a.proto != b.proto:
+        return False
+    if a.proto not in ("tcp", "udp"):
+        return True
+    return a[1] <= b[2] and b[1] <= a[2]
+
+
+def _proto_covers(rule: Ports, want: Ports) -> bool:
+    if rule.proto == "all":
+        return True
+    if want.proto == "all" or rule.proto != want.proto:
+        return False
+    return rule[1] <= want[1] and want[2] <= rule[2]

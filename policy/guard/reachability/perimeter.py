@@ -10,8 +10,10 @@ list, or, for an ALB, a secret-header listener rule with a fixed-response 403 de
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from guard.framework import Resource, is_unknown
 
@@ -90,62 +92,129 @@ def regional_waf(model: Model, urn: str) -> Verdict:
 
 
 def internet_sources(model: Model, urn: str) -> list[tuple[tuple, str, bool]]:
-    """(openers, note, via CloudFront list) for every security-group source that is the internet."""
-    ep = model.endpoints[urn]
-    out = []
-    for sg in ep.sgs:
-        for src in model.sg_rules.get(sg, ()):
-            for vertex, openers, note, via_cf in model._source_vertices(sg, model.sg_vpc.get(sg), src):
-                if vertex == INTERNET:
-                    out.append((openers, note, via_cf))
-    return out
+    """(openers, note, via CloudFront list) for every internet source the resource admits."""
+    return list(model.internet_admission.get(urn, ()))
 
 
-def origin_protection(model: Model, urn: str) -> Verdict:
-    """Does this load balancer reject requests that did not come through CloudFront?"""
+SECRET_TYPES_PREFIXES = ("random:", "aws:secretsmanager/", "aws:ssm/parameter:")
+
+
+def _is_secret_source(res: Resource) -> bool:
+    return res.type.startswith(SECRET_TYPES_PREFIXES)
+
+
+def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> Verdict:
+    """Does this origin reject requests that did not come through the stack's own CloudFront?
+
+    The CloudFront origin-facing prefix list admits every distribution, an attacker's included, so
+    it proves nothing on its own; what proves it is a listener that forwards only requests carrying
+    the distribution's secret header (its value linked to the same secret or the same literal), a
+    VPC origin (an internal load balancer the internet cannot reach), or the origin's own regional
+    web ACL (then the WAF is met either way)."""
     ep = model.endpoints[urn]
-    real_sgs = [s for s in ep.sgs if not s.startswith("default|")]
     sources = internet_sources(model, urn)
-    if real_sgs and sources and all(via_cf for _o, _n, via_cf in sources):
-        return Verdict(True, "its security groups admit the internet only from the CloudFront "
-                             "origin-facing prefix list")
-    if ep.kind == "alb" and _secret_header_only(model, urn):
-        return Verdict(True, "every listener answers 403 by default and forwards only on a header rule")
-    if not ep.exposures and not sources:
-        return Verdict(True, "it is internal and admits no internet source")
-    open_sources = [n for _o, n, via_cf in sources if not via_cf]
-    why = "; ".join(open_sources) if open_sources else "it admits internet traffic"
-    return Verdict(False, f"it accepts requests that bypass CloudFront ({why}); limit its security group "
-                          "to the CloudFront origin-facing prefix list or require a secret header "
-                          "with a fixed-response 403 default")
+    if not ep.exposures and not model.internet_edges(urn):
+        return Verdict(True, "it is not reachable from the internet")
+    if ep.kind == "alb" and regional_waf(model, urn).ok:
+        return Verdict(True, "it carries its own regional web ACL")
+    if ep.kind == "alb":
+        header = _secret_header_only(model, urn, dists)
+        if header is None:
+            return Verdict(True, "every listener forwards only requests carrying the distribution's secret header")
+        why = header
+    else:
+        why = "a network load balancer cannot check CloudFront's secret header"
+    if sources and all(via_cf for _o, _n, via_cf in sources):
+        why = ("its security groups admit only the CloudFront origin-facing prefix list, which admits every "
+               f"CloudFront distribution, an attacker's included, and {why}")
+    else:
+        open_sources = [n for _o, n, via_cf in sources if not via_cf] or [r for _o, r in ep.exposures]
+        why = f"it accepts requests that bypass CloudFront ({'; '.join(open_sources) or 'internet-facing'}); {why}"
+    return Verdict(False, f"{why}; forward only on the distribution's secret header with a 403 default, "
+                          "or use a CloudFront VPC origin with an internal load balancer")
 
 
-def _secret_header_only(model: Model, urn: str) -> bool:
+_WILDCARD = re.compile(r"[*?]")
+
+
+def _secret_header_only(model: Model, urn: str, dists) -> str | None:
+    """None when every listener of the ALB forwards only on the secret header, else why not."""
     listeners = model.lb_listeners.get(urn, [])
     if not listeners:
-        return False
+        return "it has no listener the model can read"
+    secrets = _distribution_headers(model, dists)
     for listener in listeners:
         actions = listener.get("defaultActions")
         if not isinstance(actions, list) or not actions:
-            return False
+            return f"the default actions of listener '{listener.name}' are not known"
         for a in actions:
-            if not isinstance(a, dict) or not same(a.get("type"), "fixed-response"):
-                return False
-            code = a.get("fixedResponse", {}).get("statusCode") if isinstance(a.get("fixedResponse"), dict) else None
-            if not same(code, "403") and not same(code, 403):
-                return False
+            kind = a.get("type") if isinstance(a, dict) else None
+            if not (same(kind, "fixed-response") or same(kind, "redirect")):
+                return f"listener '{listener.name}' forwards by default, without a header check"
         for rule in model.listener_rules.get(listener.urn, []):
-            conditions = rule.get("conditions")
-            if not isinstance(conditions, list):
-                return False
-            has_header = any(isinstance(c, dict) and isinstance(c.get("httpHeader"), dict)
-                             and c["httpHeader"].get("values") is not None for c in conditions)
             forwards = bool(model.deps(rule, "actions", T.TARGET_GROUPS)) or any(
                 isinstance(a, dict) and same(a.get("type"), "forward")
                 for a in (rule.get("actions") if isinstance(rule.get("actions"), list) else []))
-            if forwards and not has_header:
-                return False
-    return True
+            if not forwards:
+                continue
+            problem = _header_problem(model, rule, secrets)
+            if problem:
+                return problem
+    return None
+
+
+def _distribution_headers(model: Model, dists) -> list[tuple[Any, Any, set]]:
+    """(header name, value, secret resource urns the value comes from) of every custom origin
+    header the distributions send."""
+    out = []
+    for d in dists:
+        dist = model.stack.by_urn.get(d)
+        if dist is None:
+            continue
+        secret_deps = {r.urn for r in model.stack.deps(dist, "origins") if _is_secret_source(r)}
+        for origin in dist.get("origins") if isinstance(dist.get("origins"), list) else []:
+            headers = origin.get("customHeaders") if isinstance(origin, dict) else None
+            for h in headers if isinstance(headers, list) else []:
+                if isinstance(h, dict):
+                    out.append((h.get("name"), h.get("value"), secret_deps))
+    return out
+
+
+def _header_problem(model: Model, rule: Resource, secrets) -> str | None:
+    conditions = rule.get("conditions")
+    if not isinstance(conditions, list):
+        return f"the conditions of listener rule '{rule.name}' are not known"
+    rule_secrets = {r.urn for r in model.stack.deps(rule, "conditions") if _is_secret_source(r)}
+    for c in conditions:
+        header = c.get("httpHeader") if isinstance(c, dict) else None
+        if not isinstance(header, dict):
+            continue
+        name, values = header.get("httpHeaderName"), header.get("values")
+        if not isinstance(values, list) or not values:
+            continue
+        for sname, svalue, sdeps in secrets:
+            if not (isinstance(name, str) and isinstance(sname, str) and name.lower() == sname.lower()):
+                continue
+            literal = [v for v in values if isinstance(v, str)]
+            if literal and any(_WILDCARD.search(v) for v in literal):
+                return f"listener rule '{rule.name}' matches header {name} with a wildcard, not the secret"
+            if isinstance(svalue, str) and literal and all(v == svalue for v in literal) and len(literal) == len(values):
+                return None
+            if rule_secrets & sdeps:
+                return None
+    return (f"listener rule '{rule.name}' forwards without checking the distribution's secret header "
+            "(the same literal value, or a value from the same random or secret resource)")
+
+
+def api_origin_protection(api: Resource) -> Verdict:
+    """An API behind CloudFront is an origin only if its default execute-api endpoint is off."""
+    value = api.get("disableExecuteApiEndpoint")
+    if is_unknown(value):
+        return Verdict(False, "disableExecuteApiEndpoint is unknown at preview (fail closed)")
+    if value is True:
+        return Verdict(True, "its default execute-api endpoint is disabled")
+    return Verdict(False, "its default execute-api endpoint is enabled (disable_execute_api_endpoint is not "
+                          "true), so it can be called directly, around CloudFront and its WAF")
 
 
 class Perimeter:
@@ -192,12 +261,16 @@ class Perimeter:
                               tuple(s.urn for s, _v in bad))
             dist = self.cloudfront_fronted(urn)
             if dist is not None and ep.kind in ("alb", "nlb"):
-                shield = origin_protection(model, urn)
+                shield = origin_protection(model, urn, self.fronted_by.get(urn, ()))
                 if shield.ok:
                     return Verdict(True, f"behind CloudFront '{model.stack.by_urn[dist].name}' with WAF; {shield.reason}")
                 return Verdict(False, f"behind CloudFront with WAF, but {shield.reason}")
-            if dist is not None and ep.kind == "httpapi":
-                return Verdict(True, f"behind CloudFront '{model.stack.by_urn[dist].name}' with WAF")
+            if dist is not None and ep.kind in ("httpapi", "restapi"):
+                shield = api_origin_protection(res)
+                if shield.ok:
+                    return Verdict(True, f"behind CloudFront '{model.stack.by_urn[dist].name}' with WAF; {shield.reason}")
+                if own is None or not own.ok:
+                    return Verdict(False, f"behind CloudFront with WAF, but {shield.reason}")
             if own is not None:
                 return own
             what = {"nlb": "a network load balancer cannot carry AWS WAF",
@@ -211,10 +284,9 @@ class Perimeter:
         model = self.model
         nxt: dict[str, tuple[str, Edge] | None] = {}
         queue = deque()
-        for urn, ep in model.endpoints.items():
-            if ep.layer == "node":
-                nxt[urn] = None
-                queue.append(urn)
+        for urn in model.filters:
+            nxt[urn] = None
+            queue.append(urn)
         while queue:
             w = queue.popleft()
             if self.protection.get(w, Verdict(False, "")).ok:
@@ -268,11 +340,14 @@ class Perimeter:
         for dist, targets in model.cf_origins.items():
             for target, _via, _opener in targets:
                 ep = model.endpoints.get(target)
-                if ep is None or ep.kind not in ("alb", "nlb") or target not in reach:
+                if ep is None or ep.kind not in ("alb", "nlb", "httpapi", "restapi") or target not in reach:
                     continue
                 if not model.internet_edges(target):
                     continue
-                verdict = origin_protection(model, target)
+                if ep.kind in ("httpapi", "restapi"):
+                    verdict = api_origin_protection(model.stack.by_urn[target])
+                else:
+                    verdict = origin_protection(model, target, self.fronted_by.get(target, ()))
                 if not verdict.ok:
                     out.append((target, dist, verdict.reason))
         return out

@@ -49,8 +49,17 @@ ids = lambda subnets: [s.id for s in subnets]  # noqa: E731
 
 # --- edge: internet-facing ALB with a regional web ACL -------------------------------------------
 edge_sg = aws.ec2.SecurityGroup("edge-sg", vpc_id=vpc.id, description="edge ALB", tags=tags("edge"))
-aws.vpc.SecurityGroupIngressRule("edge-https-in", security_group_id=edge_sg.id, ip_protocol="tcp",
-                                 from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+CF_ONLY = ("cloudfront-prefix-list-only-alb", "safe-redirect-listener-origin")
+HEADER = ("safe-cloudfront-secret-header", "cloudfront-header-wildcard", "cloudfront-header-wrong-value",
+          "safe-redirect-listener-origin", "safe-secret-header-random")
+if case(*CF_ONLY):
+    cf_list_early = aws.ec2.get_managed_prefix_list(name="com.amazonaws.global.cloudfront.origin-facing")
+    for port in (443, 80):
+        aws.vpc.SecurityGroupIngressRule(f"edge-cf-in-{port}", security_group_id=edge_sg.id, ip_protocol="tcp",
+                                         from_port=port, to_port=port, prefix_list_id=cf_list_early.id)
+else:
+    aws.vpc.SecurityGroupIngressRule("edge-https-in", security_group_id=edge_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
 node_sg = aws.ec2.SecurityGroup("node-sg", vpc_id=vpc.id, description="Wallarm nodes", tags=tags("node"))
 app_lb_sg = aws.ec2.SecurityGroup("app-lb-sg", vpc_id=vpc.id, description="internal app ALB", tags=tags("app"))
 app_task_sg = aws.ec2.SecurityGroup("app-task-sg", vpc_id=vpc.id, description="app tasks", tags=tags("app"))
@@ -76,7 +85,7 @@ def web_acl(name, scope, **opts):
 
 
 edge_acl = web_acl("edge-acl", "REGIONAL")
-if not case("edge-alb-no-waf", "cloudfront-origin-open", "safe-cloudfront-secret-header", "cloudfront-no-waf"):
+if not case("edge-alb-no-waf", "cloudfront-origin-open", "cloudfront-no-waf", *CF_ONLY, *HEADER):
     aws.wafv2.WebAclAssociation("edge-acl-alb", resource_arn=edge_alb.arn, web_acl_arn=edge_acl.arn)
 
 # --- node fleet ------------------------------------------------------------------------------------
@@ -87,16 +96,28 @@ node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", target_type="i
 node_tg_green = aws.lb.TargetGroup("node-tg-green", port=80, protocol="HTTP", target_type="ip",
                                    vpc_id=vpc.id, tags=tags("node"))
 cluster = aws.ecs.Cluster("cluster", tags=tags("network"))
+NODE_IMAGE = {
+    "node-wrong-image": "public.ecr.aws/nginx/nginx:1.27",
+    "node-unsupported-major": "wallarm/node:4.10.0",
+    "node-latest-tag": "wallarm/node:latest",
+    "node-lookalike-repo": "ghcr.io/attacker/wallarm/node:7.1.0",
+    "safe-node-ecr-pull-through": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/wallarm/node:7.1.0",
+    "safe-node-6x": "wallarm/node:6.6.1",
+}.get(CASE, "wallarm/node:7.1.0")
+node_containers = [{
+    "name": "wallarm", "image": NODE_IMAGE, "essential": True,
+    "portMappings": [{"containerPort": 80}],
+    "environment": [{"name": "WALLARM_MODE", "value": "block"}],
+    "secrets": [{"name": "WALLARM_API_TOKEN",
+                 "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wallarm-token-AbCdEf"}]}]
+if case("node-sidecar-target", "safe-node-with-sidecar"):
+    node_containers.append({"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0",
+                            "essential": False, "portMappings": [{"containerPort": 8081}]})
 node_task = aws.ecs.TaskDefinition(
     "node-task", family="node", cpu="1024", memory="2048", network_mode="awsvpc",
-    requires_compatibilities=["FARGATE"], tags=tags("node"),
-    container_definitions=json.dumps([{
-        "name": "wallarm", "image": "wallarm/node:7.1.0", "essential": True,
-        "portMappings": [{"containerPort": 80}],
-        "environment": [{"name": "WALLARM_MODE", "value": "block"}],
-        "secrets": [{"name": "WALLARM_API_TOKEN",
-                     "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wallarm-token-AbCdEf"}]}]))
-node_lbs = [{"target_group_arn": node_tg.arn, "container_name": "wallarm", "container_port": 80}]
+    requires_compatibilities=["FARGATE"], tags=tags("node"), container_definitions=json.dumps(node_containers))
+node_target = ("sidecar", 8081) if case("node-sidecar-target") else ("wallarm", 80)
+node_lbs = [{"target_group_arn": node_tg.arn, "container_name": node_target[0], "container_port": node_target[1]}]
 if case("safe-weighted-nodes"):
     node_lbs.append({"target_group_arn": node_tg_green.arn, "container_name": "wallarm", "container_port": 80})
 aws.ecs.Service(
@@ -141,7 +162,7 @@ elif case("edge-weighted-app-tg"):
 elif case("safe-weighted-nodes"):
     https_actions = [{"type": "forward", "forward": {"target_groups": [
         {"arn": node_tg.arn, "weight": 90}, {"arn": node_tg_green.arn, "weight": 10}]}}]
-elif case("safe-cloudfront-secret-header"):
+elif case(*HEADER):
     https_actions = [{"type": "fixed-response",
                       "fixed_response": {"content_type": "text/plain", "status_code": "403"}}]
 else:
@@ -175,7 +196,8 @@ def cloudfront(name, origin_domain=None, vpc_origin=None, acl="us-east-1", heade
             "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
             "origin_ssl_protocols": ["TLSv1.2"]})
         if header:
-            origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": "s3cr3t-from-secrets-manager"}]
+            value = header if not isinstance(header, bool) else "s3cr3t-from-secrets-manager"
+            origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": value}]
     return aws.cloudfront.Distribution(
         name, enabled=True, origins=[origin], web_acl_id=web_acl_id, tags=tags("edge"),
         default_cache_behavior={"allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
@@ -263,8 +285,11 @@ if case("app-sg-inline-world"):
                                               "cidr_blocks": ["0.0.0.0/0"]}])
     app_instance("app-worker", vpc_security_group_ids=[open_sg.id])
 if case("unclassified-public-instance"):
+    # SSH from an office range makes the untagged box reachable: it may be app, and it pivots
     bastion_sg = aws.ec2.SecurityGroup("bastion-sg", vpc_id=vpc.id, description="bastion",
-                                       tags={"Name": "bastion"})
+                                       tags={"Name": "bastion"},
+                                       ingress=[{"protocol": "tcp", "from_port": 22, "to_port": 22,
+                                                 "cidr_blocks": ["203.0.113.0/24"]}])
     aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro",
                      subnet_id=edge_subnets[0].id, associate_public_ip_address=True,
                      vpc_security_group_ids=[bastion_sg.id], tags={"Name": "bastion"})
@@ -405,5 +430,288 @@ if case("safe-isolated-bastion"):
     aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro",
                      subnet_id=edge_subnets[0].id, associate_public_ip_address=True,
                      vpc_security_group_ids=[bastion_sg.id], tags=tags("network"))
+
+# === issue 9: causes the model must understand ===================================================
+PARTNER = "198.51.100.0/24"  # a public range (a partner's): internet addresses, not the edge subnets
+
+
+def open_sg(name, port, cidr=PARTNER, layer="app", protocol="tcp"):
+    """A security group admitting `cidr` on one port (inline rules)."""
+    family = "ipv6_cidr_blocks" if ":" in cidr else "cidr_blocks"
+    return aws.ec2.SecurityGroup(name, vpc_id=vpc.id, description=name, tags=tags(layer), ingress=[{
+        "protocol": protocol, "from_port": port, "to_port": port, family: [cidr]}])
+
+
+def intra_app_rule(name="intra-app"):
+    """App tasks admit the app subnets (health checks between app tasks): safe while they are private."""
+    return aws.ec2.SecurityGroupRule(name, type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_blocks=["10.0.20.0/23"])
+
+
+# -- 1. open world: what the model does not understand fails closed, naming it
+if case("classic-elb-app"):
+    worker = app_instance("app-worker")
+    aws.elb.LoadBalancer("bypass-elb", subnets=ids(edge_subnets), security_groups=[edge_sg.id],
+                         instances=[worker.id], listeners=[{"instance_port": 8080, "instance_protocol": "http",
+                                                            "lb_port": 80, "lb_protocol": "http"}], tags=tags("edge"))
+if case("rds-cluster-instance-public"):
+    db_group = aws.rds.SubnetGroup("app-db-subnets", subnet_ids=ids(edge_subnets), tags=tags("app"))
+    db_cluster = aws.rds.Cluster("app-db-cluster", engine="aurora-postgresql", master_username="app",
+                                 manage_master_user_password=True, db_subnet_group_name=db_group.name,
+                                 vpc_security_group_ids=[open_sg("db-sg", 5432).id], skip_final_snapshot=True,
+                                 tags=tags("app"))
+    aws.rds.ClusterInstance("bypass-db-instance", cluster_identifier=db_cluster.id, instance_class="db.t4g.medium",
+                            engine="aurora-postgresql", publicly_accessible=True, db_subnet_group_name=db_group.name,
+                            tags=tags("app"))
+if case("http-api-quick-create"):
+    aws.apigatewayv2.Api("bypass-api", protocol_type="HTTP", target="http://app.internal.example:8080",
+                         tags=tags("edge"))
+if case("rest-api-openapi-body"):
+    aws.apigateway.RestApi("bypass-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"),
+                           body=json.dumps({"openapi": "3.0.1", "info": {"title": "app", "version": "1"},
+                                            "paths": {"/{proxy+}": {"x-amazon-apigateway-any-method": {
+                                                "x-amazon-apigateway-integration": {
+                                                    "type": "http_proxy", "httpMethod": "ANY",
+                                                    "uri": "http://10.0.20.10:8080/{proxy}"}}}}}))
+if case("ecs-task-set"):
+    aws.ecs.TaskSet("bypass-task-set", service="app-svc", cluster=cluster.id, task_definition=app_task.arn,
+                    launch_type="FARGATE", load_balancers=[{"target_group_arn": node_tg.arn,
+                                                            "container_name": "app", "container_port": 8080}],
+                    network_configuration={"subnets": ids(app_subnets), "security_groups": [app_task_sg.id]})
+if case("launch-configuration-public"):
+    lc = aws.ec2.LaunchConfiguration("bypass-lc", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
+                                     associate_public_ip_address=True, security_groups=[app_task_sg.id])
+    aws.autoscaling.Group("app-asg", min_size=1, max_size=2, vpc_zone_identifiers=ids(edge_subnets),
+                          launch_configuration=lc.name,
+                          tags=[{"key": "layerguard:layer", "value": "app", "propagate_at_launch": True}])
+if case("default-sg-open"):
+    aws.ec2.DefaultSecurityGroup("bypass-default-sg", vpc_id=vpc.id, tags=tags("network"), ingress=[{
+        "protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}])
+    app_instance("app-worker", vpc_security_group_ids=None)  # no group: the VPC's default group applies
+if case("main-route-table-public", "safe-main-route-table-private"):
+    intra_app_rule()
+    private_rt = aws.ec2.RouteTable("private-rt", vpc_id=vpc.id, tags=tags("network"))
+    aws.ec2.MainRouteTableAssociation(
+        "bypass-main-rt" if case("main-route-table-public") else "main-rt", vpc_id=vpc.id,
+        route_table_id=public_rt.id if case("main-route-table-public") else private_rt.id)
+if case("default-route-table-igw"):
+    intra_app_rule()
+    # the VPC's default route table is its main route table (the same id)
+    aws.ec2.DefaultRouteTable("bypass-default-rt", default_route_table_id=vpc.main_route_table_id,
+                              routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}], tags=tags("network"))
+if case("route-on-main-table"):
+    intra_app_rule()
+    aws.ec2.Route("bypass-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="0.0.0.0/0",
+                  gateway_id=igw.id)
+if case("foreign-subnet-literal"):
+    app_instance("app-worker", subnet_id="subnet-0123456789abcdef0")
+if case("foreign-sg-literal"):
+    app_instance("app-worker", vpc_security_group_ids=[app_task_sg.id, "sg-0123456789abcdef0"])
+if case("eni-sg-attachment", "safe-eni-sg-attachment"):
+    app_eni = aws.ec2.NetworkInterface("app-eni", subnet_id=app_subnets[0].id, security_groups=[app_task_sg.id],
+                                       tags=tags("app"))
+    attached = open_sg("open-sg", 8080, cidr="0.0.0.0/0", layer="edge") if case("eni-sg-attachment") else app_lb_sg
+    aws.ec2.NetworkInterfaceSecurityGroupAttachment(
+        "bypass-sg-attachment" if case("eni-sg-attachment") else "sg-attachment",
+        security_group_id=attached.id, network_interface_id=app_eni.id)
+if case("app-eni-carrier"):
+    worker = app_instance("app-worker")
+    eni = aws.ec2.NetworkInterface("extra-eni", subnet_id=edge_subnets[0].id,
+                                   security_groups=[open_sg("eni-sg", 8080, layer="edge").id], tags=tags("edge"))
+    aws.ec2.NetworkInterfaceAttachment("extra-eni-attach", instance_id=worker.id, network_interface_id=eni.id,
+                                       device_index=1)
+    aws.ec2.Eip("bypass-eip", network_interface=eni.id, domain="vpc", tags=tags("edge"))
+if case("global-accelerator"):
+    accel = aws.globalaccelerator.Accelerator("accel", ip_address_type="IPV4", enabled=True, tags=tags("edge"))
+    ga_listener = aws.globalaccelerator.Listener("accel-listener", accelerator_arn=accel.id, protocol="TCP",
+                                                 port_ranges=[{"from_port": 80, "to_port": 80}])
+    aws.globalaccelerator.EndpointGroup("bypass-endpoint-group", listener_arn=ga_listener.id,
+                                        endpoint_configurations=[{"endpoint_id": app_alb.arn, "weight": 100}])
+if case("apprunner-service"):
+    aws.apprunner.Service("bypass-apprunner", service_name="app", source_configuration={
+        "image_repository": {"image_identifier": "public.ecr.aws/nginx/nginx:1.27", "image_repository_type": "ECR_PUBLIC",
+                             "image_configuration": {"port": "8080"}}, "auto_deployments_enabled": False})
+if case("lightsail-instance"):
+    aws.lightsail.Instance("bypass-lightsail", availability_zone="eu-west-1a", blueprint_id="ubuntu_22_04",
+                           bundle_id="nano_3_0")
+
+# -- 2. a layer is only a label: nodes must be proven, what carries app traffic is app
+if case("node-instance-labelled"):
+    box = aws.ec2.Instance("node-box", ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                           subnet_id=node_subnets[0].id, vpc_security_group_ids=[node_sg.id], tags=tags("node"))
+    aws.lb.TargetGroupAttachment("node-box-attachment", target_group_arn=node_tg.arn, target_id=box.id)
+if case("app-capacity-host", "safe-app-on-ec2-capacity"):
+    public = case("app-capacity-host")
+    hosts_sg = open_sg("hosts-sg", 8080, layer="edge") if public else app_task_sg
+    lt = aws.ec2.LaunchTemplate("app-hosts-lt", image_id="ami-0123456789abcdef0", instance_type="t3.small",
+                                network_interfaces=[{"associate_public_ip_address": public,
+                                                     "security_groups": [hosts_sg.id]}], tags=tags("edge"))
+    hosts = aws.autoscaling.Group("hosts", min_size=1, max_size=2,
+                                  vpc_zone_identifiers=ids(edge_subnets if public else app_subnets),
+                                  launch_template={"id": lt.id, "version": "$Latest"},
+                                  tags=[{"key": "layerguard:layer", "value": "edge", "propagate_at_launch": True}])
+    cp = aws.ecs.CapacityProvider("hosts-cp", auto_scaling_group_provider={"auto_scaling_group_arn": hosts.arn},
+                                  tags=tags("edge"))
+    aws.ecs.ClusterCapacityProviders("cluster-cps", cluster_name=cluster.name, capacity_providers=[cp.name])
+    ec2_task = aws.ecs.TaskDefinition(
+        "app-ec2-task", family="app-ec2", network_mode="bridge", requires_compatibilities=["EC2"], tags=tags("app"),
+        container_definitions=json.dumps([{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 256,
+                                           "essential": True, "portMappings": [{"containerPort": 8080, "hostPort": 8080}]}]))
+    aws.ecs.Service("app-ec2-svc", cluster=cluster.arn, task_definition=ec2_task.arn, desired_count=1,
+                    capacity_provider_strategies=[{"capacity_provider": cp.name, "weight": 1}], tags=tags("app"))
+if case("unclassified-compute-public"):
+    aws.ec2.Instance("mystery-box", ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                     subnet_id=edge_subnets[0].id, associate_public_ip_address=True,
+                     vpc_security_group_ids=[open_sg("mystery-sg", 8080, layer="network").id], tags={"Name": "box"})
+
+# -- 3. ports, protocols, routes, NACLs
+if case("app-sg-edge-sg-ref-port"):
+    aws.vpc.SecurityGroupIngressRule("bypass-rule", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, referenced_security_group_id=edge_sg.id)
+if case("app-sg-all-protocols"):
+    aws.vpc.SecurityGroupIngressRule("bypass-rule", security_group_id=app_task_sg.id, ip_protocol="-1",
+                                     cidr_ipv4="10.0.0.0/24")
+if case("app-task-public-ip-open"):
+    aws.ecs.Service(
+        "app-public-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1, launch_type="FARGATE",
+        network_configuration={"subnets": ids(edge_subnets), "assign_public_ip": True,
+                               "security_groups": [open_sg("app-public-sg", 8080).id]}, tags=tags("app"))
+if case("app-lb-internet-facing-open"):
+    public_alb = aws.lb.LoadBalancer("app-public-alb", internal=False, load_balancer_type="application",
+                                     subnets=ids(edge_subnets), security_groups=[open_sg("app-public-sg", 443).id],
+                                     drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
+                                     tags=tags("app"))
+    aws.lb.Listener("app-public-https", load_balancer_arn=public_alb.arn, port=443, protocol="HTTPS",
+                    ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+                    certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+                    default_actions=[{"type": "forward", "target_group_arn": app_tg.arn}])
+if case("app-rds-public-subnet"):
+    group = aws.rds.SubnetGroup("app-db-subnets", subnet_ids=ids(edge_subnets), tags=tags("app"))
+    aws.rds.Instance("app-db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
+                     username="app", manage_master_user_password=True, db_subnet_group_name=group.name,
+                     vpc_security_group_ids=[open_sg("db-sg", 5432).id], publicly_accessible=True,
+                     skip_final_snapshot=True, tags=tags("app"))
+if case("nacl-allow-before-deny", "safe-nacl-blocks-edge"):
+    rule("bypass-rule" if case("nacl-allow-before-deny") else "open-rule", app_task_sg, cidr_ipv4="0.0.0.0/0")
+    allow_first = case("nacl-allow-before-deny")
+    aws.ec2.NetworkAcl("app-nacl", vpc_id=vpc.id, subnet_ids=ids(app_subnets), tags=tags("network"), ingress=[
+        {"rule_no": 100, "protocol": "tcp", "action": "allow" if allow_first else "deny", "cidr_block": "10.0.0.0/23",
+         "from_port": 0, "to_port": 65535},
+        {"rule_no": 200, "protocol": "tcp", "action": "deny" if allow_first else "allow", "cidr_block": "10.0.0.0/23",
+         "from_port": 0, "to_port": 65535},
+        {"rule_no": 300, "protocol": "-1", "action": "allow", "cidr_block": "10.0.10.0/23", "from_port": 0, "to_port": 0},
+        {"rule_no": 310, "protocol": "-1", "action": "allow", "cidr_block": "10.0.20.0/23", "from_port": 0, "to_port": 0}],
+        egress=[{"rule_no": 100, "protocol": "-1", "action": "allow", "cidr_block": "0.0.0.0/0", "from_port": 0, "to_port": 0}])
+if case("peering-foreign"):
+    rule("bypass-rule", app_task_sg, cidr_ipv4="192.168.0.0/16")
+    pcx = aws.ec2.VpcPeeringConnection("peer", vpc_id=vpc.id, peer_vpc_id="vpc-0fedcba9876543210",
+                                       peer_owner_id="210987654321", tags=tags("network"))
+    aws.ec2.Route("peer-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="192.168.0.0/16",
+                  vpc_peering_connection_id=pcx.id)
+
+
+def corp_vpc():
+    """A second, private VPC (no internet gateway) with one subnet."""
+    corp = aws.ec2.Vpc("corp-vpc", cidr_block="10.1.0.0/16", tags=tags("network"))
+    corp_subnet = aws.ec2.Subnet("corp-a", vpc_id=corp.id, cidr_block="10.1.0.0/24", tags=tags("network"))
+    return corp, corp_subnet
+
+
+if case("tgw-foreign-attachment", "safe-tgw-private-vpc"):
+    rule("bypass-rule" if case("tgw-foreign-attachment") else "corp-rule", app_task_sg, cidr_ipv4="10.1.0.0/16")
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id,
+                                        subnet_ids=ids(app_subnets), tags=tags("network"))
+    if case("tgw-foreign-attachment"):
+        aws.ec2transitgateway.VpcAttachment("tgw-foreign", transit_gateway_id=tgw.id, vpc_id="vpc-0fedcba9876543210",
+                                            subnet_ids=["subnet-0fedcba9876543210"], tags=tags("network"))
+    else:
+        corp, corp_subnet = corp_vpc()
+        aws.ec2transitgateway.VpcAttachment("tgw-corp", transit_gateway_id=tgw.id, vpc_id=corp.id,
+                                            subnet_ids=[corp_subnet.id], tags=tags("network"))
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+if case("safe-peering-private-vpc"):
+    rule("corp-rule", app_task_sg, cidr_ipv4="10.1.0.0/16")
+    corp, _corp_subnet = corp_vpc()
+    pcx = aws.ec2.VpcPeeringConnection("peer", vpc_id=vpc.id, peer_vpc_id=corp.id, auto_accept=True,
+                                       tags=tags("network"))
+    aws.ec2.Route("peer-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  vpc_peering_connection_id=pcx.id)
+
+# -- perimeter rules
+if case("http-api-behind-cf-execute-api", "safe-http-api-behind-cf"):
+    link_sg = aws.ec2.SecurityGroup("link-sg", vpc_id=vpc.id, description="vpc link", tags=tags("edge"))
+    nlb = edge_nlb("edge-nlb", internal=True, from_sg=link_sg)
+    link = aws.apigatewayv2.VpcLink("link", security_group_ids=[link_sg.id], subnet_ids=ids(edge_subnets),
+                                    tags=tags("edge"))
+    api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", tags=tags("edge"),
+                               disable_execute_api_endpoint=case("safe-http-api-behind-cf"))
+    aws.apigatewayv2.Integration("nodes-integration", api_id=api.id, integration_type="HTTP_PROXY",
+                                 integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+                                 integration_uri=nlb.arn)
+    cloudfront("edge-cdn", origin_domain=api.api_endpoint)
+if case("cloudfront-header-wildcard", "cloudfront-header-wrong-value", "safe-redirect-listener-origin"):
+    value = {"cloudfront-header-wildcard": "*", "cloudfront-header-wrong-value": "another-value"}.get(
+        CASE, "s3cr3t-from-secrets-manager")
+    aws.lb.ListenerRule("edge-verified", listener_arn=edge_https.arn, priority=1,
+                        actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": [value]}}])
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name, header=True)
+    if case("safe-redirect-listener-origin"):
+        aws.lb.Listener("edge-http", load_balancer_arn=edge_alb.arn, port=80, protocol="HTTP", default_actions=[{
+            "type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}])
+if case("cloudfront-prefix-list-only-alb"):
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name)
+if case("safe-secret-header-random"):
+    import pulumi_random as random
+    secret = random.RandomPassword("origin-secret", length=32, special=False)
+    aws.lb.ListenerRule("edge-verified", listener_arn=edge_https.arn, priority=1,
+                        actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify",
+                                                     "values": [secret.result]}}])
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name, header=secret.result)
+if case("safe-origin-own-waf"):
+    cloudfront("edge-cdn", origin_domain=edge_alb.dns_name)
+
+# -- safe variations of the three causes
+if case("safe-icmp-world"):
+    aws.vpc.SecurityGroupIngressRule("pmtu", security_group_id=app_task_sg.id, ip_protocol="icmp", from_port=3,
+                                     to_port=4, cidr_ipv4="0.0.0.0/0")
+if case("safe-port-not-listening"):
+    aws.vpc.SecurityGroupIngressRule("admin-rule", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=8443, to_port=8443, referenced_security_group_id=edge_sg.id)
+if case("safe-private-subnet-public-ip"):
+    app_instance("app-worker", associate_public_ip_address=True,
+                 vpc_security_group_ids=[open_sg("worker-sg", 8080).id])
+if case("safe-lambda-url-iam"):
+    fn = aws.lambda_.Function("app-fn", role="arn:aws:iam::123456789012:role/app-fn", runtime="python3.12",
+                              handler="index.handler", code=pulumi.AssetArchive({}), tags=tags("app"),
+                              vpc_config={"subnet_ids": ids(app_subnets), "security_group_ids": [app_task_sg.id]})
+    aws.lambda_.FunctionUrl("app-url", function_name=fn.name, authorization_type="AWS_IAM")
+if case("safe-internal-nlb-no-sg"):
+    app_nlb = aws.lb.LoadBalancer("app-nlb", internal=True, load_balancer_type="network",
+                                  subnets=ids(app_subnets), tags=tags("app"))
+    app_tcp_tg = aws.lb.TargetGroup("app-tcp-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc.id,
+                                    tags=tags("app"))
+    aws.lb.Listener("app-tcp", load_balancer_arn=app_nlb.arn, port=8080, protocol="TCP",
+                    default_actions=[{"type": "forward", "target_group_arn": app_tcp_tg.arn}])
+if case("safe-intra-app-cidr"):
+    intra_app_rule()
+
+if case("app-instance-ipv6", "safe-ipv6-egress-only"):
+    # IPv6 addresses are global: only the route decides (an egress-only gateway is not inbound)
+    v6_rt = aws.ec2.RouteTable("v6-rt", vpc_id=vpc.id, tags=tags("network"))
+    if case("app-instance-ipv6"):
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0", gateway_id=igw.id)
+    else:
+        eigw = aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id, tags=tags("network"))
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0",
+                      egress_only_gateway_id=eigw.id)
+    v6_subnet = aws.ec2.Subnet("app-v6", vpc_id=vpc.id, cidr_block="10.0.40.0/24",
+                               ipv6_cidr_block="2600:1f18:abcd:40::/64", tags=tags("app"))
+    aws.ec2.RouteTableAssociation("app-v6-rt", subnet_id=v6_subnet.id, route_table_id=v6_rt.id)
+    app_instance("app-v6-worker", subnet_id=v6_subnet.id, ipv6_address_count=1,
+                 vpc_security_group_ids=[open_sg("v6-sg", 8080, cidr="::/0", layer="app").id])
 
 pulumi.export("edgeDns", edge_alb.dns_name)

@@ -1,4 +1,7 @@
-"""Config shared by the stack policies that read the reachability model."""
+"""Config shared by the stack policies that read the reachability model (every one of them takes
+the same keys, so each builds the same model whichever is configured)."""
+
+from guard.reachability.model import DEFAULT_NODE_MAJORS, DEFAULT_NODE_REPOSITORIES, node_rules_from
 
 PREFIX_LIST_CONFIG = {
     "cloudfrontPrefixListIds": {
@@ -7,3 +10,23 @@ PREFIX_LIST_CONFIG = {
                        "(pl-3b927c52, the us-east-1 id, is always known).",
     },
 }
+
+NODE_CONFIG = {
+    "nodeImageRepositories": {
+        "type": "array", "items": {"type": "string"}, "default": list(DEFAULT_NODE_REPOSITORIES),
+        "description": "Image repositories a proven Wallarm node may run (`*` matches one path "
+                       "segment: an ECR account, region or pull-through cache prefix).",
+    },
+    "nodeImageMajors": {
+        "type": "array", "items": {"type": "integer"}, "default": list(DEFAULT_NODE_MAJORS),
+        "description": "Supported Wallarm node major releases; the image tag must be a release "
+                       "(e.g. 7.1.0) of one of them.",
+    },
+}
+
+MODEL_CONFIG = {**PREFIX_LIST_CONFIG, **NODE_CONFIG}
+
+
+def model_args(cfg: dict) -> tuple:
+    """(cloudfront prefix list ids, node rules) for `model_for`."""
+    return cfg.get("cloudfrontPrefixListIds") or (), node_rules_from(cfg)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guard.framework import Finding, Rule, Stack, stack_policy
-from guard.policies.stack._config import PREFIX_LIST_CONFIG
+from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
 
 RULE = Rule(
@@ -13,15 +13,19 @@ RULE = Rule(
     remediation="Remove the resource that opens the path (security group rule, listener or rule, target registration, public IP, origin or integration) or route it through the node fleet's load balancer.",
     severity="critical",
     link="https://docs.aws.amazon.com/vpc/latest/network-access-analyzer/what-is-network-access-analyzer.html",
-    config=PREFIX_LIST_CONFIG,
+    config=MODEL_CONFIG,
 )
 
 
 def check(stack: Stack, cfg: dict):
-    model = model_for(stack, cfg.get("cloudfrontPrefixListIds") or ())
-    for opener, app, path, note in model.bypasses():
-        yield Finding(opener, f"{model.label(opener)} opens a path to app-layer {model.label(app)} that "
-                              f"skips the Wallarm nodes: {' -> '.join(path)} ({note})")
+    model = model_for(stack, *model_args(cfg))
+    for opener, target, path, note in model.bypasses():
+        what = "app-layer" if model.layer(target) == "app" else "unclassified (it may be app, so it is protected)"
+        yield Finding(opener, f"{' -> '.join(path)} (bypasses the Wallarm nodes to {what} "
+                              f"{model.label(target)}; opened by {model.label(opener)}: {note})")
+    for urn, why in model.unproven.items():
+        yield Finding(urn, f"{model.label(urn)} is labelled node but is not a proven Wallarm node: {why}; "
+                           "it is not trusted as a filter (fail closed)")
     for p in model.problems:
         if p.area == "reach":
             yield Finding(p.urn, f"{model.label(p.urn)}: {p.message} [property {p.prop}]")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guard.framework import Finding, Rule, Stack, stack_policy
-from guard.policies.stack._config import PREFIX_LIST_CONFIG
+from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
 from guard.reachability.perimeter import perimeter_for
 
@@ -14,12 +14,12 @@ RULE = Rule(
     remediation="Limit the origin's security group to the com.amazonaws.global.cloudfront.origin-facing prefix list, or forward only requests carrying a secret CloudFront custom header and answer 403 by default, or use a CloudFront VPC origin with an internal load balancer.",
     severity="high",
     link="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/restrict-access-to-load-balancer.html",
-    config=PREFIX_LIST_CONFIG,
+    config=MODEL_CONFIG,
 )
 
 
 def check(stack: Stack, cfg: dict):
-    model = model_for(stack, cfg.get("cloudfrontPrefixListIds") or ())
+    model = model_for(stack, *model_args(cfg))
     for lb, dist, reason in perimeter_for(model).unprotected_origins():
         yield Finding(lb, f"{model.label(lb)} is an origin of {model.label(dist)} but {reason}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guard.framework import Finding, Rule, Stack, stack_policy
-from guard.policies.stack._config import PREFIX_LIST_CONFIG
+from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
 from guard.reachability.perimeter import perimeter_for
 
@@ -14,12 +14,12 @@ RULE = Rule(
     remediation="Associate a REGIONAL web ACL with the ALB or REST API stage, set webAclId on the CloudFront distribution to a CLOUDFRONT web ACL created in us-east-1, and put CloudFront with WAF in front of NLBs and HTTP APIs.",
     severity="critical",
     link="https://docs.aws.amazon.com/waf/latest/developerguide/waf-chapter.html",
-    config=PREFIX_LIST_CONFIG,
+    config=MODEL_CONFIG,
 )
 
 
 def check(stack: Stack, cfg: dict):
-    model = model_for(stack, cfg.get("cloudfrontPrefixListIds") or ())
+    model = model_for(stack, *model_args(cfg))
     seen = set()
     for entry, openers, path, reason in perimeter_for(model).unprotected_paths():
         for opener in openers:
