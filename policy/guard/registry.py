@@ -16,7 +16,7 @@ from guard.policies.aws.lb import (
 )
 from guard.policies.aws.wafv2 import web_acl_logging, web_acl_rate_rule
 from guard.policies.meta import report_deferred, report_layers, report_suppressions, suppression_reason
-from guard.policies.stack import no_bypass, origin_protection, perimeter_waf
+from guard.policies.stack import acknowledged_gaps, no_bypass, origin_protection, perimeter_waf
 from guard.policies.wallarm import node_mode, token_secret
 
 # Per-resource hygiene (resource policies and resource-scoped stack policies).
@@ -35,7 +35,7 @@ HYGIENE = [
 
 # Stack policies over the reachability model (no-bypass, perimeter coverage) go here: append each
 # module (exposing RULE and POLICY) to this list.
-STACK: list = [no_bypass, perimeter_waf, origin_protection]
+STACK: list = [no_bypass, perimeter_waf, origin_protection, acknowledged_gaps]
 
 # Reports: deferred resource checks (a resource policy: after every resource policy above), the
 # layers (disabled unless a tool asks), then the two suppression policies, which must stay last:

@@ -171,10 +171,6 @@ def test_pack_catches_nodes_speaking_http_to_an_https_backend(tmp_path):
     assert any(v.urn.endswith("::node-task") for v in result.violations)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pack gap: a rule on a security group the stack does not own (literal securityGroupId, tag "
-    "layerguard:foreign-security-group) fails closed as a mandatory LG-PATH-001 instead of an "
-    "advisory naming the group; the foreign-group contract in docs/CONTRACTS.md is not read yet"))
 @pytest.mark.parametrize("mode", MODES)
 def test_kong_example_passes_with_an_advisory_naming_each_foreign_group(mode):
     result = run_example("existing-vpc-kong", mode)

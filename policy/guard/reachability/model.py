@@ -63,7 +63,7 @@ from typing import Any, NamedTuple
 
 from guard.framework import UNCLASSIFIED, Resource, Stack, is_unknown
 
-from . import kinds
+from . import declared, kinds
 from . import tokens as T
 from .net import (
     ALL,
@@ -102,6 +102,10 @@ def same(value: Any, literal: Any) -> bool:
 # of a secret the stack creates (the Wallarm token), not for its image.
 _SECRET_REFERENCES = ("aws:secretsmanager/secret:", "aws:secretsmanager/secretVersion:", "aws:ssm/parameter:",
                       "aws:kms/key:", "aws:cloudwatch/logGroup:")
+
+# The tag by which a stack declares that a rule's literal security group is a backend's group it
+# does not own (layerguard's existing backend writes it; docs/CONTRACTS.md, "Foreign security groups").
+FOREIGN_SG_TAG = "layerguard:foreign-security-group"
 
 _SG = "sg|"
 _NET = "net|"
@@ -256,6 +260,7 @@ class Model:
         self.unproven: dict[str, str] = {}               # node-labelled compute that is not proven
         self.pending: dict[str, str] = {}                # nodes trusted at preview until a secret ARN is known
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
+        self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
         self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()
@@ -377,6 +382,11 @@ class Model:
                     self.problem(api, prop, f"the API defines its routes and integrations through {what}, "
                                             "which the model does not follow (fail closed); define "
                                             "integrations and routes as resources")
+        for mapping in self.of(T.REST_BASE_PATH_MAPPING):
+            if not self.deps(mapping, "restApi", [T.REST_API]):
+                self.problem(mapping, "restApi", "the custom domain maps to a REST API that is not a resource "
+                                                 "of this stack, so the model cannot tell what it exposes "
+                                                 "(fail closed)")
         for api in self.of(T.REST_API):
             if pget(api, "body") is not None:
                 self.problem(api, "body", "the API defines its integrations through an OpenAPI body, which "
@@ -744,7 +754,11 @@ class Model:
     def _attach_rule(self, rule: Resource, sources: list[Source]) -> None:
         groups = self.deps(rule, "securityGroupId", T.SECURITY_GROUPS)
         if not groups:
-            if pget(rule, "securityGroupId") is not None:
+            literal = pget(rule, "securityGroupId")
+            tags = pget(rule, "tags")
+            if isinstance(literal, str) and isinstance(tags, dict) and tags.get(FOREIGN_SG_TAG) == literal:
+                self._foreign_rule(rule, literal, sources)
+            elif literal is not None:
                 self.problem(rule, "securityGroupId", "the rule's security group is not a resource of "
                                                       "this stack (no property dependency), so the model "
                                                       "cannot tell what it opens")
@@ -753,6 +767,28 @@ class Model:
             self.sg_rules.setdefault(sg.urn, [])
             self.sg_rules[sg.urn].extend(
                 Source("sg", sg.urn, s.opener, s.ports) if s.kind == "self" else s for s in sources)
+
+    def _foreign_rule(self, rule: Resource, group: str, sources: list[Source]) -> None:
+        """A rule the stack adds to a backend's security group it does not own, declared so by the
+        rule's `layerguard:foreign-security-group` tag (docs/CONTRACTS.md). The group's other rules
+        are invisible here: the rule itself must admit only Wallarm node security groups, and the
+        group is reported at every preview (report-acknowledged-gaps) for `layerguard verify` to
+        audit."""
+        others = [s for s in sources if not (s.kind == "sg" and self.layer(s.value) == "node")]
+        if others or not sources:
+            what = ", ".join(sorted({self._source_label(s) for s in others})) or "nothing it names"
+            self.problem(rule, "securityGroupId", f"the rule opens security group {group}, which the stack does "
+                                                  "not own and declares as the backend's, to " + what +
+                                                  "; only the Wallarm nodes' security group may be admitted")
+            return
+        self.foreign_groups.append((rule.urn, group))
+
+    def _source_label(self, s: Source) -> str:
+        if s.kind == "sg":
+            return self.label(_SG + s.value)
+        if s.kind == "cidr":
+            return str(s.value)
+        return s.kind if s.value is None else f"{s.kind} ({s.value})"
 
     def _sources(self, res: Resource, own_sg: str | None, where: str, opener: str, ports: Ports,
                  cidrs: tuple, cidrs6: tuple, prefix: tuple, sgref: tuple, self_ref: Any) -> list[Source]:
@@ -1722,6 +1758,7 @@ def node_rules_from(cfg: dict) -> NodeRules:
 def model_for(stack: Stack, cloudfront_list_ids: Iterable[str] = (), node_rules: NodeRules | None = None) -> Model:
     """The model of this stack. The CLI runs every stack policy of one AnalyzeStack on the same
     resources, so the model is built once and shared (keyed by a fingerprint of the resources)."""
+    stack = declared.expand(stack)  # an existing VPC the stack declares, as resources (declared.py)
     ids = tuple(sorted(str(i) for i in cloudfront_list_ids))
     rules = node_rules or NodeRules()
     key = _fingerprint(stack, (ids, rules))

@@ -217,6 +217,21 @@ def api_origin_protection(api: Resource) -> Verdict:
                           "true), so it can be called directly, around CloudFront and its WAF")
 
 
+WAF_EXEMPTION_TAG = "layerguard:waf-exemption"
+MIN_EXEMPTION_REASON = 20
+
+
+def waf_exemption(res: Resource) -> str | None:
+    """The reason an internet-facing NLB runs without AWS WAF, from its `layerguard:waf-exemption`
+    tag (at least 20 characters), or None. Only NLBs: AWS WAF cannot attach to them at all, so the
+    alternative is CloudFront in front; every other entry can carry WAF and gets no exemption."""
+    tags = res.get("tags")
+    value = tags.get(WAF_EXEMPTION_TAG) if isinstance(tags, dict) else None
+    if isinstance(value, str) and len(value.strip()) >= MIN_EXEMPTION_REASON:
+        return value.strip()
+    return None
+
+
 class Perimeter:
     """Which internet entries are protected, and which reach the nodes unprotected."""
 
@@ -227,6 +242,7 @@ class Perimeter:
             for t, _via, _o in targets:
                 self.fronted_by.setdefault(t, []).append(dist)
         self.protection: dict[str, Verdict] = {}
+        self.exemptions: dict[str, str] = {}   # NLB entry -> the reason its WAF exemption gives
         for dst in {e.dst for e in model.out.get(INTERNET, ())}:
             if dst in model.endpoints:
                 self.protection[dst] = self._judge(dst)
@@ -273,6 +289,13 @@ class Perimeter:
                     return Verdict(False, f"behind CloudFront with WAF, but {shield.reason}")
             if own is not None:
                 return own
+            if ep.kind == "nlb":
+                reason = waf_exemption(res)
+                if reason is not None:
+                    # An acknowledged NLB without WAF (the stack's `layerguard:waf-exemption` tag):
+                    # not a violation, but reported at every preview by report-acknowledged-gaps.
+                    self.exemptions[urn] = reason
+                    return Verdict(True, f"exempted from AWS WAF: {reason}")
             what = {"nlb": "a network load balancer cannot carry AWS WAF",
                     "httpapi": "an HTTP API cannot carry AWS WAF"}[ep.kind]
             return Verdict(False, f"{what} and no CloudFront distribution with WAF is in front of it")

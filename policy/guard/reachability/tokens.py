@@ -87,3 +87,5 @@ CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
 # Its id as published for us-east-1 (and returned by the offline engine's invoke); policy config
 # `cloudfrontPrefixListIds` adds the ids of other regions.
 CLOUDFRONT_PREFIX_LIST_IDS = ("pl-3b927c52",)
+REST_DOMAIN_NAME = "aws:apigateway/domainName:DomainName"
+REST_BASE_PATH_MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"
