@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from guard.framework import UNCLASSIFIED, Resource, Stack, is_unknown
+from guard.planned import INPUTS
 
 from . import declared, kinds
 from . import tokens as T
@@ -174,6 +175,13 @@ def pget(res: Any, path: str, default: Any = None) -> Any:
         else:
             return default
     return cur
+
+
+def _configured(res: Resource, prop: str) -> bool:
+    """Whether the program set top-level `prop` (its Analyze inputs say so); without a record of
+    them, every present value counts as set (fail closed)."""
+    shape = INPUTS.shape(res.urn)
+    return shape is None or (isinstance(shape, dict) and prop in shape)
 
 
 def _items(value: Any) -> list:
@@ -1084,10 +1092,16 @@ class Model:
 
     def _elastic_ips(self) -> None:
         targets_types = [T.INSTANCE, T.NETWORK_INTERFACE]
+        for_nat = {e.urn for nat in self.of(T.NAT_GATEWAY) for e in self.deps(nat, "allocationId", [T.EIP])}
         for eip in self.of(T.EIP):
             for target in self.deps_any(eip, ("instance", "networkInterface"), targets_types):
                 self._publicly(self.endpoints[target.urn], eip.urn, "has an Elastic IP")
-            if (pget(eip, "instance") is not None or pget(eip, "networkInterface") is not None) and \
+            # After an update the provider reports where AWS attached the address: a NAT gateway's
+            # own interface, or what an association resource names. Only what the program set
+            # itself is an attachment of the EIP (the Analyze inputs say what it set).
+            attached = [p for p in ("instance", "networkInterface")
+                        if pget(eip, p) is not None and _configured(eip, p)]
+            if attached and eip.urn not in for_nat and \
                     not self.deps_any(eip, ("instance", "networkInterface"), targets_types):
                 self.problem(eip, "instance", "the Elastic IP is attached to something that is not a resource "
                                               "of this stack")
