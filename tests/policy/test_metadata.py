@@ -64,7 +64,10 @@ def test_rules_md_is_not_stale():
 
 def test_pack_serves_the_registered_metadata():
     """What the CLI sees over GetAnalyzerInfo matches the registry (one baseline preview)."""
-    result = run_all([key("hygiene", "dev", "baseline", "preview")])[key("hygiene", "dev", "baseline", "preview")]
+    # Configuring report-layers keeps the engine from consuming it (engine._ask_for_layers), so the
+    # result lists every policy the pack served.
+    k = key("hygiene", "dev", "baseline", "preview", {"report-layers": "disabled"})
+    result = run_all([k])[k]
     assert result.pack is not None and result.pack.version == "0.1.0", result.error
     served = {p["name"]: p for p in result.pack.policies}
     assert list(served) == [r.name for r in RULES]
