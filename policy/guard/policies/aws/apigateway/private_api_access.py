@@ -1,0 +1,186 @@
+"""LG-APIGW-001: a private REST API is reachable only through the stack's `execute-api` interface
+endpoint, and that endpoint only from the Wallarm nodes.
+
+A private API has no public endpoint, but any VPC endpoint in any account can invoke it unless its
+resource policy says otherwise; the endpoint's security group decides who in the VPC gets to the
+endpoint. Three findings, all on stacks written by hand as well as on layerguard's
+`private-apigateway` backend:
+
+* **An endpoint without its resource policy.** An `execute-api` endpoint of the stack (a
+  `VpcEndpoint` whose `serviceName` ends in `.execute-api`) is *covered* by a `RestApiPolicy` whose
+  `policy` has a property dependency on it: an endpoint the stack creates has an id only after
+  `pulumi up`, so a policy that names it can only be computed from it, at preview and at update
+  alike. Nothing is linked by id values (unknown at preview) nor by `restApiId` (an API id says
+  nothing about which endpoint the policy names). An uncovered endpoint is a violation on it.
+* **A resource policy not limited to the endpoint.** Every `Allow` statement of a `RestApiPolicy`
+  that grants `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a
+  positive string condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
+  forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), and
+  the policy must depend on an `execute-api` endpoint of the stack (for `aws:SourceVpc`: on that
+  endpoint or its VPC), so those ids are the stack's. When the document is unknown (at the first
+  preview it is computed from the endpoint id) only the dependency can be checked: a policy that
+  does not depend on one of the stack's `execute-api` endpoints fails closed, naming `.policy`;
+  the statements themselves are judged when the document is known (`pulumi up`).
+* **An endpoint group open to more than the nodes.** Every ingress rule of the endpoint's security
+  groups (inline, `SecurityGroupRule` or `SecurityGroupIngressRule`, as the reachability model reads
+  them) must admit only security groups of layer `node`; any other source (a CIDR, the VPC, a
+  prefix list, a group of another layer or outside the stack) is a violation on the rule resource
+  (on the group itself for an inline rule). An endpoint with no security group gets the VPC's
+  default group, which is a violation on the endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guard.framework import Finding, Resource, Rule, Stack, is_unknown, parse_json, stack_policy
+from guard.policies.stack._config import MODEL_CONFIG, model_args
+from guard.reachability import model_for
+
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
+VPC = "aws:ec2/vpc:Vpc"
+EXECUTE_API = ".execute-api"
+INVOKE_ACTIONS = {"*", "execute-api:*", "execute-api:invoke"}
+SOURCE_KEYS = {"aws:sourcevpce": "vpce-", "aws:sourcevpc": "vpc-"}
+POSITIVE_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike",
+                      "foranyvalue:stringequals", "foranyvalue:stringequalsignorecase",
+                      "foranyvalue:stringlike"}
+
+RULE = Rule(
+    id="LG-APIGW-001",
+    name="enforce-private-api-endpoint-access",
+    description="A private REST API must be invokable only through the stack's execute-api interface endpoint (a resource policy on aws:SourceVpce computed from that endpoint), and the endpoint's security group must admit only the Wallarm nodes.",
+    remediation="Add an aws.apigateway.RestApiPolicy whose Allow statements for execute-api:Invoke are conditioned on aws:SourceVpce equal to the endpoint's id (and deny every other source), and limit the endpoint's security group ingress to the Wallarm node security group.",
+    severity="critical",
+    link="https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html",
+    config=MODEL_CONFIG,
+)
+
+
+def execute_api_endpoints(stack: Stack) -> list[Resource]:
+    """The stack's `execute-api` VPC endpoints; an unknown service name fails closed."""
+    out = []
+    for ep in stack.of_type(VPC_ENDPOINT):
+        service = ep.get("serviceName")
+        if is_unknown(service):
+            out.append(ep)  # cannot tell: judged as an execute-api endpoint (fail closed)
+        elif isinstance(service, str) and service.endswith(EXECUTE_API):
+            out.append(ep)
+    return out
+
+
+def _items(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _grants_invoke(statement: dict) -> bool:
+    if "NotAction" in statement:
+        return True
+    return any(isinstance(a, str) and a.lower() in INVOKE_ACTIONS for a in _items(statement.get("Action")))
+
+
+def _limited(statement: dict) -> str | None:
+    """None when the statement is conditioned on concrete endpoint/VPC ids, else why not."""
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return "has no Condition"
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or operator.lower() not in POSITIVE_OPERATORS \
+                or not isinstance(block, dict):
+            continue
+        for key, values in block.items():
+            prefix = SOURCE_KEYS.get(key.lower()) if isinstance(key, str) else None
+            if prefix is None:
+                continue
+            values = _items(values)
+            if values and all(isinstance(v, str) and v.startswith(prefix) and not set(v) & {"*", "?"}
+                              for v in values):
+                return None
+            return f"conditions {key} on {values!r}, not on concrete ids"
+    return "has no positive StringEquals/StringLike condition on aws:SourceVpce or aws:SourceVpc"
+
+
+def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) -> list[Finding]:
+    deps = {d.urn for d in stack.deps(policy, "policy")}
+    own = [ep for ep in endpoints if ep.urn in deps]
+    vpcs = {v.urn for ep in endpoints for v in stack.deps(ep, "vpcId") if v.type == VPC}
+    document = parse_json(policy.get("policy"), "policy")
+    if is_unknown(document):
+        if own:
+            return []  # computed from the endpoint; the statements are judged once known
+        return [Finding(policy.urn, f"RestApiPolicy '{policy.name}': .policy is unknown at preview and "
+                                    "is not computed from an execute-api VPC endpoint of this stack, so it "
+                                    "cannot be proven to limit the API to the stack's endpoint (fail closed)")]
+    statements = _items(document.get("Statement")) if isinstance(document, dict) else []
+    out = []
+    for i, st in enumerate(statements):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _grants_invoke(st):
+            continue
+        why = _limited(st)
+        if why is not None:
+            out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': Statement[{i}] allows "
+                                           f"execute-api:Invoke but {why}: any VPC endpoint may invoke the API"))
+    if not out and not own and not (deps & vpcs):
+        out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': its aws:SourceVpce/aws:SourceVpc "
+                                       "ids are not computed from an execute-api VPC endpoint of this stack "
+                                       "(no property dependency of .policy), so they are not the stack's"))
+    return out
+
+
+def check(stack: Stack, cfg: dict):
+    endpoints = execute_api_endpoints(stack)
+    policies = stack.of_type(REST_API_POLICY)
+    covered = {d.urn for p in policies for d in stack.deps(p, "policy")}
+    for ep in endpoints:
+        if is_unknown(ep.get("serviceName")):
+            yield Finding(ep.urn, f"VpcEndpoint '{ep.name}': .serviceName is unknown at preview, so the rule "
+                                  "judges it as an execute-api endpoint (fail closed)")
+        if ep.urn not in covered:
+            yield Finding(ep.urn, f"execute-api endpoint '{ep.name}' has no RestApiPolicy in the stack "
+                                  "limiting its API to it (aws:SourceVpce computed from the endpoint): "
+                                  "any VPC endpoint may invoke the private API")
+    for policy in policies:
+        yield from _policy_findings(stack, policy, endpoints)
+    if endpoints:
+        yield from _group_findings(stack, endpoints, cfg)
+
+
+def _group_findings(stack: Stack, endpoints: list[Resource], cfg: dict):
+    model = model_for(stack, *model_args(cfg))
+    seen = set()
+    for ep in endpoints:
+        groups = stack.deps(ep, "securityGroupIds")
+        literal = ep.get("securityGroupIds")
+        if not groups:
+            if is_unknown(literal) or _items(literal):
+                yield Finding(ep.urn, f"execute-api endpoint '{ep.name}': its security groups are not "
+                                      "resources of this stack, so who reaches it is unknown (fail closed)")
+            else:
+                yield Finding(ep.urn, f"execute-api endpoint '{ep.name}' has no security group: AWS "
+                                      "applies the VPC's default group; give it one admitting only the nodes")
+            continue
+        for sg in groups:
+            for source in model.sg_rules.get(sg.urn, []):
+                if source.kind == "sg" and model.layer(source.value) == "node":
+                    continue
+                opener = source.opener or sg.urn
+                if (opener, sg.urn) in seen:
+                    continue
+                seen.add((opener, sg.urn))
+                yield Finding(opener, f"{model.label(opener)} admits {_source(model, source)} to security "
+                                      f"group '{sg.name}' of execute-api endpoint '{ep.name}'; only the "
+                                      "Wallarm nodes' security group may reach the private API")
+
+
+def _source(model: Any, source: Any) -> str:
+    if source.kind == "sg":
+        return model.label("sg|" + source.value)
+    if source.kind == "cidr":
+        return str(source.value)
+    return source.kind if source.value is None else f"{source.kind} ({source.value})"
+
+
+POLICY = stack_policy(RULE, check)
