@@ -41,7 +41,7 @@ def document(condition: dict | None = None, **allow) -> str:
 
 def stack(*, policy: object = "unknown", policy_deps: bool = True, endpoint_sg: bool = True,
           rule_source: str = "node", inline: list | None = None, service: object = None,
-          extra: tuple = ()) -> Stack:
+          literal_vpc: str | None = None, policy_on: str = "endpoint", extra: tuple = ()) -> Stack:
     """A private API as a user writes it by hand; each keyword is one change to the baseline."""
     vpc = _res(VPC, "vpc", {"cidrBlock": "10.20.0.0/16"})
     node_sg = _res(SG, "node-sg", {"tags": {"layerguard:layer": "node"}}, {"vpcId": [vpc]})
@@ -60,12 +60,13 @@ def stack(*, policy: object = "unknown", policy_deps: bool = True, endpoint_sg: 
         "vpcEndpointType": "Interface", "privateDnsEnabled": True,
         "serviceName": service if service is not None else "com.amazonaws.eu-west-1.execute-api",
         **({"securityGroupIds": [Unknown("securityGroupIds[0]", "string")]} if endpoint_sg else {}),
-    }, {"vpcId": [vpc], **({"securityGroupIds": [ep_sg]} if endpoint_sg else {})})
+        **({"vpcId": literal_vpc} if literal_vpc else {}),
+    }, {**({} if literal_vpc else {"vpcId": [vpc]}), **({"securityGroupIds": [ep_sg]} if endpoint_sg else {})})
     resources = [vpc, node_sg, app_sg, ep_sg, ingress, endpoint, *extra]
     if policy is not None:
         value = Unknown("policy", "string") if policy == "unknown" else policy
         resources.append(_res(POLICY, "resource-policy", {"restApiId": "a1b2c3d4e5", "policy": value},
-                              {"policy": [endpoint]} if policy_deps else {}))
+                              {"policy": [endpoint if policy_on == "endpoint" else vpc]} if policy_deps else {}))
     return Stack(resources)
 
 
@@ -128,3 +129,16 @@ def test_endpoint_without_a_security_group():
 
 def test_unknown_service_name_fails_closed():
     assert named(stack(service=Unknown("serviceName", "string"))) == {"endpoint"}
+
+
+def test_source_vpc_computed_from_the_endpoints_vpc():
+    assert named(stack(policy_on="vpc")) == set()
+    assert named(stack(policy_on="vpc", policy=document({"StringEquals": {"aws:SourceVpc": "vpc-0a1b2c3d"}}))) == set()
+
+
+def test_source_vpc_naming_the_declared_vpc_literally():
+    # An existing VPC: the endpoint's vpcId is a configured literal, so the policy may name it.
+    named_vpc = document({"StringEquals": {"aws:SourceVpc": "vpc-0a1b2c3d"}})
+    assert named(stack(literal_vpc="vpc-0a1b2c3d", policy=named_vpc, policy_deps=False)) == set()
+    assert named(stack(literal_vpc="vpc-0ffffff0", policy=named_vpc, policy_deps=False)) == {
+        "endpoint", "resource-policy"}

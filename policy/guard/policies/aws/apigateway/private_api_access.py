@@ -7,17 +7,21 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
 `private-apigateway` backend:
 
 * **An endpoint without its resource policy.** An `execute-api` endpoint of the stack (a
-  `VpcEndpoint` whose `serviceName` ends in `.execute-api`) is *covered* by a `RestApiPolicy` whose
-  `policy` has a property dependency on it: an endpoint the stack creates has an id only after
-  `pulumi up`, so a policy that names it can only be computed from it, at preview and at update
-  alike. Nothing is linked by id values (unknown at preview) nor by `restApiId` (an API id says
-  nothing about which endpoint the policy names). An uncovered endpoint is a violation on it.
+  `VpcEndpoint` whose `serviceName` ends in `.execute-api`; an unknown service name is judged as
+  one, fail closed) is *covered* by a `RestApiPolicy` whose `policy` has a property dependency on
+  it, or on the VPC resource it is in (`aws:SourceVpc`): an endpoint the stack creates has an id
+  only after `pulumi up`, so a policy that names it can only be computed from it, at preview and at
+  update alike. Nothing is linked by id values (unknown at preview) nor by `restApiId` (an API id
+  says nothing about which endpoint a policy names). The one literal accepted is an existing VPC's
+  id the endpoint is configured with (`vpcId`, known at preview): a known policy whose every
+  `aws:SourceVpc` id is that VPC covers it. An uncovered endpoint is a violation on it.
 * **A resource policy not limited to the endpoint.** Every `Allow` statement of a `RestApiPolicy`
   that grants `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a
   positive string condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
   forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), and
-  the policy must depend on an `execute-api` endpoint of the stack (for `aws:SourceVpc`: on that
-  endpoint or its VPC), so those ids are the stack's. When the document is unknown (at the first
+  the policy must depend on an `execute-api` endpoint of the stack or its VPC (or name only the
+  endpoints' literal VPC ids), so those ids are the stack's. The ids themselves are not compared
+  with the endpoint's id (ids are not linked by value). When the document is unknown (at the first
   preview it is computed from the endpoint id) only the dependency can be checked: a policy that
   does not depend on one of the stack's `execute-api` endpoints fails closed, naming `.policy`;
   the statements themselves are judged when the document is known (`pulumi up`).
@@ -82,11 +86,13 @@ def _grants_invoke(statement: dict) -> bool:
     return any(isinstance(a, str) and a.lower() in INVOKE_ACTIONS for a in _items(statement.get("Action")))
 
 
-def _limited(statement: dict) -> str | None:
-    """None when the statement is conditioned on concrete endpoint/VPC ids, else why not."""
+def _limited(statement: dict) -> tuple[str | None, list]:
+    """(None, the ids) when the statement is conditioned on concrete endpoint/VPC ids (conditions
+    are ANDed: one such block suffices), else (why not, [])."""
     condition = statement.get("Condition")
     if not isinstance(condition, dict):
-        return "has no Condition"
+        return "has no Condition", []
+    why = "has no positive StringEquals/StringLike condition on aws:SourceVpce or aws:SourceVpc"
     for operator, block in condition.items():
         if not isinstance(operator, str) or operator.lower() not in POSITIVE_OPERATORS \
                 or not isinstance(block, dict):
@@ -98,32 +104,68 @@ def _limited(statement: dict) -> str | None:
             values = _items(values)
             if values and all(isinstance(v, str) and v.startswith(prefix) and not set(v) & {"*", "?"}
                               for v in values):
-                return None
-            return f"conditions {key} on {values!r}, not on concrete ids"
-    return "has no positive StringEquals/StringLike condition on aws:SourceVpce or aws:SourceVpc"
+                return None, values
+            why = f"conditions {key} on {values!r}, not on concrete ids"
+    return why, []
+
+
+def _sources_of(stack: Stack, ep: Resource) -> set[str]:
+    """What a resource policy limited to `ep` is computed from: the endpoint, or (aws:SourceVpc) the
+    VPC resource it is in."""
+    return {ep.urn} | {v.urn for v in stack.deps(ep, "vpcId") if v.type == VPC}
+
+
+def _literal_vpcs(endpoints: list[Resource]) -> set[str]:
+    """Literal VPC ids of the endpoints (an existing VPC the stack declares): configured values,
+    known at preview, so an aws:SourceVpc naming one of them is the endpoint's VPC."""
+    return {v for ep in endpoints if isinstance(v := ep.get("vpcId"), str)}
+
+
+def _allowed_ids(policy: Resource) -> list:
+    """The aws:SourceVpce/aws:SourceVpc ids a known document limits its invocations to ([] when
+    unknown, or when any Allow of execute-api:Invoke is not limited)."""
+    try:
+        document = parse_json(policy.get("policy"), "policy")
+    except ValueError:
+        return []
+    if not isinstance(document, dict):
+        return []
+    ids: list = []
+    for st in _items(document.get("Statement")):
+        if isinstance(st, dict) and st.get("Effect") == "Allow" and _grants_invoke(st):
+            why, values = _limited(st)
+            if why is not None:
+                return []
+            ids.extend(values)
+    return ids
+
+
+def _names_literal_vpc_of(ep: Resource, policies: list[Resource]) -> bool:
+    vpc = ep.get("vpcId")
+    return isinstance(vpc, str) and any((ids := _allowed_ids(p)) and set(ids) == {vpc} for p in policies)
 
 
 def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) -> list[Finding]:
     deps = {d.urn for d in stack.deps(policy, "policy")}
-    own = [ep for ep in endpoints if ep.urn in deps]
-    vpcs = {v.urn for ep in endpoints for v in stack.deps(ep, "vpcId") if v.type == VPC}
+    from_stack = any(deps & _sources_of(stack, ep) for ep in endpoints)
     document = parse_json(policy.get("policy"), "policy")
     if is_unknown(document):
-        if own:
-            return []  # computed from the endpoint; the statements are judged once known
+        if from_stack:
+            return []  # computed from the endpoint (or its VPC); the statements are judged once known
         return [Finding(policy.urn, f"RestApiPolicy '{policy.name}': .policy is unknown at preview and "
                                     "is not computed from an execute-api VPC endpoint of this stack, so it "
                                     "cannot be proven to limit the API to the stack's endpoint (fail closed)")]
     statements = _items(document.get("Statement")) if isinstance(document, dict) else []
-    out = []
+    out, ids = [], []
     for i, st in enumerate(statements):
         if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _grants_invoke(st):
             continue
-        why = _limited(st)
+        why, values = _limited(st)
+        ids.extend(values)
         if why is not None:
             out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': Statement[{i}] allows "
                                            f"execute-api:Invoke but {why}: any VPC endpoint may invoke the API"))
-    if not out and not own and not (deps & vpcs):
+    if not out and not from_stack and not (ids and set(ids) <= _literal_vpcs(endpoints)):
         out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': its aws:SourceVpce/aws:SourceVpc "
                                        "ids are not computed from an execute-api VPC endpoint of this stack "
                                        "(no property dependency of .policy), so they are not the stack's"))
@@ -138,7 +180,7 @@ def check(stack: Stack, cfg: dict):
         if is_unknown(ep.get("serviceName")):
             yield Finding(ep.urn, f"VpcEndpoint '{ep.name}': .serviceName is unknown at preview, so the rule "
                                   "judges it as an execute-api endpoint (fail closed)")
-        if ep.urn not in covered:
+        if not (_sources_of(stack, ep) & covered or _names_literal_vpc_of(ep, policies)):
             yield Finding(ep.urn, f"execute-api endpoint '{ep.name}' has no RestApiPolicy in the stack "
                                   "limiting its API to it (aws:SourceVpce computed from the endpoint): "
                                   "any VPC endpoint may invoke the private API")
