@@ -142,3 +142,18 @@ def test_source_vpc_naming_the_declared_vpc_literally():
     assert named(stack(literal_vpc="vpc-0a1b2c3d", policy=named_vpc, policy_deps=False)) == set()
     assert named(stack(literal_vpc="vpc-0ffffff0", policy=named_vpc, policy_deps=False)) == {
         "endpoint", "resource-policy"}
+
+
+def test_resource_policy_of_a_public_api_of_the_stack_is_not_judged():
+    api = _res("aws:apigateway/restApi:RestApi", "public-api", {"endpointConfiguration": {"types": "REGIONAL"}})
+    public = _res(POLICY, "public-policy", {"restApiId": Unknown("restApiId", "string"), "policy": document()},
+                  {"restApiId": [api]})
+    assert named(stack(extra=(api, public))) == set()
+
+
+def test_inline_policy_of_a_private_api_is_judged():
+    api = _res("aws:apigateway/restApi:RestApi", "private-api",
+               {"endpointConfiguration": {"types": "PRIVATE"}, "policy": document()})
+    assert named(stack(extra=(api,))) == {"private-api"}
+    api.props["policy"] = Unknown("policy", "string")
+    assert named(stack(extra=(api,))) == {"private-api"}  # unknown and not computed from the endpoint

@@ -15,8 +15,10 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
   says nothing about which endpoint a policy names). The one literal accepted is an existing VPC's
   id the endpoint is configured with (`vpcId`, known at preview): a known policy whose every
   `aws:SourceVpc` id is that VPC covers it. An uncovered endpoint is a violation on it.
-* **A resource policy not limited to the endpoint.** Every `Allow` statement of a `RestApiPolicy`
-  that grants `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a
+* **A resource policy not limited to the endpoint.** The resource policies of private APIs are
+  every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the stack that
+  is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` of every `RestApi`
+  whose endpoint type is `PRIVATE` (or unknown). Every `Allow` statement of one that grants `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a
   positive string condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
   forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), and
   the policy must depend on an `execute-api` endpoint of the stack or its VPC (or name only the
@@ -43,6 +45,7 @@ from guard.reachability import model_for
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
+REST_API = "aws:apigateway/restApi:RestApi"
 VPC = "aws:ec2/vpc:Vpc"
 EXECUTE_API = ".execute-api"
 INVOKE_ACTIONS = {"*", "execute-api:*", "execute-api:invoke"}
@@ -152,7 +155,7 @@ def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) 
     if is_unknown(document):
         if from_stack:
             return []  # computed from the endpoint (or its VPC); the statements are judged once known
-        return [Finding(policy.urn, f"RestApiPolicy '{policy.name}': .policy is unknown at preview and "
+        return [Finding(policy.urn, f"{_label(policy)}': .policy is unknown at preview and "
                                     "is not computed from an execute-api VPC endpoint of this stack, so it "
                                     "cannot be proven to limit the API to the stack's endpoint (fail closed)")]
     statements = _items(document.get("Statement")) if isinstance(document, dict) else []
@@ -163,18 +166,43 @@ def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) 
         why, values = _limited(st)
         ids.extend(values)
         if why is not None:
-            out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': Statement[{i}] allows "
+            out.append(Finding(policy.urn, f"{_label(policy)}': Statement[{i}] allows "
                                            f"execute-api:Invoke but {why}: any VPC endpoint may invoke the API"))
     if not out and not from_stack and not (ids and set(ids) <= _literal_vpcs(endpoints)):
-        out.append(Finding(policy.urn, f"RestApiPolicy '{policy.name}': its aws:SourceVpce/aws:SourceVpc "
+        out.append(Finding(policy.urn, f"{_label(policy)}': its aws:SourceVpce/aws:SourceVpc "
                                        "ids are not computed from an execute-api VPC endpoint of this stack "
                                        "(no property dependency of .policy), so they are not the stack's"))
     return out
 
 
+def _label(res: Resource) -> str:
+    return f"{res.type.rsplit(':', 1)[-1]} '{res.name}'"
+
+
+def _private(api: Resource) -> bool:
+    """Whether a REST API of the stack is (or may be: unknown, fail closed) a PRIVATE API."""
+    types = api.get("endpointConfiguration.types")
+    if is_unknown(types) or any(is_unknown(t) for t in _items(types)):
+        return True
+    return "PRIVATE" in _items(types)
+
+
+def resource_policies(stack: Stack) -> list[Resource]:
+    """The resource policies of private APIs: every `RestApiPolicy` except those on a REST API of the
+    stack that is not PRIVATE (an API outside the stack is judged, fail closed), and the inline
+    `policy` of every private `RestApi`."""
+    out = []
+    for policy in stack.of_type(REST_API_POLICY):
+        apis = [a for a in stack.deps(policy, "restApiId") if a.type == REST_API]
+        if not apis or any(_private(a) for a in apis):
+            out.append(policy)
+    out.extend(a for a in stack.of_type(REST_API) if a.get("policy") is not None and _private(a))
+    return out
+
+
 def check(stack: Stack, cfg: dict):
     endpoints = execute_api_endpoints(stack)
-    policies = stack.of_type(REST_API_POLICY)
+    policies = resource_policies(stack)
     covered = {d.urn for p in policies for d in stack.deps(p, "policy")}
     for ep in endpoints:
         if is_unknown(ep.get("serviceName")):
