@@ -47,6 +47,7 @@ VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
 REST_API = "aws:apigateway/restApi:RestApi"
 VPC = "aws:ec2/vpc:Vpc"
+SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
 EXECUTE_API = ".execute-api"
 INVOKE_ACTIONS = {"*", "execute-api:*", "execute-api:invoke"}
 SOURCE_KEYS = {"aws:sourcevpce": "vpce-", "aws:sourcevpc": "vpc-"}
@@ -222,7 +223,7 @@ def _group_findings(stack: Stack, endpoints: list[Resource], cfg: dict):
     model = model_for(stack, *model_args(cfg))
     seen = set()
     for ep in endpoints:
-        groups = stack.deps(ep, "securityGroupIds")
+        groups = [g for g in stack.deps(ep, "securityGroupIds") if g.type in SECURITY_GROUPS]
         literal = ep.get("securityGroupIds")
         if not groups:
             if is_unknown(literal) or _items(literal):
