@@ -157,3 +157,27 @@ def test_inline_policy_of_a_private_api_is_judged():
     assert named(stack(extra=(api,))) == {"private-api"}
     api.props["policy"] = Unknown("policy", "string")
     assert named(stack(extra=(api,))) == {"private-api"}  # unknown and not computed from the endpoint
+
+
+def _deny_else(condition: dict, **deny) -> str:
+    """AWS's documented pattern: an unconditioned Allow and a Deny of every other source."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+         "Condition": condition, **deny},
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]})
+
+
+def test_unconditioned_allow_limited_by_a_deny_of_every_other_source():
+    assert named(stack(policy=_deny_else({"StringNotEquals": {"aws:SourceVpce": VPCE_ID}}))) == set()
+    assert named(stack(policy=_deny_else({"StringNotEquals": {"aws:sourceVpc": "vpc-0a1b2c3d"}},
+                                         Resource="arn:aws:execute-api:eu-west-1:1:a1b2c3d4e5/*"))) == set()
+
+
+@pytest.mark.parametrize("condition,deny", [
+    ({"StringNotLike": {"aws:SourceVpce": "vpce-*"}}, {}),
+    ({"StringNotEquals": {"aws:SourceVpce": VPCE_ID, "aws:PrincipalAccount": "1"}}, {}),
+    ({"StringNotEquals": {"aws:SourceVpce": VPCE_ID}}, {"Resource": "execute-api:/prod/GET/*"}),
+    ({"StringNotEquals": {"aws:SourceVpce": VPCE_ID}}, {"Principal": {"AWS": "arn:aws:iam::1:root"}}),
+], ids=["wildcard", "extra-key", "one-method", "one-principal"])
+def test_deny_that_does_not_cover_every_other_source(condition, deny):
+    assert named(stack(policy=_deny_else(condition, **deny))) == {"resource-policy"}

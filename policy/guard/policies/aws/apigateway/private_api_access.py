@@ -18,9 +18,13 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
 * **A resource policy not limited to the endpoint.** The resource policies of private APIs are
   every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the stack that
   is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` of every `RestApi`
-  whose endpoint type is `PRIVATE` (or unknown). Every `Allow` statement of one that grants `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a
-  positive string condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
-  forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), and
+  whose endpoint type is `PRIVATE` (or unknown). Every `Allow` statement of one that grants
+  `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a positive string
+  condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
+  forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), unless
+  the document has AWS's documented counterpart: a Deny of `execute-api:Invoke` on the whole API
+  for every principal whose only condition is `StringNotEquals`/`StringNotLike` on one of those
+  keys with concrete ids (then an unconditioned Allow is limited by the Deny). And
   the policy must depend on an `execute-api` endpoint of the stack or its VPC (or name only the
   endpoints' literal VPC ids), so those ids are the stack's. The ids themselves are not compared
   with the endpoint's id (ids are not linked by value). When the document is unknown (at the first
@@ -51,6 +55,7 @@ SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecuri
 EXECUTE_API = ".execute-api"
 INVOKE_ACTIONS = {"*", "execute-api:*", "execute-api:invoke"}
 SOURCE_KEYS = {"aws:sourcevpce": "vpce-", "aws:sourcevpc": "vpc-"}
+NEGATIVE_OPERATORS = {"stringnotequals", "stringnotequalsignorecase", "stringnotlike"}
 POSITIVE_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike",
                       "foranyvalue:stringequals", "foranyvalue:stringequalsignorecase",
                       "foranyvalue:stringlike"}
@@ -61,7 +66,7 @@ RULE = Rule(
     description="A private REST API must be invokable only through the stack's execute-api interface endpoint (a resource policy on aws:SourceVpce computed from that endpoint), and the endpoint's security group must admit only the Wallarm nodes.",
     remediation="Add an aws.apigateway.RestApiPolicy whose Allow statements for execute-api:Invoke are conditioned on aws:SourceVpce equal to the endpoint's id (and deny every other source), and limit the endpoint's security group ingress to the Wallarm node security group.",
     severity="critical",
-    link="https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html",
+    link="https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html#apigateway-resource-policies-source-vpc-example",
     config=MODEL_CONFIG,
 )
 
@@ -125,6 +130,63 @@ def _literal_vpcs(endpoints: list[Resource]) -> set[str]:
     return {v for ep in endpoints if isinstance(v := ep.get("vpcId"), str)}
 
 
+def _covers_all(resource: Any) -> bool:
+    """A statement `Resource` that is every method of the API (`execute-api:/*`, `*`, or an ARN whose
+    path part is `*`)."""
+    for r in _items(resource):
+        if not isinstance(r, str):
+            continue
+        if r in ("*", "execute-api:/*", "execute-api:*"):
+            return True
+        arn = r.split(":", 5)
+        if len(arn) == 6 and arn[0] == "arn" and arn[2] == "execute-api" and arn[5].split("/", 1)[-1] == "*":
+            return True
+    return False
+
+
+def _denied_elsewhere(statement: dict) -> list:
+    """The ids of a Deny of execute-api:Invoke on the whole API, for everyone, whose only condition
+    is a negative string match on aws:SourceVpce/aws:SourceVpc with concrete ids (AWS's documented
+    pattern: deny every other source, allow without a condition); [] when it is not one."""
+    principal = statement.get("Principal")
+    if statement.get("Effect") != "Deny" or "NotAction" in statement or not _grants_invoke(statement) \
+            or principal not in ("*", {"AWS": "*"}) or not _covers_all(statement.get("Resource")):
+        return []
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict) or len(condition) != 1:
+        return []
+    ((operator, block),) = condition.items()
+    if not isinstance(operator, str) or operator.lower() not in NEGATIVE_OPERATORS \
+            or not isinstance(block, dict) or len(block) != 1:
+        return []
+    ((key, values),) = block.items()
+    prefix = SOURCE_KEYS.get(key.lower()) if isinstance(key, str) else None
+    values = _items(values)
+    if prefix and values and all(isinstance(v, str) and v.startswith(prefix) and not set(v) & {"*", "?"}
+                                 for v in values):
+        return values
+    return []
+
+
+def judge(document: Any) -> tuple[list, list]:
+    """([(statement index, why)] of the Allows of execute-api:Invoke not limited to endpoint/VPC ids,
+    the ids the document limits invocations to) for a known policy document."""
+    statements = _items(document.get("Statement")) if isinstance(document, dict) else []
+    denied: list = []
+    for st in statements:
+        if isinstance(st, dict) and not denied:
+            denied = _denied_elsewhere(st)
+    problems, ids = [], list(denied)
+    for i, st in enumerate(statements):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _grants_invoke(st):
+            continue
+        why, values = _limited(st)
+        ids.extend(values)
+        if why is not None and not denied:
+            problems.append((i, why))
+    return problems, ids
+
+
 def _allowed_ids(policy: Resource) -> list:
     """The aws:SourceVpce/aws:SourceVpc ids a known document limits its invocations to ([] when
     unknown, or when any Allow of execute-api:Invoke is not limited)."""
@@ -132,16 +194,10 @@ def _allowed_ids(policy: Resource) -> list:
         document = parse_json(policy.get("policy"), "policy")
     except ValueError:
         return []
-    if not isinstance(document, dict):
+    if is_unknown(document):
         return []
-    ids: list = []
-    for st in _items(document.get("Statement")):
-        if isinstance(st, dict) and st.get("Effect") == "Allow" and _grants_invoke(st):
-            why, values = _limited(st)
-            if why is not None:
-                return []
-            ids.extend(values)
-    return ids
+    problems, ids = judge(document)
+    return [] if problems else ids
 
 
 def _names_literal_vpc_of(ep: Resource, policies: list[Resource]) -> bool:
@@ -156,21 +212,15 @@ def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) 
     if is_unknown(document):
         if from_stack:
             return []  # computed from the endpoint (or its VPC); the statements are judged once known
-        return [Finding(policy.urn, f"{_label(policy)}': .policy is unknown at preview and "
+        return [Finding(policy.urn, f"{_label(policy)}: .policy is unknown at preview and "
                                     "is not computed from an execute-api VPC endpoint of this stack, so it "
                                     "cannot be proven to limit the API to the stack's endpoint (fail closed)")]
-    statements = _items(document.get("Statement")) if isinstance(document, dict) else []
-    out, ids = [], []
-    for i, st in enumerate(statements):
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _grants_invoke(st):
-            continue
-        why, values = _limited(st)
-        ids.extend(values)
-        if why is not None:
-            out.append(Finding(policy.urn, f"{_label(policy)}': Statement[{i}] allows "
-                                           f"execute-api:Invoke but {why}: any VPC endpoint may invoke the API"))
+    problems, ids = judge(document)
+    out = [Finding(policy.urn, f"{_label(policy)}: Statement[{i}] allows execute-api:Invoke but {why}, and "
+                               "no Deny limits the API to endpoint/VPC ids: any VPC endpoint may invoke it")
+           for i, why in problems]
     if not out and not from_stack and not (ids and set(ids) <= _literal_vpcs(endpoints)):
-        out.append(Finding(policy.urn, f"{_label(policy)}': its aws:SourceVpce/aws:SourceVpc "
+        out.append(Finding(policy.urn, f"{_label(policy)}: its aws:SourceVpce/aws:SourceVpc "
                                        "ids are not computed from an execute-api VPC endpoint of this stack "
                                        "(no property dependency of .policy), so they are not the stack's"))
     return out
