@@ -6,6 +6,7 @@ the two suppression policies read what the others recorded, so they always come 
 
 from __future__ import annotations
 
+from guard.policies.aws.apigateway import private_api_access
 from guard.policies.aws.ecs import service_public_ip
 from guard.policies.aws.lb import (
     listener_http_redirect,
@@ -35,7 +36,7 @@ HYGIENE = [
 
 # Stack policies over the reachability model (no-bypass, perimeter coverage) go here: append each
 # module (exposing RULE and POLICY) to this list.
-STACK: list = [no_bypass, perimeter_waf, origin_protection, acknowledged_gaps]
+STACK: list = [no_bypass, perimeter_waf, origin_protection, acknowledged_gaps, private_api_access]
 
 # Reports: deferred resource checks (a resource policy: after every resource policy above), the
 # layers (disabled unless a tool asks), then the two suppression policies, which must stay last:
