@@ -214,7 +214,11 @@ def test_unknown_at_preview_is_deferred_to_up(results):
     _check_common(at_preview)
     assert ours(at_preview) == set(), describe(at_preview)
     assert deferred(at_preview) == expected, describe(at_preview)
-    assert at_preview.exit_code == 0, describe(at_preview)
+    # Stack rules never defer: a node whose image is hidden behind an unknown value (here a target
+    # group ARN, not a secret the stack creates) is not proven at the first preview (fail closed).
+    assert {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in at_preview.mandatory} == \
+        {("disallow-node-bypass", "node-svc")}, describe(at_preview)
+    assert all("not a proven Wallarm node" in v.message for v in at_preview.mandatory), describe(at_preview)
     at_update = results[key(PROGRAM, "dev", case, "update")]
     _check_common(at_update)
     assert ours(at_update) == set(), describe(at_update)

@@ -28,6 +28,22 @@ def tags(layer):
 
 
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+
+
+class DeclaredNetwork(pulumi.ComponentResource):
+    """The existing VPC these literal ids name, declared for the policy pack (docs/CONTRACTS.md,
+    "Declared networks"): private subnets, so the reachability policies judge the stack instead of
+    failing closed on ids it does not own."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("policytests:network:Declared", name)
+        self.register_outputs({"declaredNetwork": {
+            "vpcId": "vpc-0a1b2c3d4e5f60000", "cidrBlocks": ["10.9.0.0/16"],
+            "subnets": [{"id": s, "cidrBlock": f"10.9.{i}.0/24", "availabilityZone": f"eu-west-1{'ab'[i]}",
+                         "public": False} for i, s in enumerate(SUBNETS)]}})
+
+
+DeclaredNetwork("network")
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 TOKEN_PARAM = "arn:aws:ssm:eu-west-1:123456789012:parameter/layerguard/wallarm-token"
 
