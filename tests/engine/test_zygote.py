@@ -40,6 +40,11 @@ def test_a_forked_host_captures_what_a_cold_host_captures():
         with Zygote():
             forked = preview(PROGRAM, "dev", mode, policy_pack=PACK)
         assert cold.exit_code == forked.exit_code == 1, (cold.error, forked.error)
+        if mode == "update":
+            # An update stops at the first resource a mandatory Analyze rejects, and which one comes
+            # first follows the registration order: compare what was captured, not where it stopped.
+            assert _shape(forked)[0] == _shape(cold)[0] and cold.stopped and forked.stopped, mode
+            continue
         assert _shape(forked) == _shape(cold), mode
 
 

@@ -118,11 +118,15 @@ def _drop_internal(name: str):
 @pytest.mark.parametrize("with_analyze", [True, False], ids=["inputs-recorded", "dependencies-only"])
 def test_unset_internal_is_internet_facing(scenario_baseline, with_analyze):
     """A computed `internal` the program did not set is the provider default: internet-facing, so
-    the app ALB is a bypass, exactly as `internal=False` is."""
+    the app ALB's plain-HTTP forward is judged as on an internet-facing ALB (it must redirect),
+    exactly as with `internal=False`. (It is no bypass here: the app subnets have no route from an
+    internet gateway, which the reachability model checks.)"""
     diagnostics = drive(scenario_baseline, with_analyze=with_analyze, edit=_drop_internal("app-alb"))
-    app_alb = next(r.urn for r in scenario_baseline.resources if r.name == "app-alb")
+    app_http = next(r.urn for r in scenario_baseline.resources if r.name == "app-http")
     found = {(d["policy"], d["urn"]) for d in mandatory(diagnostics)}
-    assert ("disallow-node-bypass", app_alb) in found, show(diagnostics)
+    assert ("require-https-redirect", app_http) in found, show(diagnostics)
+    baseline = {(d["policy"], d["urn"]) for d in mandatory(drive(scenario_baseline, with_analyze=with_analyze))}
+    assert ("require-https-redirect", app_http) not in baseline, "the baseline's app ALB is internal"
 
 
 def test_configured_unknown_still_fails_closed(scenario_baseline):

@@ -207,7 +207,8 @@ def test_cloudfront_in_front(name, mode):
     assert dist.inputs["defaultCacheBehavior"]["viewerProtocolPolicy"] == "redirect-to-https"
     (origin,) = dist.inputs["origins"]
     lb = named(result, ENTRY_LB[name])
-    if name == "cloudfront-vpc-origin":
+    if name in ("cloudfront-vpc-origin", "nlb-cloudfront"):
+        # A VPC origin: the origin load balancer is internal, in the private subnets.
         vpc_origin = named(result, "edge-vpc-origin")
         assert one_dep(vpc_origin, "vpcOriginEndpointConfig") == lb.urn
         config = vpc_origin.inputs["vpcOriginEndpointConfig"]
@@ -251,7 +252,10 @@ def test_public_origin_forwards_only_with_the_secret_header(mode):
 def test_nlb_entry(name, mode):
     result = example_ok(name, mode)
     lb = named(result, ENTRY_LB[name])
-    assert lb.inputs["loadBalancerType"] == "network" and lb.inputs["internal"] is False
+    # Behind CloudFront the NLB is internal, reached through a VPC origin: it cannot check a secret
+    # header, and the origin-facing prefix list alone admits any distribution.
+    behind_cloudfront = name == "nlb-cloudfront"
+    assert lb.inputs["loadBalancerType"] == "network" and lb.inputs["internal"] is behind_cloudfront
     assert dep(lb, "securityGroups"), "an NLB made without a security group can never get one"
     prefix = ENTRY_LB[name].rsplit("-", 1)[0]
     tls = named(result, f"{prefix}-tls")
@@ -273,7 +277,10 @@ def test_nlb_entry(name, mode):
     assert app_rules[-1]["cidrBlock"] == INTERNET
     assert {r["cidrBlock"] for r in app_rules[:-1]} == {"10.20.128.0/19", "10.20.160.0/19"}
     node_port = {r["cidrBlock"] for r in rules if r["fromPort"] == 80}
-    assert node_port == ({INTERNET} if preserved else {"10.20.0.0/19", "10.20.32.0/19"})
+    # The node port from where the NLB's connections come: the clients with preservation, else the
+    # NLB's own subnets (private for the VPC-origin NLB, public for the internet-facing one).
+    assert node_port == ({INTERNET} if preserved else
+                         {"10.20.128.0/19", "10.20.160.0/19"} if behind_cloudfront else {"10.20.0.0/19", "10.20.32.0/19"})
     tags = lb.inputs["tags"]
     if name == "nlb-waf-exempt":
         assert tags["layerguard:waf-exemption"].startswith("partner clients pin our static IPs")
@@ -318,7 +325,7 @@ def test_no_public_ip_and_no_other_internet_facing_load_balancer():
     for name in EXPECTED_RULES:
         result = example_ok(name)
         facing = sorted(r.name for r in of_type(result, LB) if r.inputs["internal"] is not True)
-        expected = [] if name.startswith(("apigateway", "cloudfront-vpc")) else [ENTRY_LB[name]]
+        expected = [] if name.startswith(("apigateway", "cloudfront-vpc", "nlb-cloudfront")) else [ENTRY_LB[name]]
         assert facing == expected, f"{name}: {facing}"
         for svc in of_type(result, SERVICE):
             assert svc.inputs["networkConfiguration"]["assignPublicIp"] is False, svc.urn
@@ -369,22 +376,18 @@ def test_entry_resources_are_edge_layer_and_named_from_the_component(name):
 
 # -- misconfigurations the pack must catch -----------------------------------------------------
 
-HEADER_GAP = ("pack gap: disallow-direct-origin-access accepts the origin-facing prefix list OR the "
-              "secret header; a public ALB origin needs both (anyone can create a CloudFront "
-              "distribution that connects from the listed addresses)")
 MISCONFIGURATIONS = [
     # (example, case, policy that must fail, resource it must name)
     ("alb", "app-open-to-world", "disallow-node-bypass", "misconfig-app-open"),
     ("alb", "alb-without-web-acl", "enforce-perimeter-waf", "edge-alb"),
-    ("cloudfront-vpc-origin", "origin-open-to-world", "disallow-direct-origin-access", "edge-origin-alb"),
+    # An internal origin reached through a VPC origin is not reachable from the internet whatever its
+    # security group says, so "origin open to the world" is no bypass there; the perimeter is.
+    ("cloudfront-vpc-origin", "distribution-without-web-acl", "enforce-perimeter-waf", "edge-distribution"),
     ("cloudfront-vpc-origin", "cloudfront-acl-outside-us-east-1", "enforce-perimeter-waf", "edge-distribution"),
     ("cloudfront-public-alb", "distribution-without-web-acl", "enforce-perimeter-waf", "edge-distribution"),
-    pytest.param("cloudfront-public-alb", "header-not-required", "disallow-direct-origin-access",
-                 "edge-origin-alb", marks=pytest.mark.xfail(strict=True, reason=HEADER_GAP)),
-    pytest.param("cloudfront-public-alb", "origin-open-to-world", "disallow-direct-origin-access",
-                 "edge-origin-alb", marks=pytest.mark.xfail(strict=True, reason=HEADER_GAP)),
-    ("nlb-cloudfront", "origin-open-to-world", "disallow-direct-origin-access", "edge-origin-nlb"),
+    ("cloudfront-public-alb", "header-not-required", "disallow-direct-origin-access", "edge-origin-alb"),
     ("nlb-cloudfront", "distribution-without-web-acl", "enforce-perimeter-waf", "edge-distribution"),
+    ("nlb-cloudfront", "cloudfront-acl-outside-us-east-1", "enforce-perimeter-waf", "edge-distribution"),
     ("nlb-waf-exempt", "exemption-tag-missing", "enforce-perimeter-waf", "edge-nlb"),
     ("apigateway", "vpc-link-to-app", "disallow-node-bypass", "misconfig-direct-app"),
     ("apigateway", "stage-without-web-acl", "enforce-perimeter-waf", "edge-stage"),
