@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from .entries import waf
 from .interfaces import EntryAttachment, NodeTarget
 from .network import Network
 from .settings import AdoptedAlb
@@ -35,7 +36,6 @@ from .tagging import layer_tags
 
 LAYER = "edge"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-REDACTED_HEADERS = ("authorization", "cookie")
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,8 @@ class AdoptedAlbArgs:
     rate_window_seconds: int
     log_retention_days: int
     deletion_protection: bool = True
-
-
-def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
-    return aws.wafv2.WebAclVisibilityConfigArgs(
-        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
+    # SizeRestrictions_BODY of the Common rule set: count (the nodes inspect whole bodies) or block.
+    body_size_action: str = "count"
 
 
 class AdoptedAlbEntry(pulumi.ComponentResource):
@@ -87,45 +84,17 @@ class AdoptedAlbEntry(pulumi.ComponentResource):
                                         ignore_changes=["name", "namePrefix", "accessLogs",
                                                         "idleTimeout"]))
 
-        rules = [aws.wafv2.WebAclRuleArgs(
-            name="rate-limit-per-client", priority=0,
-            action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
-            statement=aws.wafv2.WebAclRuleStatementArgs(
-                rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                    limit=args.rate_limit, evaluation_window_sec=args.rate_window_seconds,
-                    aggregate_key_type="IP")),
-            visibility_config=_visibility(f"{name}-rate-limit"))]
-        for priority, group in enumerate(args.managed_rule_groups, start=1):
-            rules.append(aws.wafv2.WebAclRuleArgs(
-                name=group, priority=priority,
-                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        vendor_name="AWS", name=group)),
-                visibility_config=_visibility(f"{name}-{group}")))
-        self.web_acl = aws.wafv2.WebAcl(
-            f"{name}-web-acl", scope="REGIONAL",
-            description="Web ACL of the adopted ALB: AWS managed rules and a per-client rate limit",
-            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
-            rules=rules, visibility_config=_visibility(f"{name}-web-acl"),
-            tags=self._tags("web-acl"), opts=child)
+        # The same web ACL every entry builds (rate rule, managed groups with the body-size override,
+        # logging with its own log resource policy): components/entries/waf.py.
+        acl = waf.web_acl(name, "REGIONAL", waf.WafArgs(
+            managed_rule_groups=args.managed_rule_groups, rate_limit=args.rate_limit,
+            rate_window_seconds=args.rate_window_seconds, rate_limit_key="IP",
+            log_retention_days=args.log_retention_days, body_size_action=args.body_size_action),
+            self._tags, child, "Web ACL of the adopted ALB: AWS managed rules and a per-client rate limit")
+        self.web_acl, self.waf_log_group = acl.web_acl, acl.log_group
         self.web_acl_association = aws.wafv2.WebAclAssociation(
             f"{name}-web-acl-alb", resource_arn=self.load_balancer.arn,
             web_acl_arn=self.web_acl.arn, opts=child)
-        self.waf_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-waf-logs",
-            name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
-            retention_in_days=args.log_retention_days, tags=self._tags("waf-logs"), opts=child)
-        aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-waf-logging", resource_arn=self.web_acl.arn,
-            log_destination_configs=[self.waf_log_group.arn],
-            redacted_fields=[
-                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
-                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
-                        name=header))
-                for header in REDACTED_HEADERS],
-            opts=child)
         self.url = pulumi.Output.concat("https://", self.load_balancer.dns_name)
         self.register_outputs({"listenerArn": alb.listener_arn, "loadBalancerArn": alb.load_balancer_arn,
                                "webAclArn": self.web_acl.arn})
