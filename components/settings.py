@@ -851,6 +851,12 @@ def load(config: pulumi.Config | None = None) -> Settings:
     ops = _load_ops(r, region if region_ok else "", environment,
                     token_arn_given=bool(token_arn) and bool(_SECRET_ARN.match(token_arn)))
 
+    # The custom domain is an alias record to the edge ALB and a certificate on its HTTPS listener:
+    # only the ALB entry the stack builds has both (CloudFront and API Gateway take their own names).
+    domain = getattr(ops, "domain_name", "")
+    if domain and (getattr(entry, "kind", "alb") != "alb" or network_and_backend.get("adopted_alb") is not None):
+        r.problem("domainName", domain, "is supported with entry alb on an ALB the stack builds; with "
+                                        "cloudfront set cloudfrontAliases, with apigateway apiGatewayDomainName")
     if r.problems:
         raise SettingsError(r.problems)
 

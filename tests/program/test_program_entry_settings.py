@@ -71,6 +71,9 @@ INVALID = [
     ({"certificateArn"}, {"entry": "apigateway"}),              # a certificate with no domain to use it
     ({"certificateArn"}, {**API, "apiGatewayDomainName": "api.example.com"}),
     ({"allowHttpOnly"}, {**API, "allowHttpOnly": "true"}),
+    # The custom domain is an alias to the edge ALB: CloudFront and API Gateway take their own names.
+    ({"domainName"}, {**CLOUDFRONT, "domainName": "api.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"}),
+    ({"domainName"}, {**API, "domainName": "api.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"}),
 ]
 
 
@@ -83,7 +86,7 @@ def test_each_bad_entry_setting_is_named(problems, keys, overrides):  # noqa: F8
         # What was given and what is allowed or required.
         assert "got" in line and any(w in line for w in ("allowed", "required", "applies only",
                                                           "must", "needs", "expected", "not used", "no web ACL",
-                                                          "CloudFront takes")), line
+                                                          "CloudFront takes", "supported with")), line
 
 
 def test_bad_entry_combination_exits_2_with_nothing_registered():
