@@ -106,9 +106,9 @@ class PolicyPackProcess:
         options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
         args = [self._python(), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."]
         args += [f"-{k}={v}" for k, v in options.items() if str(v)]
-        self.process = subprocess.Popen(args, cwd=self.pack_dir, env=self._environment(),
-                                        stdout=subprocess.PIPE, stderr=self.stderr_file,
-                                        stdin=subprocess.DEVNULL)
+        self.process = self._forked(args) or subprocess.Popen(
+            args, cwd=self.pack_dir, env=self._environment(), stdout=subprocess.PIPE,
+            stderr=self.stderr_file, stdin=subprocess.DEVNULL)
         try:
             port = self._read_port()
             self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
@@ -118,6 +118,18 @@ class PolicyPackProcess:
             self.close()
             raise
         return self
+
+    def _forked(self, args: list[str]):
+        """The same command forked from a running zygote (zygote.py), when there is one and the
+        pack runs on this interpreter (no virtualenv of its own); None to start it the usual way."""
+        socket_path = os.environ.get("LAYERGUARD_ZYGOTE")
+        if not socket_path or args[0] != sys.executable or not Path(socket_path).exists():
+            return None
+        from .zygote import ForkedPack
+        try:
+            return ForkedPack(socket_path, self.pack_dir, self._environment(), args[4:], self.stderr_file)
+        except OSError:
+            return None  # the zygote is gone: start the pack the usual way
 
     def _read_port(self) -> int:
         assert self.process is not None and self.process.stdout is not None
@@ -147,9 +159,8 @@ class PolicyPackProcess:
         return text[-limit:] if text else "(no output on stderr)"
 
     def close(self) -> None:
-        if self.channel is not None:
-            self.channel.close()
-            self.channel = None
+        # The process first, then the channel: closing a channel whose server still runs blocks
+        # for about 0.2 s (gRPC's orderly shutdown); closing it after the server is gone does not.
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -157,6 +168,9 @@ class PolicyPackProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
 

@@ -1,4 +1,4 @@
-"""A fork server for language hosts: import the Pulumi SDK once, fork a fresh host per preview.
+"""A fork server for language hosts and policy packs: import the SDK once, fork a fresh process per use.
 
 Every offline preview runs its program in a language-host process of its own (`host.py`), as the
 Pulumi CLI does, so programs never share module state. Most of that process's time is importing
@@ -7,10 +7,19 @@ docs/BENCHMARKS.md). The zygote pays that import once: it imports the SDK, then 
 preview; the child is a fresh process (its own memory, its own module state from the fork on) that
 runs `host.main()` exactly as `python -m layerguard.host` would.
 
+A policy pack is started the same way: the CLI starts `python -u -m pulumi.policy ADDR .` in the
+pack's directory (analyzer.py); a forked pack is that command run in a child of the zygote, which
+has imported `pulumi`, `pulumi_policy` and `grpc` but never the pack's own modules. The child gets
+the pack's directory as its working directory and first import path, the environment the engine
+gives it, unbuffered standard streams on the descriptors the engine passes over the socket
+(SCM_RIGHTS), and runs `pulumi.policy` as `-m` runs it.
+
 Protocol (a Unix socket, one connection per request, one JSON line each way):
 
     -> {"op": "host", "spec": SPEC, "out": OUT, "stdout": FILE, "stderr": FILE}
     <- {"pid": PID}              then, when the host exits: {"exit": CODE}
+    -> {"op": "pack", "cwd": DIR, "env": {...}, "args": [ADDR, ".", ...]}  + 2 descriptors: stdout, stderr
+    <- {"pid": PID}              then, if the pack ends by itself: {"exit": CODE}
     -> {"op": "warm", "modules": [NAME, ...]}        (import more SDK modules for later forks)
     <- {"ok": true}
 
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import json
 import os
 import select
@@ -40,6 +50,7 @@ BASE_MODULES = (
     "google.protobuf.json_format", "google.protobuf.struct_pb2", "google.protobuf.empty_pb2",
     "pulumi", "pulumi.runtime.mocks", "pulumi.runtime.stack", "pulumi.runtime.sync_await",
     "pulumi.runtime.proto.resource_pb2", "pulumi.runtime.proto.engine_pb2",
+    "grpc", "pulumi_policy", "pulumi.runtime.proto.analyzer_pb2_grpc",
 )
 START_TIMEOUT = 120
 
@@ -73,6 +84,18 @@ def _read_line(conn: socket.socket) -> dict[str, Any]:
             break
         data += chunk
     return json.loads(data.decode() or "{}")
+
+
+def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """One request line, and the descriptors sent with it (a pack's standard streams)."""
+    data, fds = b"", []
+    while not data.endswith(b"\n"):
+        chunk, more, _flags, _addr = socket.recv_fds(conn, 65536, 4)
+        fds += more
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data.decode() or "{}"), fds
 
 
 def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any]) -> None:
@@ -109,7 +132,57 @@ def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any]) 
         os._exit(code)
 
 
+def _pack_child(conn: socket.socket, server: socket.socket, request: dict[str, Any], fds: list[int],
+                base_path: list[str]) -> None:
+    """In the forked child: become `python -u -m pulumi.policy ARGS` in the pack's directory."""
+    import runpy
+    code = 70
+    try:
+        server.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setpgid(0, 0)
+        for fd, given in zip((1, 2), fds, strict=True):
+            os.dup2(given, fd)
+            os.close(given)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        # `-u`: unbuffered binary streams, text layers that write through.
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
+                                      errors="backslashreplace")
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # The import path of `python -m` started there: the working directory, the caller's
+        # PYTHONPATH, then the interpreter's own (never the zygote's PYTHONPATH).
+        given_path = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:] = [os.getcwd(), *given_path, *base_path]
+        for name in [m for m in sys.modules if m == "layerguard" or m.startswith("layerguard.")]:
+            del sys.modules[name]  # the engine's own modules: a started pack has not imported them
+        sys.argv = [sys.executable, *request["args"]]
+        try:
+            runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        code = 70
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with contextlib.suppress(Exception):
+            _send(conn, {"exit": code})
+        os._exit(code)
+
+
 def serve(socket_path: str, modules: list[str]) -> int:
+    zygote_path = {p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    base_path = [p for p in sys.path[1:] if p not in zygote_path]  # the interpreter's own entries
     for name in BASE_MODULES + tuple(modules):
         _load(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -127,8 +200,9 @@ def serve(socket_path: str, modules: list[str]) -> int:
         except TimeoutError:
             continue
         conn.settimeout(None)
+        fds: list[int] = []
         try:
-            request = _read_line(conn)
+            request, fds = _read_request(conn)
         except (OSError, ValueError):
             conn.close()
             continue
@@ -149,8 +223,18 @@ def serve(socket_path: str, modules: list[str]) -> int:
             with contextlib.suppress(OSError):
                 _send(conn, {"pid": pid})
             conn.close()
+        elif request.get("op") == "pack" and len(fds) == 2:
+            pid = os.fork()
+            if pid == 0:
+                _pack_child(conn, server, request, fds, base_path)
+            with contextlib.suppress(OSError):
+                _send(conn, {"pid": pid})
+            conn.close()
         else:
             conn.close()
+        for fd in fds:  # the child has its own copies
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class ForkedHost:
@@ -222,6 +306,78 @@ class ForkedHost:
 
 
 _WARMED: set[str] = set()
+
+
+class ForkedPack:
+    """A policy pack forked by the zygote, with the part of `subprocess.Popen`'s interface the
+    analyzer uses (`stdout`, `pid`, `returncode`, `poll`, `terminate`, `kill`, `wait`)."""
+
+    def __init__(self, socket_path: str, cwd: Path, env: dict[str, str], args: list[str], stderr: Any) -> None:
+        read_end, write_end = os.pipe()
+        try:
+            self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._conn.connect(socket_path)
+            message = (json.dumps({"op": "pack", "cwd": str(cwd), "env": env, "args": args}) + "\n").encode()
+            socket.send_fds(self._conn, [message], [write_end, stderr.fileno()])
+        except OSError:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        self.stdout = os.fdopen(read_end, "rb", buffering=0)
+        self._buffer = b""
+        reply = self._next(START_TIMEOUT)
+        if "pid" not in reply:
+            self.stdout.close()
+            raise OSError("the zygote did not fork the policy pack")
+        self.pid = int(reply["pid"])
+        self.returncode: int | None = None
+        self._signal = 0
+
+    def _next(self, timeout: float | None) -> dict[str, Any]:
+        self._conn.settimeout(timeout)
+        while b"\n" not in self._buffer:
+            chunk = self._conn.recv(4096)
+            if not chunk:  # the child ended without a report: killed by a signal
+                return {}
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _ended(self, reply: dict[str, Any]) -> int:
+        self.returncode = int(reply["exit"]) if "exit" in reply else -(self._signal or signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            ready, _, _ = select.select([self._conn], [], [], 0)
+            if ready:
+                return self._ended(self._next(None))
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                return self._ended(self._next(timeout))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired("pulumi.policy", timeout) from None
+        return self.returncode
+
+    def _signal_group(self, signum: int) -> None:
+        if self.returncode is not None:
+            return
+        self._signal = signum
+        for kill in (os.killpg, os.kill):  # its own process group once it has set one up
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self._signal_group(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal_group(signal.SIGKILL)
 
 
 def _read(path: str) -> bytes:

@@ -227,12 +227,30 @@ def _pack_processes() -> list[int]:
     return found
 
 
-def test_pack_process_is_gone_after_success_and_failure():
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
+
+
+def test_pack_process_is_gone_after_success_and_failure(monkeypatch):
+    # Started as `python -m pulumi.policy` (found by its command line) or forked from the suite's
+    # zygote (found by its pid): either way, gone once the preview returns.
+    from layerguard import analyzer
+    pids, enter = [], analyzer.PolicyPackProcess.__enter__
+
+    def recording(self):
+        entered = enter(self)
+        pids.append(self.process.pid)
+        return entered
+
+    monkeypatch.setattr(analyzer.PolicyPackProcess, "__enter__", recording)
     preview(PROGRAM, "dev", policy_pack=PACK)
-    assert _pack_processes() == []
+    assert _pack_processes() == [] and len(pids) == 1 and not _alive(pids[0])
     failed = preview(PROGRAM, "dev", policy_pack=PACK, config={"failWith": "late"})
     assert failed.exit_code == 2
-    assert _pack_processes() == []
+    assert _pack_processes() == [] and len(pids) == 2 and not _alive(pids[1])
 
 
 def cli(*args, cwd=REPO):

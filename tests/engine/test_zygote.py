@@ -91,3 +91,53 @@ def test_preview_all_runs_every_stack_and_exits_with_the_worst(tmp_path):
         assert any(line.startswith(f"stack {stack} ") and " passed " in line for line in lines), run.stdout
     assert any(line.startswith(f"{broken} (dev)") and " ERROR " in line for line in lines), run.stdout
     assert "environment" in run.stdout and "nowhere" in run.stdout  # the key and the value given
+
+
+def test_a_forked_pack_judges_as_a_started_pack_does():
+    """The pack forked from the zygote (zygote.ForkedPack) gives the verdicts, messages and exit
+    code of `python -m pulumi.policy` started the CLI's way, in both modes and on a broken pack.
+    Both runs fork their host from the same zygote: only the pack's start differs."""
+    from layerguard import analyzer
+    original, forked = analyzer.PolicyPackProcess._forked, []
+
+    def run(fork: bool, *args, **kwargs):
+        analyzer.PolicyPackProcess._forked = (lambda self, argv: forked.append(1) or original(self, argv)) if fork \
+            else (lambda self, argv: None)
+        try:
+            return preview(*args, **kwargs)
+        finally:
+            analyzer.PolicyPackProcess._forked = original
+
+    with Zygote():
+        for mode in ("preview", "update"):
+            started, warm = run(False, PROGRAM, "dev", mode, policy_pack=PACK), run(True, PROGRAM, "dev", mode, policy_pack=PACK)
+            assert forked, "the pack was not forked"
+            assert started.exit_code == warm.exit_code == 1, (started.error, warm.error)
+            if mode == "update":  # stops at the first mandatory Analyze: which one follows registration order
+                assert started.stopped and warm.stopped
+                continue
+            assert sorted((v.policy, v.enforcement, v.urn, v.message) for v in warm.violations) == \
+                sorted((v.policy, v.enforcement, v.urn, v.message) for v in started.violations)
+        broken = FIXTURES / "engine" / "broken"
+        started, warm = run(False, PROGRAM, "dev", policy_pack=broken), run(True, PROGRAM, "dev", policy_pack=broken)
+    assert started.exit_code == warm.exit_code == 2
+    assert "broken on purpose" in started.error and "broken on purpose" in warm.error
+
+
+def test_a_forked_pack_runs_where_a_started_pack_runs():
+    """A forked pack's working directory and import path are those of `python -m pulumi.policy`
+    started in the pack's directory: the engine's own package is importable in it exactly when it
+    is in a started pack (the zygote's own imports and path do not leak into it)."""
+    from layerguard import analyzer
+    probe = FIXTURES / "zygote" / "pack"
+    original = analyzer.PolicyPackProcess._forked
+    with Zygote():
+        analyzer.PolicyPackProcess._forked = lambda self, argv: None
+        try:
+            started = preview(PROGRAM, "dev", policy_pack=probe)
+        finally:
+            analyzer.PolicyPackProcess._forked = original
+        warm = preview(PROGRAM, "dev", policy_pack=probe)
+    said = [[v.message for v in r.violations if v.policy == "where-am-i"] for r in (started, warm)]
+    assert said[0] and said[0] == said[1], said
+    assert f"cwd={probe}" in said[1][0]

@@ -61,6 +61,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from guard import sdk_memo
 from guard.framework import UNCLASSIFIED, Resource, Stack, is_unknown
 from guard.planned import INPUTS
 
@@ -1771,10 +1772,23 @@ def node_rules_from(cfg: dict) -> NodeRules:
 
 def model_for(stack: Stack, cloudfront_list_ids: Iterable[str] = (), node_rules: NodeRules | None = None) -> Model:
     """The model of this stack. The CLI runs every stack policy of one AnalyzeStack on the same
-    resources, so the model is built once and shared (keyed by a fingerprint of the resources)."""
-    stack = declared.expand(stack)  # an existing VPC the stack declares, as resources (declared.py)
+    resources, so the model is built once and shared (keyed by a fingerprint of the resources).
+    Within one AnalyzeStack call the policies share one stack view object (view.build_stack), so
+    the call's scope answers a repeat without expanding and fingerprinting the stack again."""
     ids = tuple(sorted(str(i) for i in cloudfront_list_ids))
     rules = node_rules or NodeRules()
+    scope = sdk_memo.call_scope()
+    scope_key = ("layerguard:model", id(stack), ids, rules)
+    if scope is not None and scope_key in scope and scope[scope_key][0] is stack:
+        return scope[scope_key][1]
+    model = _model_for(stack, ids, rules)
+    if scope is not None:
+        scope[scope_key] = (stack, model)
+    return model
+
+
+def _model_for(given: Stack, ids: tuple, rules: NodeRules) -> Model:
+    stack = declared.expand(given)  # an existing VPC the stack declares, as resources (declared.py)
     key = _fingerprint(stack, (ids, rules))
     with _CACHE_LOCK:
         if _CACHE["key"] == key and _CACHE["model"] is not None:
