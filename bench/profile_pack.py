@@ -35,22 +35,21 @@ def load_servicer(pack_dir: Path):
     import pulumi_policy.policy as pp
 
     captured = {}
+    # Stop the pack right after it builds its servicer, before it serves. The class itself stays in
+    # place, so whatever the pack's entry point patches on it (guard/sdk_memo.py) is patched.
+    original_init = pp._PolicyAnalyzerServicer.__init__
 
-    class Servicer(pp._PolicyAnalyzerServicer):
-        pass
-
-    original = pp._PolicyAnalyzerServicer
-
-    def capture(*args, **kwargs):
-        captured["servicer"] = original(*args, **kwargs)
-        raise SystemExit(0)  # stop before the pack starts serving
+    def capture(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        captured["servicer"] = self
+        raise SystemExit(0)
 
     os.environ.update({"PULUMI_PROJECT": synth.PROJECT, "PULUMI_STACK": synth.STACK, "PULUMI_DRY_RUN": "true",
                        "PULUMI_ORGANIZATION": "organization",
                        "PULUMI_CONFIG": f'{{"aws:region": "{synth.REGION}"}}'})
     os.chdir(pack_dir)
     sys.path.insert(0, str(pack_dir))
-    pp._PolicyAnalyzerServicer = capture
+    pp._PolicyAnalyzerServicer.__init__ = capture
     saved_argv = sys.argv
     sys.argv = ["pulumi.policy", "127.0.0.1:0", "."]
     try:
@@ -58,7 +57,7 @@ def load_servicer(pack_dir: Path):
     except SystemExit:
         pass
     finally:
-        pp._PolicyAnalyzerServicer = original
+        pp._PolicyAnalyzerServicer.__init__ = original_init
         sys.argv = saved_argv
     if "servicer" not in captured:
         raise RuntimeError(f"{pack_dir}: the pack did not construct a PolicyPack")
