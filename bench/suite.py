@@ -37,7 +37,8 @@ def run_once(rev: str) -> dict:
                               env=env, capture_output=True, text=True, timeout=3600)
         wall = time.perf_counter() - t0
         closing = [line for line in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-        previews = int(count_file.read_text().strip()) if count_file.exists() else None
+        previews = (sum(int(line) for line in count_file.read_text().split() if line.strip())
+                    if count_file.exists() else None)
         return {"rev": rev, "sha": subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"],
                                                   capture_output=True, text=True).stdout.strip(),
                 "wall_s": round(wall, 1), "previews": previews, "exit": proc.returncode,

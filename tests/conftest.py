@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -21,6 +23,8 @@ def pytest_sessionstart(session):
     global _ZYGOTE
     if os.environ.get("LAYERGUARD_NO_ZYGOTE"):
         return
+    if getattr(session.config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # pytest-xdist's controller runs no test: each worker starts its own zygote
     from layerguard.zygote import Zygote, sdk_modules
     _ZYGOTE = Zygote(sdk_modules(REPO)).__enter__()
 
@@ -28,3 +32,14 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     if _ZYGOTE is not None:
         _ZYGOTE.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _session_zygote_kept():
+    """A test that changes LAYERGUARD_ZYGOTE must put it back (monkeypatch does): otherwise every
+    later preview of the session starts a cold host, and the suite silently takes three times as
+    long (it did, once)."""
+    yield
+    if _ZYGOTE is not None:
+        assert os.environ.get("LAYERGUARD_ZYGOTE") == _ZYGOTE.socket_path, \
+            "this test left LAYERGUARD_ZYGOTE changed: later previews would not use the session's zygote"

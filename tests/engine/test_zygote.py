@@ -64,12 +64,11 @@ def test_a_program_failure_is_reported_as_from_a_cold_host():
     assert forked.error == cold.error and "boom" in forked.error
 
 
-def test_a_vanished_zygote_falls_back_to_a_cold_host(tmp_path):
-    os.environ[ENV] = str(tmp_path / "gone.sock")
-    try:
-        result = preview(PROBE, "dev")
-    finally:
-        os.environ.pop(ENV)
+def test_a_vanished_zygote_falls_back_to_a_cold_host(tmp_path, monkeypatch):
+    # monkeypatch puts the session's zygote back afterwards (popping the variable instead left every
+    # later preview of the session on cold hosts)
+    monkeypatch.setenv(ENV, str(tmp_path / "gone.sock"))
+    result = preview(PROBE, "dev")
     assert result.exit_code == 0 and result.outputs["marksFound"] == 0
 
 
