@@ -3,8 +3,9 @@
     python bench/suite.py [--rev REV ...] [--runs N]
 
 For each revision (default HEAD): `git clone` the repository into a temporary directory, check the
-revision out, and time `python -m pytest -q -p count_previews` there (the packages are already
-installed; CI's install step is not part of the figure). The plugin counts the in-process previews.
+revision out, and time what `make test` runs there: `make bytecode` (where the Makefile has it)
+and `python -m pytest -q -p count_previews` (the packages are already installed; CI's install step
+and ruff are not part of the figure). The plugin counts the in-process previews.
 Prints one JSON line per run: rev, wall_s, previews, passed/failed as pytest's closing line says.
 """
 
@@ -33,6 +34,8 @@ def run_once(rev: str) -> dict:
         env = {**os.environ, "PYTHONPATH": str(HERE), "LAYERGUARD_COUNT_FILE": str(count_file)}
         env.pop("LAYERGUARD_ZYGOTE", None)
         t0 = time.perf_counter()
+        if "bytecode:" in Path(clone, "Makefile").read_text(encoding="utf-8"):  # what `make test` does first
+            subprocess.run(["make", "-s", "bytecode", f"PYTHON={sys.executable}"], cwd=clone, env=env, check=True)
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "count_previews"], cwd=clone,
                               env=env, capture_output=True, text=True, timeout=3600)
         wall = time.perf_counter() - t0
