@@ -6,16 +6,20 @@ Python again: `deserialize_properties(json_format.MessageToDict(r.properties))`,
 its provider. With 9 stack policies that is 9 conversions of every resource, most of the time
 `AnalyzeStack` takes on a large stack (docs/BENCHMARKS.md, "SDK floor").
 
-While one `AnalyzeStack` call runs, what that loop computes from a message alone is answered from a
-memo keyed by the identity of the protobuf message (the request holds every message alive for the
-whole call, so an identity cannot be reused while the memo lives) and of the dict made from it:
-`MessageToDict`, `deserialize_properties`, `unknown_checking_proxy` (the SDK's proxy is built
-eagerly, one wrapper per nested dict and list with a copy of its path each: after the memo of the
-first two, the largest per-policy cost left), and the servicer's `_get_resource_options` and
-`_get_provider_resource`. Each policy still gets its own `PolicyResource` (the SDK sets its parent
-and dependencies per policy); the properties, options and provider under it are shared objects
-that no policy of this pack mutates (policies read through `plain()`). Outside `AnalyzeStack`
-(`Analyze`, `Remediate`, `Configure`) nothing changes.
+While one `AnalyzeStack` call runs, the SDK's loop reads an unpacked copy of the request
+(`_Request`): each `AnalyzeStackResource` once taken out of protobuf (`_Resource`: each protobuf
+read of a repeated or map field builds a new container), its properties behind a `_Properties`
+holder. The functions that loop calls recognise the holder and the unpacked resource and answer
+from them: `MessageToDict`, `deserialize_properties` and `unknown_checking_proxy` (the SDK's proxy
+is built eagerly, one wrapper per nested dict and list with a copy of its path each) make one
+proxy per resource for the whole call, and `_get_resource_options` and `_get_provider_resource`
+run once per resource. The caches live on those objects, not in a table keyed by identity: a
+table of every resource's five answers was the one part of the call that grew faster than the
+stack. Each policy still gets its own `PolicyResource` (the SDK sets its parent and dependencies
+per policy); the properties, options and provider under it are shared objects that no policy of
+this pack mutates (policies read through `plain()`). Anything else, and everything outside
+`AnalyzeStack` (`Analyze`, `Remediate`, `Configure`), goes to the SDK's own functions unchanged,
+except that a `Struct` is converted without the generic descriptor walk (`struct_to_dict`).
 
 This patches names in the SDK module, not the SDK itself; it is applied only to the version it was
 written against (`pulumi-policy` is pinned in requirements.txt) and checks the names it replaces,
@@ -56,13 +60,11 @@ class _JsonFormat:
         return getattr(self._real, name)
 
     def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:  # the SDK calls it by this name
-        memo = _memo()
-        if memo is None or args or kwargs:
+        if type(message) is _Properties:
+            return message if not (args or kwargs) else self._real.MessageToDict(message.message, *args, **kwargs)
+        if args or kwargs:
             return self._real.MessageToDict(message, *args, **kwargs)
-        hit = memo.get(id(message))
-        if hit is None or hit[0] is not message:
-            hit = memo[id(message)] = (message, self._to_dict(message))
-        return hit[1]
+        return self._to_dict(message)
 
     def _to_dict(self, message: Any) -> Any:
         if getattr(getattr(message, "DESCRIPTOR", None), "full_name", None) != "google.protobuf.Struct":
@@ -106,33 +108,39 @@ def _value(value: Any) -> Any:
     return None  # null_value, or no kind set
 
 
+class _Properties:
+    """A resource's properties message, standing in for it in the SDK's loop; it carries the one
+    proxy every stack policy of the call gets."""
+
+    __slots__ = ("_proxy", "message")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        self._proxy = None
+
+
 class _Resource:
     """One `AnalyzeStackResource` with the fields the SDK's loop reads taken out of the protobuf
-    message once: the loop reads them once per stack policy, and each protobuf read of a repeated
-    or map field builds a new container."""
+    message once (the loop reads them once per stack policy), and what the servicer computes from
+    it once for the call."""
 
-    __slots__ = (
-        "_message",
-        "dependencies",
-        "name",
-        "options",
-        "parent",
-        "properties",
-        "propertyDependencies",
-        "provider",
-        "type",
-        "urn",
-    )
+    __slots__ = ("_message", "_options", "_provider", "dependencies", "name", "options", "parent",
+                 "properties", "propertyDependencies", "provider", "type", "urn")
 
     def __init__(self, message: Any) -> None:
         self._message = message
         self.type, self.urn, self.name, self.parent = message.type, message.urn, message.name, message.parent
         self.dependencies = list(message.dependencies)
         self.propertyDependencies = {k: _Urns(list(v.urns)) for k, v in message.propertyDependencies.items()}
-        self.properties, self.options, self.provider = message.properties, message.options, message.provider
+        self.properties = _Properties(message.properties)
+        self.options, self.provider = message.options, message.provider
+        self._options = self._provider = _UNSET
 
     def HasField(self, name: str) -> bool:
         return self._message.HasField(name)
+
+
+_UNSET = object()
 
 
 class _Urns:
@@ -154,40 +162,6 @@ class _Request:
         return getattr(self._request, name)
 
 
-def _memoised(real: Any, kind: str) -> Any:
-    """`real(value)` answered once per `value` object while an AnalyzeStack call runs."""
-
-    def call(value: Any, *args: Any, **kwargs: Any) -> Any:
-        memo = _memo()
-        if memo is None or args or kwargs:
-            return real(value, *args, **kwargs)
-        key = (kind, id(value))
-        hit = memo.get(key)
-        if hit is None or hit[0] is not value:
-            hit = memo[key] = (value, real(value))
-        return hit[1]
-
-    call.__wrapped__ = real
-    return call
-
-
-def _memoised_method(real: Any, kind: str) -> Any:
-    """A servicer method of one message, answered once per message while an AnalyzeStack call runs."""
-
-    def call(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
-        memo = _memo()
-        if memo is None or args or kwargs:
-            return real(self, message, *args, **kwargs)
-        key = (kind, id(message))
-        hit = memo.get(key)
-        if hit is None or hit[0] is not message:
-            hit = memo[key] = (message, real(self, message))
-        return hit[1]
-
-    call.__wrapped__ = real
-    return call
-
-
 def install() -> bool:
     """Patch pulumi_policy.policy for this process; True when applied."""
     if os.environ.get("LAYERGUARD_NO_SDK_MEMO"):
@@ -205,10 +179,40 @@ def install() -> bool:
             or isinstance(getattr(sdk, "json_format", None), _JsonFormat)):
         return False
     real_analyze_stack = servicer.AnalyzeStack
-    sdk.deserialize_properties = _memoised(sdk.deserialize_properties, "deserialize")
-    sdk.unknown_checking_proxy = _memoised(sdk.unknown_checking_proxy, "proxy")
-    servicer._get_resource_options = _memoised_method(servicer._get_resource_options, "options")
-    servicer._get_provider_resource = _memoised_method(servicer._get_provider_resource, "provider")
+    real_deserialize, real_proxy = sdk.deserialize_properties, sdk.unknown_checking_proxy
+    real_options, real_provider = servicer._get_resource_options, servicer._get_provider_resource
+    json = _JsonFormat(sdk.json_format)
+
+    def deserialize_properties(props: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(props) is _Properties and not (args or kwargs):
+            return props  # unknown_checking_proxy below finishes the job, once
+        return real_deserialize(props, *args, **kwargs)
+
+    def unknown_checking_proxy(props: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(props) is not _Properties:
+            return real_proxy(props, *args, **kwargs)
+        if props._proxy is None:
+            props._proxy = real_proxy(real_deserialize(json._to_dict(props.message)))
+        return props._proxy
+
+    def get_resource_options(self: Any, request: Any) -> Any:
+        if type(request) is not _Resource:
+            return real_options(self, request)
+        if request._options is _UNSET:
+            request._options = real_options(self, request)
+        return request._options
+
+    def get_provider_resource(self: Any, request: Any) -> Any:
+        if type(request) is not _Resource:
+            return real_provider(self, request)
+        if request._provider is _UNSET:
+            request._provider = real_provider(self, request)
+        return request._provider
+
+    sdk.deserialize_properties = deserialize_properties
+    sdk.unknown_checking_proxy = unknown_checking_proxy
+    servicer._get_resource_options = get_resource_options
+    servicer._get_provider_resource = get_provider_resource
 
     def analyze_stack(self: Any, request: Any, context: Any) -> Any:
         _local.memo = {}
@@ -224,6 +228,6 @@ def install() -> bool:
             if collecting:
                 gc.enable()
 
-    sdk.json_format = _JsonFormat(sdk.json_format)
+    sdk.json_format = json
     servicer.AnalyzeStack = analyze_stack
     return True
