@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ def stacks_of(program_dir: Path) -> list[str]:
 
 def preview_all(program_dir: Path, file_stack: str, config_files: list[Path], mode: str, *,
                 pack: Path | None, policy_config: Path | None, overrides: dict[str, dict[str, str]],
-                json_file: Path | None = None) -> int:
+                json_file: Path | None = None,
+                write_outputs: Callable[[list[tuple[str, str, Path | None, PreviewResult]]], None] | None = None) -> int:
     runs: list[tuple[str, str, Path | None]] = [(s, f"stack {s}", None) for s in stacks_of(program_dir)]
     runs += [(file_stack, f"{f} ({file_stack})", f) for f in config_files]
     if not runs:
@@ -45,6 +47,8 @@ def preview_all(program_dir: Path, file_stack: str, config_files: list[Path], mo
         doc: list[dict[str, Any]] = [{"run": label, "exit_code": r.exit_code, "error": r.error, **r.to_json()}
                                      for (_s, label, _f), r in zip(runs, results, strict=True)]
         json_file.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    if write_outputs is not None:
+        write_outputs([(label, stack, config_file, r) for (stack, label, config_file), r in zip(runs, results, strict=True)])
     return max(r.exit_code for r in results)
 
 

@@ -61,9 +61,6 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
 
 def _check_outputs(args) -> str | None:
     """An error message for output flags that cannot be honoured, checked before the preview runs."""
-    wanted = [f for f in ("sarif", "junit", "markdown", "diagram") if getattr(args, f) is not None]
-    if wanted and args.all_stacks:
-        return f"--{', --'.join(wanted)}: one stack's preview at a time (not with --all)"
     if args.diagram is not None:
         from .outputs.diagram import DiagramUnavailable, check
         try:
@@ -73,24 +70,39 @@ def _check_outputs(args) -> str | None:
     return None
 
 
-def _write_outputs(args, result) -> None:
+def _write_outputs(args, runs) -> None:
+    """The CI files of one preview, or of every run of `preview --all` (`runs`: (label, stack,
+    config file, result); a label only names the runs of `--all`). SARIF, JUnit and Markdown hold
+    every run in one file; the diagram is one picture per run, FILE's name with the run's label
+    added (`out.svg` -> `out-stack-dev.svg`)."""
     for target in (args.sarif, args.junit, args.markdown, args.diagram):
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
+    labels = [label for label, _stack, _file, _result in runs] if args.all_stacks else None
+    results = [result for _label, _stack, _file, result in runs]
     if args.sarif is not None:
         from .outputs import sarif
-        from .project import load
-        main_file = load(args.program, args.stack, config_file=args.config_file[0] if args.config_file else None).main
-        sarif.write(args.sarif, [(result, main_file)])
+        from .project import main_file
+        # A stack's run keeps the category a single preview of it has (`layerguard/<stack>/`).
+        categories = [stack if config_file is None else label for label, stack, config_file, _r in runs]
+        sarif.write(args.sarif, [(result, main_file(args.program, stack, config_file))
+                                 for _label, stack, config_file, result in runs],
+                    categories if args.all_stacks else None)
     if args.junit is not None:
         from .outputs import junit
-        junit.write(args.junit, [result])
+        junit.write(args.junit, results, labels)
     if args.markdown is not None:
         from .outputs import markdown
-        markdown.write(args.markdown, [result])
+        markdown.write(args.markdown, results, labels)
     if args.diagram is not None:
         from .outputs import diagram
-        diagram.render(result, args.diagram)
+        from .outputs.model import slug
+        for label, _stack, _file, result in runs:
+            if result.exit_code == 2:
+                continue  # nothing was captured to draw
+            target = args.diagram.with_name(f"{args.diagram.stem}-{slug(label)}{args.diagram.suffix}") \
+                if args.all_stacks else args.diagram
+            diagram.render(result, target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         from .batch import preview_all
         return preview_all(args.program, args.stack or "dev", args.config_file, args.mode, pack=pack,
                            policy_config=args.policy_pack_config, overrides=overrides,
-                           json_file=args.json_file)
+                           json_file=args.json_file, write_outputs=lambda runs: _write_outputs(args, runs))
     if args.stack is None:
         print("error: --stack is required (or --all for every stack)", file=sys.stderr)
         return 2
@@ -138,5 +150,5 @@ def main(argv: list[str] | None = None) -> int:
     print(render(result))
     if args.json_file is not None:
         args.json_file.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    _write_outputs(args, result)
+    _write_outputs(args, [(args.stack, args.stack, args.config_file[0] if args.config_file else None, result)])
     return result.exit_code

@@ -169,3 +169,12 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
         result.config[key] = value
         result.secret_keys.add(key)
     return result
+
+
+def main_file(program_dir: Path, stack: str, config_file: Path | None = None) -> Path:
+    """The program's entry point (what a SARIF location points at); the project file when the
+    project or the stack's config cannot be read (a preview that did not run)."""
+    try:
+        return load(program_dir, stack, config_file=config_file).main
+    except EngineError:
+        return program_dir / "Pulumi.yaml"

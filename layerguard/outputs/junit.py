@@ -6,7 +6,8 @@ judged (the Analyzer protocol does not say which types a policy looks at, so eac
 resource, as it does in `Analyze`), plus a case for each finding on the stack as a whole. A finding
 at a failing level (mandatory, remediate) is a `failure`; an advisory finding stays a passing case
 with the finding in `system-out`; a policy that could not decide during preview is `skipped`, and a
-disabled policy is one skipped case.
+disabled policy is one skipped case. A preview that could not run (exit 2: bad settings, a
+program or pack failure) is one case with an `error`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,18 @@ from ..engine import PreviewResult
 from . import model
 
 
-def suite(result: PreviewResult) -> ET.Element:
+def _error_suite(result: PreviewResult, name: str) -> ET.Element:
+    el = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")
+    case = ET.SubElement(el, "testcase", classname="layerguard", name="preview")
+    error = ET.SubElement(case, "error", message=(result.error or "the preview did not run").splitlines()[0])
+    error.text = result.error or ""
+    return el
+
+
+def suite(result: PreviewResult, label: str | None = None) -> ET.Element:
+    name = f"layerguard preview {label or result.stack}"
+    if result.exit_code == 2 or result.error:
+        return _error_suite(result, name)
     policies = model.policies(result)
     findings: dict[tuple[str, str], list] = defaultdict(list)
     for v in result.violations:
@@ -34,7 +46,7 @@ def suite(result: PreviewResult) -> ET.Element:
     listed = set(cases)
     cases += [key for key in findings if key not in listed]
 
-    el = ET.Element("testsuite", name=f"layerguard preview {result.stack}")
+    el = ET.Element("testsuite", name=name)
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     meta = {p.name: p for p in policies}
     for p in policies:
@@ -73,11 +85,12 @@ def suite(result: PreviewResult) -> ET.Element:
     return el
 
 
-def document(results: list[PreviewResult]) -> ET.ElementTree:
+def document(results: list[PreviewResult], labels: list[str] | None = None) -> ET.ElementTree:
+    """One suite per preview; `labels` name them (`preview --all`), else the stack does."""
     root = ET.Element("testsuites", name="layerguard")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for result in results:
-        el = suite(result)
+    for i, result in enumerate(results):
+        el = suite(result, labels[i] if labels else None)
         root.append(el)
         for key in totals:
             totals[key] += int(el.get(key, "0"))
@@ -88,5 +101,5 @@ def document(results: list[PreviewResult]) -> ET.ElementTree:
     return tree
 
 
-def write(path: Path, results: list[PreviewResult]) -> None:
-    document(results).write(path, encoding="utf-8", xml_declaration=True)
+def write(path: Path, results: list[PreviewResult], labels: list[str] | None = None) -> None:
+    document(results, labels).write(path, encoding="utf-8", xml_declaration=True)

@@ -62,10 +62,14 @@ def mermaid(result: PreviewResult) -> str:
     return "\n".join(lines)
 
 
-def section(result: PreviewResult) -> str:
+def section(result: PreviewResult, label: str | None = None) -> str:
     verdict = model.verdict(result)
     mark = {"PASSED": "✅", "FAILED": "❌"}.get(verdict, "⚠️")
-    out = [f"## {mark} layerguard: stack `{result.stack}` {verdict}", "", model.summary_line(result) + "."]
+    title = f"`{label}`" if label else f"stack `{result.stack}`"
+    if verdict == "ERROR":
+        return "\n".join([f"## {mark} layerguard: {title} {verdict}", "", "The preview did not run:", "",
+                          "```", result.error or "(no message)", "```"])
+    out = [f"## {mark} layerguard: {title} {verdict}", "", model.summary_line(result) + "."]
     if result.pack is not None:
         failing = len(result.mandatory)
         out[-1] += (f" Policy pack `{result.pack.name}@v{result.pack.version}` ({len(result.pack.policies)} "
@@ -101,9 +105,9 @@ def section(result: PreviewResult) -> str:
     return "\n".join(out)
 
 
-def document(results: list[PreviewResult]) -> str:
-    return "\n\n---\n\n".join(section(r) for r in results) + "\n"
+def document(results: list[PreviewResult], labels: list[str] | None = None) -> str:
+    return "\n\n---\n\n".join(section(r, labels[i] if labels else None) for i, r in enumerate(results)) + "\n"
 
 
-def write(path: Path, results: list[PreviewResult]) -> None:
-    path.write_text(document(results), encoding="utf-8")
+def write(path: Path, results: list[PreviewResult], labels: list[str] | None = None) -> None:
+    path.write_text(document(results, labels), encoding="utf-8")

@@ -89,9 +89,16 @@ def layer_counts(result: PreviewResult) -> list[tuple[str, int, int, int]]:
 
 
 def verdict(result: PreviewResult) -> str:
+    if result.exit_code == 2 or result.error:
+        return "ERROR"
     if result.pack is None:
         return "NOT ANALYSED"
     return "FAILED" if result.mandatory else "PASSED"
+
+
+def slug(label: str) -> str:
+    """A run's label (`stack dev`, `examples/x.yaml (dev)`) as a file-name and id part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "run"
 
 
 # --- the traffic picture -------------------------------------------------------------------------

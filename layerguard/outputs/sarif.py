@@ -67,8 +67,9 @@ def _rule(policy: model.Policy) -> dict[str, Any]:
     return rule
 
 
-def run(result: PreviewResult, program_file: Path) -> dict[str, Any]:
-    """One SARIF run for one preview."""
+def run(result: PreviewResult, program_file: Path, label: str | None = None) -> dict[str, Any]:
+    """One SARIF run for one preview (`label`: the run's name in `preview --all`, which keeps two
+    runs of one stack apart in code scanning)."""
     policies = model.policies(result)
     index = {p.name: i for i, p in enumerate(policies)}
     rules = [_rule(p) for p in policies]
@@ -110,8 +111,10 @@ def run(result: PreviewResult, program_file: Path) -> dict[str, Any]:
         driver["version"] = pack.version
     return {
         "tool": {"driver": driver},
-        "automationDetails": {"id": f"layerguard/{result.stack}/"},
+        "automationDetails": {"id": f"layerguard/{model.slug(label) if label else result.stack}/"},
         "invocations": [{"executionSuccessful": result.exit_code != 2,
+                         **({"toolExecutionNotifications": [{"level": "error", "message": {"text": result.error}}]}
+                            if result.error else {}),
                          "properties": {"mode": result.mode, "exitCode": result.exit_code,
                                         "verdict": model.verdict(result)}}],
         "results": results,
@@ -119,11 +122,12 @@ def run(result: PreviewResult, program_file: Path) -> dict[str, Any]:
     }
 
 
-def document(results: list[tuple[PreviewResult, Path]]) -> dict[str, Any]:
+def document(results: list[tuple[PreviewResult, Path]], labels: list[str] | None = None) -> dict[str, Any]:
     """The SARIF log: one run per (preview, its program's entry point)."""
     return {"$schema": SCHEMA_URI, "version": "2.1.0",
-            "runs": [run(result, program_file) for result, program_file in results]}
+            "runs": [run(result, program_file, labels[i] if labels else None)
+                     for i, (result, program_file) in enumerate(results)]}
 
 
-def write(path: Path, results: list[tuple[PreviewResult, Path]]) -> None:
-    path.write_text(json.dumps(document(results), indent=2) + "\n", encoding="utf-8")
+def write(path: Path, results: list[tuple[PreviewResult, Path]], labels: list[str] | None = None) -> None:
+    path.write_text(json.dumps(document(results, labels), indent=2) + "\n", encoding="utf-8")

@@ -70,8 +70,3 @@ def test_missing_graphviz_exits_2_naming_what_to_install(tmp_path, monkeypatch):
     assert code == 2
     assert re.search(r"Graphviz.*apt-get install graphviz", err), err
     assert not (tmp_path / "d.svg").exists()
-
-
-def test_outputs_are_one_stack_at_a_time(tmp_path):
-    code, err = _cli("--all", "--markdown", str(tmp_path / "m.md"))
-    assert code == 2 and "--markdown" in err and "--all" in err
