@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .entries import waf
+from .entries.node_targets import egress_to_nodes, node_target_group
 from .interfaces import EntryAttachment, NodeTarget
 from .network import Network
 from .settings import AdoptedAlb
@@ -110,19 +111,8 @@ class AdoptedAlbEntry(pulumi.ComponentResource):
         name, alb = self._name, self._args.alb
         child = pulumi.ResourceOptions(parent=self)
 
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-out-{target.name}", security_group_id=self.security_group.id,
-            referenced_security_group_id=target.security_group.id, ip_protocol="tcp",
-            from_port=target.port, to_port=target.port,
-            description=f"Adopted ALB to {target.name} on {target.port}",
-            tags=self._tags(f"alb-out-{target.name}"), opts=child)
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-{target.name}-tg", target_type="ip", protocol="HTTP", port=target.port,
-            vpc_id=self._network.vpc_id, deregistration_delay=30,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, protocol="HTTP", path=target.health_check_path, port="traffic-port",
-                matcher="200", interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3),
-            tags=self._tags(f"{target.name}-tg"), opts=child)
+        egress_to_nodes(name, "alb", "Adopted ALB", self.security_group.id, target, self._tags, child)
+        self.target_group = node_target_group(name, target, self._network.vpc_id, self._tags, child)
         self.listener = aws.lb.Listener(
             f"{name}-listener", load_balancer_arn=self.load_balancer.arn, port=443, protocol="HTTPS",
             ssl_policy=TLS_POLICY, certificate_arn=self._args.certificate_arn,

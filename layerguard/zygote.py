@@ -98,21 +98,37 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     return json.loads(data.decode() or "{}"), fds
 
 
+def _become_child(server: socket.socket, out: int, err: int) -> None:
+    """First steps of every forked child: leave the zygote's socket and signals, take a process
+    group of its own, and `out` / `err` as standard output and error (stdin: /dev/null)."""
+    server.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setpgid(0, 0)
+    for fd, given in ((1, out), (2, err)):
+        os.dup2(given, fd)
+        os.close(given)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+
+def _end_child(conn: socket.socket, code: int) -> None:
+    """Last steps of every forked child: flush, report the exit code to the engine, exit."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    with contextlib.suppress(Exception):
+        _send(conn, {"exit": code})
+    os._exit(code)
+
+
 def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any]) -> None:
     """In the forked child: become a language host for one program, report the exit code, exit."""
     code = 70
     try:
-        server.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setpgid(0, 0)
-        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-            target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(target, fd)
-            os.close(target)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
+        _become_child(server, *(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                                for name in ("stdout", "stderr")))
         sys.argv = [sys.executable, "-m", "layerguard.host", request["spec"], request["out"]]
         from . import host
         code = host.main(request["spec"], request["out"])
@@ -124,12 +140,7 @@ def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any]) 
         traceback.print_exc()
         code = 70
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        with contextlib.suppress(Exception):
-            _send(conn, {"exit": code})
-        os._exit(code)
+        _end_child(conn, code)
 
 
 def _pack_child(conn: socket.socket, server: socket.socket, request: dict[str, Any], fds: list[int],
@@ -138,16 +149,7 @@ def _pack_child(conn: socket.socket, server: socket.socket, request: dict[str, A
     import runpy
     code = 70
     try:
-        server.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setpgid(0, 0)
-        for fd, given in zip((1, 2), fds, strict=True):
-            os.dup2(given, fd)
-            os.close(given)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
+        _become_child(server, *fds)
         # `-u`: unbuffered binary streams, text layers that write through.
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
@@ -172,12 +174,7 @@ def _pack_child(conn: socket.socket, server: socket.socket, request: dict[str, A
         traceback.print_exc()
         code = 70
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        with contextlib.suppress(Exception):
-            _send(conn, {"exit": code})
-        os._exit(code)
+        _end_child(conn, code)
 
 
 def serve(socket_path: str, modules: list[str]) -> int:

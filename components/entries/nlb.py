@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from ..interfaces import EntryAttachment, NodeTarget
 from ..network import Network
 from ..tagging import layer_tags
+from .node_targets import egress_to_nodes, node_target_group
 
 LAYER = "edge"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -157,21 +158,11 @@ class NlbPerimeter(pulumi.ComponentResource):
         self._attached = True
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-nlb-out-{target.name}", security_group_id=self.security_group.id,
-            referenced_security_group_id=target.security_group.id, ip_protocol="tcp",
-            from_port=target.port, to_port=target.port,
-            description=f"Edge NLB to {target.name} on {target.port}",
-            tags=self._tags(f"nlb-out-{target.name}"), opts=child)
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-{target.name}-tg", target_type="ip", protocol="TCP", port=target.port,
-            vpc_id=self._network.vpc_id, deregistration_delay=30,
-            preserve_client_ip="true" if args.client_ip_preservation else "false",
-            proxy_protocol_v2=False,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, protocol="HTTP", path=target.health_check_path, port="traffic-port",
-                matcher="200", interval=10, timeout=5, healthy_threshold=2, unhealthy_threshold=2),
-            tags=self._tags(f"{target.name}-tg"), opts=child)
+        egress_to_nodes(name, "nlb", "Edge NLB", self.security_group.id, target, self._tags, child)
+        self.target_group = node_target_group(
+            name, target, self._network.vpc_id, self._tags, child, protocol="TCP", interval=10,
+            unhealthy_threshold=2, preserve_client_ip="true" if args.client_ip_preservation else "false",
+            proxy_protocol_v2=False)
         forward = [aws.lb.ListenerDefaultActionArgs(type="forward",
                                                     target_group_arn=self.target_group.arn)]
         if args.internal:

@@ -69,10 +69,13 @@ def nginx_texts(containers_: list) -> list:
     return out
 
 
-def mode_directives(text: str) -> list:
-    """Every `wallarm_mode X;` with the location it sits in and whether that location proxies."""
+def statements(text: str):
+    """Each NGINX directive of `text`, in order, as (words, headers, block, directives): its words
+    (quotes stripped, comments skipped), the header words of every block around it (outermost
+    first), the innermost block (`[header words, its directives]`, None at top level) and the
+    directive list it belongs to (the block's, filled as the walk goes on)."""
     blocks: list = []  # stack of [header words, directives-in-block]
-    found: list = []
+    top: list = []
     statement: list = []
     for token in _TOKEN_RE.findall(text):
         if token.startswith("#"):
@@ -82,9 +85,9 @@ def mode_directives(text: str) -> list:
             statement = []
         elif token == ";":
             if statement:
-                (blocks[-1][1] if blocks else []).append(statement)
-                if statement[0] == "wallarm_mode" and len(statement) > 1:
-                    found.append((statement[1], [b[0] for b in blocks], blocks[-1] if blocks else None))
+                directives = blocks[-1][1] if blocks else top
+                directives.append(statement)
+                yield statement, [b[0] for b in blocks], (blocks[-1] if blocks else None), directives
             statement = []
         elif token == "}":
             if blocks:
@@ -92,6 +95,12 @@ def mode_directives(text: str) -> list:
             statement = []
         else:
             statement.append(token.strip("\"'"))
+
+
+def mode_directives(text: str) -> list:
+    """Every `wallarm_mode X;` with the location it sits in and whether that location proxies."""
+    found = [(words[1], headers, block) for words, headers, block, _directives in statements(text)
+             if words[0] == "wallarm_mode" and len(words) > 1]
     out = []
     for mode, headers, block in found:
         locations = [" ".join(h) for h in headers if h and h[0] == "location"]

@@ -10,12 +10,12 @@ import re
 from guard.framework import Resource, Rule, is_unknown, resource_policy, stack_name
 from guard.policies.wallarm.containers import (
     _PROXYING,
-    _TOKEN_RE,
     containers,
     is_wallarm,
     mode_directives,
     names,
     nginx_texts,
+    statements,
 )
 from guard.types import ECS_TASK_DEFINITION
 
@@ -81,30 +81,11 @@ def check(res: Resource, cfg: dict):
 
 def directives(text: str) -> list:
     """Every NGINX directive of `text` as (name, args, location header or None, the directives of
-    its enclosing block), comments and quotes handled as containers.mode_directives does."""
-    blocks: list = []  # stack of [header words, directives-in-block]
-    top: list = []
-    found: list = []
-    statement: list = []
-    for token in _TOKEN_RE.findall(text):
-        if token.startswith("#"):
-            continue
-        if token == "{":
-            blocks.append([statement, []])
-            statement = []
-        elif token == ";":
-            if statement:
-                block = blocks[-1][1] if blocks else top
-                block.append(statement)
-                locations = [" ".join(b[0]) for b in blocks if b[0] and b[0][0] == "location"]
-                found.append((statement[0], statement[1:], locations[-1] if locations else None, block))
-            statement = []
-        elif token == "}":
-            if blocks:
-                blocks.pop()
-            statement = []
-        else:
-            statement.append(token.strip("\"'"))
+    its enclosing block) (containers.statements)."""
+    found = []
+    for words, headers, _block, block_directives in statements(text):
+        locations = [" ".join(h) for h in headers if h and h[0] == "location"]
+        found.append((words[0], words[1:], locations[-1] if locations else None, block_directives))
     return found
 
 
