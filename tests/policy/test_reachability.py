@@ -79,6 +79,8 @@ BYPASSES = {
     "http-api-behind-cf-execute-api": {(WAF, "http-api"), (ORIGIN, "http-api")},
 }
 EXTENDED_BYPASSES = {
+    # an app group with no member in the stack (its members are outside, e.g. adopted) admits the world
+    "app-sg-memberless-world": {(BYPASS, "bypass-rule")},
     "app-sg-open-world": {(BYPASS, "bypass-rule")},                # IPv4 0.0.0.0/0 covers the public subnets
     "app-sg-vpc-cidr": {(BYPASS, "bypass-rule")},                  # VPC CIDR covers the public subnets
     "app-lambda-url": {(BYPASS, "bypass-url")},
@@ -139,6 +141,7 @@ SAFE = [
     "safe-origin-own-waf",            # CloudFront origin open to the world, but it carries its own web ACL
 ]
 EXTENDED_SAFE = [
+    "safe-app-sg-memberless-nodes",  # the same group admitting only the nodes' group
     "safe-sg-rule-reference", "safe-isolated-bastion",
     "safe-main-route-table-private", "safe-eni-sg-attachment", "safe-app-on-ec2-capacity",
     "safe-peering-private-vpc", "safe-http-api-behind-cf", "safe-secret-header-random", "safe-intra-app-cidr",

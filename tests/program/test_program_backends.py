@@ -305,11 +305,9 @@ def test_adopted_listener_forwards_to_the_nodes_and_groups_are_exact(mode):
     assert [urns[u] for u in dep(app_sg, "ingress")] == ["node-sg"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pack gap: an adopted (imported) rule opening the backend's adopted group to the internet is "
-    "not reported: the backend has no endpoint in the stack, so the model has no app resource "
-    "behind that group"))
 def test_pack_catches_a_backend_group_left_open_by_an_adopted_rule(tmp_path):
+    # The adopted backend has no endpoint in the stack: its app-labelled group may admit only the
+    # nodes (model.py, `_memberless_app_groups`), so the imported rule is reported.
     result = run_variant(tmp_path, "adopted-alb", """
         aws.vpc.SecurityGroupIngressRule(
             "mistake-adopted-open", security_group_id=app.adopted_security_group.id,

@@ -377,6 +377,7 @@ class Model:
         self._api_gateway()
         self._waf()
         self._graph()
+        self._memberless_app_groups()
 
     def _open_world(self) -> None:
         for res in self.stack.resources:
@@ -1530,6 +1531,27 @@ class Model:
         for dist, targets in self.cf_origins.items():
             for target, via, opener in targets:
                 self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin")
+
+    def _memberless_app_groups(self) -> None:
+        """A security group labelled app with no member in the stack guards app resources outside it
+        (an adopted backend's group, imported): the model cannot see where they are or whether they
+        have public addresses, so the group may admit only the Wallarm nodes' security groups (or
+        another app group), as a backend group the stack does not own may (`_foreign_rule`).
+        Anything else it admits is reported on the rule that admits it (fail closed)."""
+        members = {sg for ep in self.endpoints.values() for sg in ep.sgs}
+        for sg, sources in self.sg_rules.items():
+            if sg in members or sg.startswith("default|") or self.layer(sg) != "app":
+                continue
+            for s in sources:
+                if (s.kind == "sg" and self.layer(s.value) in ("node", "app")) or \
+                        s.ports.proto not in ("tcp", "udp", "all"):  # ICMP carries no request
+                    continue
+                prop = "ingress" if s.opener == sg else "securityGroupId"
+                self.problems.append(Problem(
+                    s.opener, prop, f"security group {self._name(sg)} is labelled app and has no member in "
+                    f"this stack (what it protects is outside the stack, where the model cannot see its "
+                    f"addresses), and it admits {self._source_label(s)} on {s.ports.text()}; only the "
+                    "Wallarm nodes' security group may be admitted", "reach"))
 
     def _no_sg_internal(self, ep: Endpoint) -> None:
         """An internal load balancer without security groups admits every address that can route to

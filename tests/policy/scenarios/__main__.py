@@ -284,6 +284,13 @@ if case("app-sg-inline-world"):
                                     ingress=[{"protocol": "tcp", "from_port": 8080, "to_port": 8080,
                                               "cidr_blocks": ["0.0.0.0/0"]}])
     app_instance("app-worker", vpc_security_group_ids=[open_sg.id])
+if case("app-sg-memberless-world", "safe-app-sg-memberless-nodes"):
+    # an app group whose members live outside the stack (an adopted backend's, imported)
+    outside_sg = aws.ec2.SecurityGroup("backend-outside-sg", vpc_id=vpc.id, description="adopted backend",
+                                       tags=tags("app"), opts=pulumi.ResourceOptions(import_="sg-0abc0123456789def"))
+    rule("backend-from-nodes", outside_sg, referenced_security_group_id=node_sg.id)
+    if case("app-sg-memberless-world"):
+        rule("bypass-rule", outside_sg, cidr_ipv4="0.0.0.0/0")
 if case("unclassified-public-instance"):
     # SSH from an office range makes the untagged box reachable: it may be app, and it pivots
     bastion_sg = aws.ec2.SecurityGroup("bastion-sg", vpc_id=vpc.id, description="bastion",
