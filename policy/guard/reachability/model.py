@@ -111,6 +111,7 @@ FOREIGN_SG_TAG = "layerguard:foreign-security-group"
 
 _SG = "sg|"
 _NET = "net|"
+_OUTSIDE = "outside|"  # what an app security group with no member in the stack protects
 _PUBLIC_INTERNET = parse_cidr("0.0.0.0/0")
 
 
@@ -306,6 +307,8 @@ class Model:
             return f"members of security group {self._name(vertex[len(_SG):])}"
         if vertex.startswith(_NET):
             return f"subnet {self._name(vertex[len(_NET):])}"
+        if vertex.startswith(_OUTSIDE):
+            return f"the app resources outside the stack in security group {self._name(vertex[len(_OUTSIDE):])}"
         return self._name(vertex)
 
     def _name(self, urn: str) -> str:
@@ -376,8 +379,8 @@ class Model:
         self._cloudfront()
         self._api_gateway()
         self._waf()
+        self._outside_members()
         self._graph()
-        self._memberless_app_groups()
 
     def _open_world(self) -> None:
         for res in self.stack.resources:
@@ -1532,26 +1535,21 @@ class Model:
             for target, via, opener in targets:
                 self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin")
 
-    def _memberless_app_groups(self) -> None:
-        """A security group labelled app with no member in the stack guards app resources outside it
-        (an adopted backend's group, imported): the model cannot see where they are or whether they
-        have public addresses, so the group may admit only the Wallarm nodes' security groups (or
-        another app group), as a backend group the stack does not own may (`_foreign_rule`).
-        Anything else it admits is reported on the rule that admits it (fail closed)."""
+    def _outside_members(self) -> None:
+        """A security group labelled app with no member in the stack (an adopted backend's group,
+        imported) protects app resources outside the stack. They are one protected endpoint here,
+        `outside|<group>`: in the group, listening on any port, and, since the model cannot see
+        their addresses, with a public one (fail closed). So the group's rules are judged as for any
+        app resource: the nodes' group or subnets pass, the internet or the edge does not."""
         members = {sg for ep in self.endpoints.values() for sg in ep.sgs}
-        for sg, sources in self.sg_rules.items():
-            if sg in members or sg.startswith("default|") or self.layer(sg) != "app":
+        for sg in self.of(*T.SECURITY_GROUPS):
+            if sg.urn in members or sg.type == T.DEFAULT_SG or self.stack.layer(sg) != "app":
                 continue
-            for s in sources:
-                if (s.kind == "sg" and self.layer(s.value) in ("node", "app")) or \
-                        s.ports.proto not in ("tcp", "udp", "all"):  # ICMP carries no request
-                    continue
-                prop = "ingress" if s.opener == sg else "securityGroupId"
-                self.problems.append(Problem(
-                    s.opener, prop, f"security group {self._name(sg)} is labelled app and has no member in "
-                    f"this stack (what it protects is outside the stack, where the model cannot see its "
-                    f"addresses), and it admits {self._source_label(s)} on {s.ports.text()}; only the "
-                    "Wallarm nodes' security group may be admitted", "reach"))
+            vertex = _OUTSIDE + sg.urn
+            ep = Endpoint(vertex, "outside", "app", sgs=[sg.urn], vpc=self.sg_vpc.get(sg.urn))
+            ep.public.append((sg.urn, "its members are outside the stack and may have public addresses"))
+            self.endpoints[vertex] = ep
+            self.layer_override[vertex] = "app"
 
     def _no_sg_internal(self, ep: Endpoint) -> None:
         """An internal load balancer without security groups admits every address that can route to
@@ -1581,7 +1579,8 @@ class Model:
             if s.kind == "internet" or ep.public:
                 if self.acl_ok(ep.subnets, None, one):
                     via_cf = s.kind == "cloudfront"
-                    openers = opener if s.kind == "internet" or not ep.public else tuple(o for o, _r in ep.public)
+                    openers = opener if s.kind == "internet" or not ep.public or ep.kind == "outside" \
+                        else tuple(o for o, _r in ep.public)
                     note = ("admitted from the CloudFront origin-facing prefix list" if via_cf
                             else f"admitted from {s.value}")
                     self._edge(INTERNET, ep.urn, openers, note, via_cf, ports=ports)
@@ -1606,7 +1605,9 @@ class Model:
             return
         if has_public_part(net) and ep.public and self.acl_ok(ep.subnets, net, one):
             note = f"admitted from {net} (internet addresses)"
-            self._edge(INTERNET, ep.urn, [o for o, _r in ep.public], note, ports=ports)
+            # the public address of an outside member is an assumption: the rule is what opens it
+            openers = list(opener) if ep.kind == "outside" else [o for o, _r in ep.public]
+            self._edge(INTERNET, ep.urn, openers, note, ports=ports)
             self.internet_admission.setdefault(ep.urn, []).append((opener, note, False))
         for kind, value, why in self.remote_sources(vpc, net):
             if kind == "subnet":

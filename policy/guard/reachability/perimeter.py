@@ -244,7 +244,9 @@ class Perimeter:
         self.protection: dict[str, Verdict] = {}
         self.exemptions: dict[str, str] = {}   # NLB entry -> the reason its WAF exemption gives
         for dst in {e.dst for e in model.out.get(INTERNET, ())}:
-            if dst in model.endpoints:
+            # an app group's members outside the stack (model._outside_members) are no entry: a path
+            # to them is a bypass, judged by the no-bypass rule
+            if dst in model.endpoints and model.endpoints[dst].kind != "outside":
                 self.protection[dst] = self._judge(dst)
 
     def cloudfront_fronted(self, urn: str) -> str | None:
