@@ -38,7 +38,9 @@ because it embeds the ARN of a secret the stack creates is trusted until that AR
 mode and `pulumi up` decide it exactly.) Anything labelled `node` that is not proven is reported and is not a
 filter. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
-app service) is app.
+app service) is app. A security group labelled `app` with no member in the stack (an adopted
+backend's, imported) protects app resources outside it: one protected endpoint in that group,
+listening on any port, with a public address (the model cannot see theirs: fail closed).
 
 FAILS CLOSED (a `Problem`, reported as a violation naming the resource and the property): a value
 the model needs but cannot know at preview; a resource type the model does not understand that
