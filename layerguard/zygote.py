@@ -76,16 +76,6 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall((json.dumps(message) + "\n").encode())
 
 
-def _read_line(conn: socket.socket) -> dict[str, Any]:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return json.loads(data.decode() or "{}")
-
-
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     """One request line, and the descriptors sent with it (a pack's standard streams)."""
     data, fds = b"", []
@@ -234,7 +224,32 @@ def serve(socket_path: str, modules: list[str]) -> int:
                 os.close(fd)
 
 
-class ForkedHost:
+class _Forked:
+    """What the engine holds of a child the zygote forked: the connection the child reports on
+    (one JSON line per report) and its process group."""
+
+    pid: int
+    _conn: socket.socket
+    _buffer: bytes
+
+    def _next(self, timeout: float | None) -> dict[str, Any]:
+        """The child's next report; {} when it ended without one."""
+        self._conn.settimeout(timeout)
+        while b"\n" not in self._buffer:
+            chunk = self._conn.recv(4096)
+            if not chunk:
+                return {}
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _send_signal(self, signum: int) -> None:
+        for kill in (os.killpg, os.kill):  # its own process group once it has set one up
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self.pid, signum)
+
+
+class ForkedHost(_Forked):
     """A language host forked by the zygote, with the part of `subprocess.Popen`'s interface the
     engine uses (`communicate`, `poll`, `kill`, `wait`, `returncode`)."""
 
@@ -248,23 +263,14 @@ class ForkedHost:
         _send(self._conn, {"op": "host", "spec": str(spec_path), "out": str(out_path),
                            "stdout": self._stdout, "stderr": self._stderr})
         self._buffer = b""
-        self.pid = int(self._next()["pid"])
+        self.pid = int(self._next(None)["pid"])
         self.returncode: int | None = None
-
-    def _next(self, timeout: float | None = None) -> dict[str, Any]:
-        self._conn.settimeout(timeout)
-        while b"\n" not in self._buffer:
-            chunk = self._conn.recv(4096)
-            if not chunk:  # the child died without reporting (killed, or a crash in C)
-                return {"exit": -9}
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
 
     def communicate(self, timeout: float | None = None) -> tuple[bytes, bytes]:
         if self.returncode is None:
             try:
-                self.returncode = int(self._next(timeout)["exit"])
+                # no report: the child died without one (killed, or a crash in C)
+                self.returncode = int(self._next(timeout).get("exit", -9))
             except TimeoutError:
                 raise subprocess.TimeoutExpired("layerguard.host", timeout) from None
             self._conn.close()
@@ -289,9 +295,7 @@ class ForkedHost:
         return self.returncode
 
     def kill(self) -> None:
-        for kill in (os.killpg, os.kill):  # its own process group once it has set one up
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(self.pid, signal.SIGKILL)
+        self._send_signal(signal.SIGKILL)
         self.returncode = self.returncode if self.returncode is not None else -9
         with contextlib.suppress(OSError):
             self._conn.close()
@@ -305,7 +309,7 @@ class ForkedHost:
 _WARMED: set[str] = set()
 
 
-class ForkedPack:
+class ForkedPack(_Forked):
     """A policy pack forked by the zygote, with the part of `subprocess.Popen`'s interface the
     analyzer uses (`stdout`, `pid`, `returncode`, `poll`, `terminate`, `kill`, `wait`)."""
 
@@ -331,17 +335,8 @@ class ForkedPack:
         self.returncode: int | None = None
         self._signal = 0
 
-    def _next(self, timeout: float | None) -> dict[str, Any]:
-        self._conn.settimeout(timeout)
-        while b"\n" not in self._buffer:
-            chunk = self._conn.recv(4096)
-            if not chunk:  # the child ended without a report: killed by a signal
-                return {}
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
-
     def _ended(self, reply: dict[str, Any]) -> int:
+        # no report: a signal ended it (ours, or a kill from outside)
         self.returncode = int(reply["exit"]) if "exit" in reply else -(self._signal or signal.SIGKILL)
         with contextlib.suppress(OSError):
             self._conn.close()
@@ -366,9 +361,7 @@ class ForkedPack:
         if self.returncode is not None:
             return
         self._signal = signum
-        for kill in (os.killpg, os.kill):  # its own process group once it has set one up
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(self.pid, signum)
+        self._send_signal(signum)
 
     def terminate(self) -> None:
         self._signal_group(signal.SIGTERM)

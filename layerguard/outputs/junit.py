@@ -30,7 +30,7 @@ def _error_suite(result: PreviewResult, name: str) -> ET.Element:
 
 def suite(result: PreviewResult, label: str | None = None) -> ET.Element:
     name = f"layerguard preview {label or result.stack}"
-    if result.exit_code == 2 or result.error:
+    if model.verdict(result) == "ERROR":
         return _error_suite(result, name)
     policies = model.policies(result)
     findings: dict[tuple[str, str], list] = defaultdict(list)

@@ -94,6 +94,13 @@ def _list(value: Any) -> list[str]:
     return [v for v in items if isinstance(v, str) and v]
 
 
+def _keys(protocol: Any, lo: Any, hi: Any, cidrs: list, prefix_lists: list, groups: list) -> set[tuple]:
+    """The rule keys of one rule or inline entry: a key per CIDR, prefix list and group it admits."""
+    return ({rule_key(protocol, lo, hi, "cidr", c) for c in cidrs}
+            | {rule_key(protocol, lo, hi, "prefix", pl) for pl in prefix_lists}
+            | {rule_key(protocol, lo, hi, "sg", ref) for ref in groups})
+
+
 def intended_rules(state: State, sg: StateResource) -> set[tuple]:
     """The ingress rules the state declares for `sg`: what the program gave the group (its
     `ingress` input, never the refreshed `ingress` output, which mirrors whatever the account had
@@ -102,15 +109,10 @@ def intended_rules(state: State, sg: StateResource) -> set[tuple]:
     for entry in sg.inputs.get("ingress") or []:
         if not isinstance(entry, dict):
             continue
-        p, f, t = entry.get("protocol"), entry.get("fromPort"), entry.get("toPort")
-        for c in _cidrs(entry.get("cidrBlocks")) + _cidrs(entry.get("ipv6CidrBlocks")):
-            keys.add(rule_key(p, f, t, "cidr", c))
-        for pl in _list(entry.get("prefixListIds")):
-            keys.add(rule_key(p, f, t, "prefix", pl))
-        for ref in _list(entry.get("securityGroups")):
-            keys.add(rule_key(p, f, t, "sg", ref))
-        if entry.get("self"):
-            keys.add(rule_key(p, f, t, "sg", sg.id))
+        keys |= _keys(entry.get("protocol"), entry.get("fromPort"), entry.get("toPort"),
+                      _cidrs(entry.get("cidrBlocks")) + _cidrs(entry.get("ipv6CidrBlocks")),
+                      _list(entry.get("prefixListIds")),
+                      _list(entry.get("securityGroups")) + ([sg.id] if entry.get("self") else []))
     for rule in state.of(SG_RULE, SG_INGRESS):
         props = {**rule.inputs, **rule.outputs}
         attached = props.get("securityGroupId") == sg.id or sg.urn in rule.property_dependencies.get("securityGroupId", [])
@@ -119,23 +121,14 @@ def intended_rules(state: State, sg: StateResource) -> set[tuple]:
         if rule.type == SG_RULE:
             if props.get("type") != "ingress":
                 continue
-            p, f, t = props.get("protocol"), props.get("fromPort"), props.get("toPort")
-            for c in _cidrs(props.get("cidrBlocks")) + _cidrs(props.get("ipv6CidrBlocks")):
-                keys.add(rule_key(p, f, t, "cidr", c))
-            for pl in _list(props.get("prefixListIds")):
-                keys.add(rule_key(p, f, t, "prefix", pl))
-            for ref in _list(props.get("sourceSecurityGroupId")):
-                keys.add(rule_key(p, f, t, "sg", ref))
-            if props.get("self"):
-                keys.add(rule_key(p, f, t, "sg", sg.id))
+            keys |= _keys(props.get("protocol"), props.get("fromPort"), props.get("toPort"),
+                          _cidrs(props.get("cidrBlocks")) + _cidrs(props.get("ipv6CidrBlocks")),
+                          _list(props.get("prefixListIds")),
+                          _list(props.get("sourceSecurityGroupId")) + ([sg.id] if props.get("self") else []))
         else:
-            p, f, t = props.get("ipProtocol"), props.get("fromPort"), props.get("toPort")
-            for c in _cidrs(props.get("cidrIpv4")) + _cidrs(props.get("cidrIpv6")):
-                keys.add(rule_key(p, f, t, "cidr", c))
-            for pl in _list(props.get("prefixListId")):
-                keys.add(rule_key(p, f, t, "prefix", pl))
-            for ref in _list(props.get("referencedSecurityGroupId")):
-                keys.add(rule_key(p, f, t, "sg", ref))
+            keys |= _keys(props.get("ipProtocol"), props.get("fromPort"), props.get("toPort"),
+                          _cidrs(props.get("cidrIpv4")) + _cidrs(props.get("cidrIpv6")),
+                          _list(props.get("prefixListId")), _list(props.get("referencedSecurityGroupId")))
     return keys
 
 

@@ -162,6 +162,22 @@ class _Request:
         return getattr(self._request, name)
 
 
+def _once_per_resource(real: Any, slot: str) -> Any:
+    """A servicer method of one resource, answered once per unpacked resource (kept in its `slot`);
+    any other argument goes to the SDK's own method."""
+
+    def method(self: Any, request: Any) -> Any:
+        if type(request) is not _Resource:
+            return real(self, request)
+        answer = getattr(request, slot)
+        if answer is _UNSET:
+            answer = real(self, request)
+            setattr(request, slot, answer)
+        return answer
+
+    return method
+
+
 def install() -> bool:
     """Patch pulumi_policy.policy for this process; True when applied."""
     if os.environ.get("LAYERGUARD_NO_SDK_MEMO"):
@@ -195,24 +211,10 @@ def install() -> bool:
             props._proxy = real_proxy(real_deserialize(json._to_dict(props.message)))
         return props._proxy
 
-    def get_resource_options(self: Any, request: Any) -> Any:
-        if type(request) is not _Resource:
-            return real_options(self, request)
-        if request._options is _UNSET:
-            request._options = real_options(self, request)
-        return request._options
-
-    def get_provider_resource(self: Any, request: Any) -> Any:
-        if type(request) is not _Resource:
-            return real_provider(self, request)
-        if request._provider is _UNSET:
-            request._provider = real_provider(self, request)
-        return request._provider
-
     sdk.deserialize_properties = deserialize_properties
     sdk.unknown_checking_proxy = unknown_checking_proxy
-    servicer._get_resource_options = get_resource_options
-    servicer._get_provider_resource = get_provider_resource
+    servicer._get_resource_options = _once_per_resource(real_options, "_options")
+    servicer._get_provider_resource = _once_per_resource(real_provider, "_provider")
 
     def analyze_stack(self: Any, request: Any, context: Any) -> Any:
         _local.memo = {}
