@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from components import entries
+from components import entries, node_fleets
 from components import settings as stack_settings
 from components.adopted_alb import AdoptedAlbArgs, AdoptedAlbEntry
 from components.app import InternalApp, InternalAppArgs
@@ -11,7 +11,6 @@ from components.backends.existing import ExistingBackendArgs, ExistingBackendUps
 from components.backends.private_apigateway import PrivateApiArgs, PrivateApiGatewayUpstream
 from components.domain import CustomDomain, CustomDomainArgs
 from components.network import Network, NetworkArgs
-from components.node_fleet import NodeFleet, NodeFleetArgs
 from components.operations import Operations, OperationsArgs
 
 s = stack_settings.load()
@@ -51,20 +50,8 @@ else:
         health_check_path=s.app_health_check_path, deletion_protection=s.deletion_protection,
         log_retention_days=s.log_retention_days, region=s.region), opts=layer)
 # --- end backend selection ---
-nodes = NodeFleet("node", network, entry=edge, upstream=app, args=NodeFleetArgs(
-    image=s.node_image, cpu=s.node_cpu, memory=s.node_memory,
-    slab_alloc_arena_gb=s.slab_alloc_arena_gb, wallarm_mode=s.wallarm_mode,
-    wallarm_api_host=s.wallarm_api_host, wallarm_application=s.wallarm_application,
-    token=s.wallarm_token, token_secret_arn=s.wallarm_token_secret_arn,
-    min_count=s.node_min_count, max_count=s.node_max_count,
-    health_check_grace_period=s.node_health_check_grace_period,
-    log_retention_days=s.log_retention_days, region=s.region,
-    mode_allow_override=s.ops.wallarm_mode_allow_override, fail_closed=s.ops.node_fail_closed,
-    max_body_size_mib=s.ops.node_max_body_size_mib,
-    pull_through_prefix=s.ops.node_image_pull_through_prefix,
-    docker_hub_credential_arn=s.ops.docker_hub_credential_arn,
-    token_kms_key_arn=s.ops.wallarm_token_kms_key_arn,
-    wait_for_steady_state=s.ops.wait_for_steady_state), opts=layer)
+# The node fleet (setting `nodeFleet`): an ECS Fargate service or an EC2 Auto Scaling group.
+nodes = node_fleets.build("node", s, network, edge, app, layer)
 ops = Operations("ops", OperationsArgs(
     region=s.region, alarm_topic_arn=s.ops.alarm_topic_arn, aws_config_rules=s.ops.aws_config_rules,
     vpc_id=network.vpc_id,
@@ -86,7 +73,10 @@ if s.ops.domain_name:
 pulumi.export("entryUrl", entry_url)
 pulumi.export("appInternalAddress", app.address)
 pulumi.export("webAclArn", entries.web_acl_arn(edge))
-pulumi.export("nodeServiceName", nodes.service.name)
+if s.node_fleet == "ec2":
+    pulumi.export("nodeAutoScalingGroupName", nodes.auto_scaling_group.name)
+else:
+    pulumi.export("nodeServiceName", nodes.service.name)
 if network.declared is not None:
     # What the post-deploy verification checks against the account (DescribeVpcs/DescribeSubnets).
     pulumi.export("declaredNetwork", network.declared)

@@ -23,6 +23,9 @@ class NodeTarget:
     port: int
     health_check_path: str
     security_group: aws.ec2.SecurityGroup
+    # How the target group names the nodes: "ip" (ECS tasks in awsvpc mode) or "instance" (EC2
+    # instances an Auto Scaling group registers through its target_group_arns).
+    target_type: str = "ip"
 
 
 @dataclass(frozen=True)

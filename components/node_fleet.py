@@ -6,13 +6,14 @@ The fleet knows its neighbours only through `interfaces.Entry` and `interfaces.U
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from . import fargate
-from .interfaces import Entry, NodeTarget, Upstream
+from .interfaces import Entry, EntryAttachment, NodeTarget, Upstream
 from .network import Network
 from .nginx_conf import HEALTH_PATH, SYSTEM_CA_BUNDLE, UPSTREAM_CA_FILE, render_node_vhost
 from .partition import dns_suffix, partition
@@ -78,40 +79,8 @@ class NodeFleet(pulumi.ComponentResource):
         def tags(suffix: str) -> dict[str, str]:
             return layer_tags(LAYER, f"{name}-{suffix}")
 
-        if args.token is not None:
-            self.token_secret = aws.secretsmanager.Secret(
-                f"{name}-token", description="Wallarm node token for the filtering node fleet",
-                recovery_window_in_days=7, tags=tags("token"), opts=child)
-            aws.secretsmanager.SecretVersion(
-                f"{name}-token-value", secret_id=self.token_secret.id, secret_string=args.token,
-                opts=child)
-            token_arn: pulumi.Input[str] = self.token_secret.arn
-        else:
-            self.token_secret = None
-            token_arn = args.token_secret_arn
-
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=network.vpc_id,
-            description="Wallarm nodes: in from the entry only; out to the upstream and HTTPS",
-            tags=tags("sg"), opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-in-entry", security_group_id=self.security_group.id,
-            referenced_security_group_id=entry.security_group.id, ip_protocol="tcp",
-            from_port=NODE_PORT, to_port=NODE_PORT, description="Entry to the nodes",
-            tags=tags("in-entry"), opts=child)
-        for i, peer in enumerate(upstream.peers):
-            suffix = "out-upstream" if i == 0 else f"out-upstream-{i}"
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{suffix}", security_group_id=self.security_group.id,
-                referenced_security_group_id=peer.security_group_id, cidr_ipv4=peer.cidr,
-                ip_protocol="tcp", from_port=upstream.port, to_port=upstream.port,
-                description=peer.description, tags=tags(suffix), opts=child)
-        # Wallarm Cloud, the image registry, Secrets Manager and CloudWatch Logs, through NAT.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-out-https", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp", from_port=443, to_port=443,
-            description="Wallarm Cloud, registry and AWS APIs over HTTPS",
-            tags=tags("out-https"), opts=child)
+        self.token_secret, token_arn = token_secret(name, args.token, args.token_secret_arn, tags, child)
+        self.security_group = node_security_group(name, network, entry, upstream, tags, child)
 
         attachment = entry.attach(NodeTarget(name=name, port=NODE_PORT, health_check_path=HEALTH_PATH,
                                              security_group=self.security_group))
@@ -129,17 +98,10 @@ class NodeFleet(pulumi.ComponentResource):
         self.execution_role, self.task_role = roles.execution_role, roles.task_role
         self.cluster = fargate.cluster(f"{name}-cluster", LAYER, parent=self)
 
-        vhost = upstream.host.apply(lambda host: render_node_vhost(
-            listen_port=NODE_PORT, upstream_scheme=upstream.scheme, upstream_host=host,
-            upstream_port=upstream.port, trusted_proxy_cidrs=attachment.trusted_proxy_cidrs,
-            wallarm_mode=args.wallarm_mode, wallarm_application=args.wallarm_application,
-            host_header=upstream.host_header, path_prefix=upstream.path_prefix,
-            headers=upstream.headers, tls_verify=bool(upstream.tls and upstream.tls.verify),
-            tls_name=upstream.tls.server_name if upstream.tls else None,
-            tls_trusted_certificate=(UPSTREAM_CA_FILE if upstream.tls and upstream.tls.ca_bundle
-                                     else SYSTEM_CA_BUNDLE),
-            mode_allow_override=args.mode_allow_override, fail_closed=args.fail_closed,
-            max_body_size_mib=args.max_body_size_mib))
+        vhost = node_vhost(upstream, attachment, wallarm_mode=args.wallarm_mode,
+                           wallarm_application=args.wallarm_application,
+                           mode_allow_override=args.mode_allow_override, fail_closed=args.fail_closed,
+                           max_body_size_mib=args.max_body_size_mib)
         upstream_ca = upstream.tls.ca_bundle if upstream.tls else None
         container_definitions = pulumi.Output.all(token_arn, log_group_name, vhost).apply(
             lambda parts: json.dumps(_containers(args, self.image, *parts, upstream_ca=upstream_ca)))
@@ -271,3 +233,67 @@ def _containers(args: NodeFleetArgs, image: str, token_arn: str, log_group_name:
             "logConfiguration": fargate.awslogs(log_group_name, args.region, "node"),
         },
     ]
+
+
+# --- shared by both node fleets (this ECS one and node_fleet_ec2.Ec2NodeFleet) -------------------
+
+
+def token_secret(name: str, token: pulumi.Output[str] | None, token_secret_arn: str | None,
+                 tags: Callable[[str], dict], opts: pulumi.ResourceOptions
+                 ) -> tuple[aws.secretsmanager.Secret | None, pulumi.Input[str]]:
+    """The secret holding the node token (created from a secret setting) and its ARN, or the ARN
+    of the existing secret the settings name."""
+    if token is None:
+        return None, token_secret_arn
+    secret = aws.secretsmanager.Secret(
+        f"{name}-token", description="Wallarm node token for the filtering node fleet",
+        recovery_window_in_days=7, tags=tags("token"), opts=opts)
+    aws.secretsmanager.SecretVersion(
+        f"{name}-token-value", secret_id=secret.id, secret_string=token, opts=opts)
+    return secret, secret.arn
+
+
+def node_security_group(name: str, network: Network, entry: Entry, upstream: Upstream,
+                        tags: Callable[[str], dict], opts: pulumi.ResourceOptions) -> aws.ec2.SecurityGroup:
+    """The nodes' group: in from the entry's group on the node port only; out to the upstream's
+    peers on its port and to HTTPS (Wallarm Cloud, registry, AWS APIs), nothing else."""
+    group = aws.ec2.SecurityGroup(
+        f"{name}-sg", vpc_id=network.vpc_id,
+        description="Wallarm nodes: in from the entry only; out to the upstream and HTTPS",
+        tags=tags("sg"), opts=opts)
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-in-entry", security_group_id=group.id,
+        referenced_security_group_id=entry.security_group.id, ip_protocol="tcp",
+        from_port=NODE_PORT, to_port=NODE_PORT, description="Entry to the nodes",
+        tags=tags("in-entry"), opts=opts)
+    for i, peer in enumerate(upstream.peers):
+        suffix = "out-upstream" if i == 0 else f"out-upstream-{i}"
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-{suffix}", security_group_id=group.id,
+            referenced_security_group_id=peer.security_group_id, cidr_ipv4=peer.cidr,
+            ip_protocol="tcp", from_port=upstream.port, to_port=upstream.port,
+            description=peer.description, tags=tags(suffix), opts=opts)
+    # Wallarm Cloud, the image registry, Secrets Manager and CloudWatch Logs, through NAT.
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-out-https", security_group_id=group.id, cidr_ipv4="0.0.0.0/0",
+        ip_protocol="tcp", from_port=443, to_port=443,
+        description="Wallarm Cloud, registry and AWS APIs over HTTPS",
+        tags=tags("out-https"), opts=opts)
+    return group
+
+
+def node_vhost(upstream: Upstream, attachment: EntryAttachment, *, wallarm_mode: str,
+               wallarm_application: int, mode_allow_override: str, fail_closed: bool,
+               max_body_size_mib: int) -> pulumi.Output[str]:
+    """The nodes' NGINX virtual host for this upstream behind this entry (nginx_conf.py)."""
+    return upstream.host.apply(lambda host: render_node_vhost(
+        listen_port=NODE_PORT, upstream_scheme=upstream.scheme, upstream_host=host,
+        upstream_port=upstream.port, trusted_proxy_cidrs=attachment.trusted_proxy_cidrs,
+        wallarm_mode=wallarm_mode, wallarm_application=wallarm_application,
+        host_header=upstream.host_header, path_prefix=upstream.path_prefix,
+        headers=upstream.headers, tls_verify=bool(upstream.tls and upstream.tls.verify),
+        tls_name=upstream.tls.server_name if upstream.tls else None,
+        tls_trusted_certificate=(UPSTREAM_CA_FILE if upstream.tls and upstream.tls.ca_bundle
+                                 else SYSTEM_CA_BUNDLE),
+        mode_allow_override=mode_allow_override, fail_closed=fail_closed,
+        max_body_size_mib=max_body_size_mib))

@@ -154,6 +154,14 @@ DEFAULTS: dict[str, Any] = {
         "apiGatewayManageAccountLogRole": True,
     },
     # --- end of entry settings -----------------------------------------------------------------
+    # --- node fleet form (issue 18): see _node_fleet() ---
+    "nodeFleet": "ecs",
+    "nodeInstanceType": "c6i.large",
+    "nodeAmiId": "",
+    "nodeAmiOwner": "679593333241",
+    "nodeAmiNamePattern": "",
+    "nodeVolumeSizeGib": 20,
+    # --- end node fleet form ---
 }
 # Keys without a default: every stack must set them.
 REQUIRED = ("environment",)
@@ -215,6 +223,10 @@ class Settings:
     private_api: PrivateApi | None = None
     adopted_alb: AdoptedAlb | None = None
     # --- end network and backend ---
+    # --- node fleet form (issue 18) ---
+    node_fleet: str = "ecs"
+    ec2_fleet: Ec2Fleet | None = None
+    # --- end node fleet form ---
 
     @property
     def https(self) -> bool:
@@ -561,6 +573,94 @@ def _is_secret(full_key: str) -> bool:
     return (runtime_config.is_config_secret(full_key)
             or full_key in runtime_config.get_config_secret_keys_env())
 
+# --- node fleet form (issue 18) ----------------------------------------------------------------
+# `nodeFleet`: the Wallarm nodes as an ECS Fargate service of the wallarm/node image (ecs) or as an
+# EC2 Auto Scaling group of Wallarm's AMI (ec2, components/node_fleet_ec2.py).
+
+NODE_FLEETS = ("ecs", "ec2")
+# Wallarm's AMI is published through AWS Marketplace, whose images are owned by this account (the
+# owner Wallarm's own Terraform module looks the AMI up under: wallarm/terraform-aws-wallarm,
+# modules/template/ami.tf, with owner-alias aws-marketplace and name wallarm-node-<x>-<y>-*).
+AWS_MARKETPLACE_OWNER = "679593333241"
+AMI_OWNER_ALIASES = ("self", "aws-marketplace", "amazon")
+# The AMI is x86_64 (the architecture Wallarm's module filters on): Graviton types cannot boot it.
+_INSTANCE_TYPE = re.compile(r"^([a-z]+)(\d+)([a-z-]*)\.([0-9]*[a-z]+[0-9]*)$")
+_AMI_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+# EC2 image names: 3-128 of letters, digits, ( ) [ ] space . / - ' @ _ ; plus the filter wildcards.
+_AMI_NAME_PATTERN = re.compile(r"^[A-Za-z0-9()\[\] ./'@_*?-]{3,128}$")
+# An instance boots, registers with the Wallarm Cloud and loads its rules before it is ready.
+EC2_MIN_GRACE_SECONDS = 300
+_ECS_ONLY_KEYS = ("nodeCpu", "nodeMemory", "nodePostanalyticsMemoryMib", "nodeImagePullThrough",
+                  "nodeImagePullThroughPrefix", "dockerHubCredentialArn")
+_EC2_ONLY_KEYS = ("nodeInstanceType", "nodeAmiId", "nodeAmiOwner", "nodeAmiNamePattern",
+                  "nodeVolumeSizeGib")
+
+
+@dataclass(frozen=True)
+class Ec2Fleet:
+    instance_type: str
+    ami_id: str | None              # None: the newest image matching ami_name_pattern
+    ami_owner: str
+    ami_name_pattern: str
+    volume_size_gib: int
+
+
+def _node_fleet(r: _Reader, node_tag: str, grace: int) -> dict[str, Any]:
+    """`nodeFleet` and the EC2 fleet's keys; a key of the other fleet is a mistake worth naming."""
+    fleet = r.string("nodeFleet")
+    r.one_of("nodeFleet", fleet, NODE_FLEETS)
+    found: dict[str, Any] = {"node_fleet": fleet, "ec2_fleet": None}
+    if fleet not in NODE_FLEETS:
+        return found
+    for key in _ECS_ONLY_KEYS if fleet == "ec2" else _EC2_ONLY_KEYS:
+        if _differs(r.raw(key), DEFAULTS[key]):
+            other = "ecs" if fleet == "ec2" else "ec2"
+            r.problem(key, r.raw(key), f"applies only with nodeFleet {other}, not with nodeFleet "
+                                       f"{fleet}; remove it")
+    if fleet == "ecs":
+        return found
+
+    instance_type = r.string("nodeInstanceType")
+    m = _INSTANCE_TYPE.match(instance_type)
+    if not m:
+        r.problem("nodeInstanceType", instance_type, "allowed: an EC2 instance type such as c6i.large")
+    elif "g" in m.group(3) or m.group(1) == "a":
+        r.problem("nodeInstanceType", instance_type, "allowed: an x86_64 instance type (Wallarm's "
+                  "AMI is x86_64; Graviton types such as c7g cannot run it), e.g. c6i.large")
+    elif m.group(4) in ("nano", "micro", "small"):
+        r.problem("nodeInstanceType", instance_type, "allowed: a medium size or bigger (2 vCPU or "
+                  "more): Wallarm sizes NGINX and postanalytics at one vCPU each")
+    ami_id = r.string("nodeAmiId")
+    if ami_id:
+        r.check("nodeAmiId", ami_id, bool(_AMI_ID.match(ami_id)),
+                "allowed: an AMI id such as ami-0123456789abcdef0, or empty for the newest image "
+                "matching nodeAmiOwner and nodeAmiNamePattern")
+    owner = r.string("nodeAmiOwner")
+    r.check("nodeAmiOwner", owner, bool(_ACCOUNT.match(owner)) or owner in AMI_OWNER_ALIASES,
+            f"allowed: a 12-digit AWS account id ({AWS_MARKETPLACE_OWNER} for AWS Marketplace, where "
+            f"Wallarm publishes its AMI) or one of {', '.join(AMI_OWNER_ALIASES)}")
+    pattern = r.string("nodeAmiNamePattern")
+    tag = _NODE_TAG.match(node_tag)
+    if pattern:
+        r.check("nodeAmiNamePattern", pattern, bool(_AMI_NAME_PATTERN.match(pattern)),
+                "allowed: an AMI name filter of 3-128 letters, digits, ( ) [ ] . / - ' @ _ and the "
+                "wildcards * ?, e.g. wallarm-node-7-1-*")
+    elif tag:
+        # Wallarm names its AMIs after the node release: wallarm-node-<major>-<minor>-<build>.
+        pattern = f"wallarm-node-{tag.group(1)}-{tag.group(2)}-*"
+    size = r.integer("nodeVolumeSizeGib")
+    r.in_range("nodeVolumeSizeGib", size, 8, 1024)
+    if grace < EC2_MIN_GRACE_SECONDS:
+        r.problem("nodeHealthCheckGracePeriod", grace,
+                  f"with nodeFleet ec2 at least {EC2_MIN_GRACE_SECONDS} seconds: an instance boots, "
+                  "registers with the Wallarm Cloud and loads its rules before its readiness answers, "
+                  "and a shorter grace period makes the Auto Scaling group replace it in a loop")
+    found["ec2_fleet"] = Ec2Fleet(instance_type, ami_id or None, owner, pattern, size)
+    return found
+
+# --- end node fleet form ------------------------------------------------------------------------
+
 # --- Nodes that fail closed and stay in mode; operations ---------------------------------------
 # Kept in one block: the node fleet, the edge's WAF overrides, the operations layer and the custom
 # domain read these through `Settings.ops`.
@@ -602,7 +702,8 @@ def _same_region(r: _Reader, key: str, value: str, match: re.Match | None, regio
         r.problem(key, value, f"must be in the stack's region ({region})")
 
 
-def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: bool) -> OpsSettings:
+def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: bool,
+              fleet: str = "ecs") -> OpsSettings:
     override = r.string("wallarmModeAllowOverride")
     r.one_of("wallarmModeAllowOverride", override, MODE_ALLOW_OVERRIDES)
 
@@ -630,7 +731,7 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
                 "allowed: a Secrets Manager secret ARN whose name starts with "
                 f"{PULL_THROUGH_SECRET_PREFIX} (ECR pull-through cache reads only those)")
         _same_region(r, "dockerHubCredentialArn", credential, m, region)
-    elif pull_through:
+    elif pull_through and fleet == "ecs":  # EC2 nodes run the Wallarm AMI: no image to pull
         r.problem("dockerHubCredentialArn", credential,
                   "required while nodeImagePullThrough is true: ECR pulls through to Docker Hub "
                   f"only with credentials (a secret named {PULL_THROUGH_SECRET_PREFIX}...)")
@@ -848,8 +949,10 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
 
     network_and_backend = _network_and_backend(r, region if region_ok else "", environment)
+    fleet = _node_fleet(r, tag, grace)
     ops = _load_ops(r, region if region_ok else "", environment,
-                    token_arn_given=bool(token_arn) and bool(_SECRET_ARN.match(token_arn)))
+                    token_arn_given=bool(token_arn) and bool(_SECRET_ARN.match(token_arn)),
+                    fleet=fleet["node_fleet"])
 
     # The custom domain is an alias record to the edge ALB and a certificate on its HTTPS listener:
     # only the ALB entry the stack builds has both (CloudFront and API Gateway take their own names).
@@ -898,6 +1001,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
         alb_access_logs=access_logs,
         log_retention_days=retention,
         **network_and_backend,
+        **fleet,
         ops=ops,
         entry=entry,
     )

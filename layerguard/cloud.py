@@ -110,6 +110,58 @@ def _policy_document(args: dict[str, Any], _region: str) -> dict[str, Any]:
     return {"id": digest(text, length=10), "json": text, "minifiedJson": json.dumps(doc, separators=(",", ":"))}
 
 
+# Owner aliases DescribeImages accepts, as the accounts that own the images behind them. AWS
+# Marketplace images belong to one account and carry the alias aws-marketplace.
+AMI_OWNER_ALIASES = {"aws-marketplace": "679593333241", "amazon": "137112412989"}
+
+
+def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """`aws.ec2.get_ami`: the one image DescribeImages would pick for the owners and filters. Only
+    what the arguments pin down is answered (owner, name pattern, image id, architecture); an image
+    no owner or no name/id filter narrows down is refused, as an honest offline answer cannot
+    invent it."""
+    token = "aws:ec2/getAmi:getAmi"
+    owners = list(args.get("owners") or [])
+    filters = {f.get("name"): list(f.get("values") or []) for f in args.get("filters") or []}
+    if not owners and "owner-id" not in filters and "owner-alias" not in filters:
+        raise InvokeError(f"{token}: no owners given; the offline preview answers only an image "
+                          "whose owner is named")
+    owner = (owners or filters.get("owner-id") or filters.get("owner-alias"))[0]
+    owner_id = ACCOUNT_ID if owner == "self" else AMI_OWNER_ALIASES.get(owner, owner)
+    if not re.fullmatch(r"\d{12}", owner_id):
+        raise InvokeError(f"{token}: owner {owner!r} is neither an account id nor a known alias")
+    image_ids = filters.get("image-id") or []
+    patterns = filters.get("name") or []
+    if not image_ids and not patterns:
+        raise InvokeError(f"{token}: neither a name nor an image-id filter; the offline preview "
+                          "cannot tell which image the owner's newest would be")
+    # A name matching the first pattern: each wildcard becomes a build stamp, deterministically.
+    pattern = patterns[0] if patterns else f"image-{digest(owner_id, image_ids[0], length=8)}"
+    name = re.sub(r"\*", lambda _m: "20260101-0000", pattern).replace("?", "0")
+    image_id = image_ids[0] if image_ids else f"ami-{digest(token, owner_id, name, region)}"
+    alias = next((a for a, account in AMI_OWNER_ALIASES.items() if account == owner_id), None)
+    architecture = (filters.get("architecture") or ["x86_64"])[0]
+    root = "/dev/xvda"
+    return {
+        "id": image_id, "imageId": image_id, "name": name, "ownerId": owner_id,
+        "imageOwnerAlias": alias, "imageLocation": f"{alias or owner_id}/{name}",
+        "arn": f"arn:aws:ec2:{region}::image/{image_id}", "architecture": architecture,
+        "virtualizationType": (filters.get("virtualization-type") or ["hvm"])[0],
+        "imageType": "machine", "hypervisor": "xen", "platformDetails": "Linux/UNIX",
+        "usageOperation": "RunInstances", "rootDeviceType": "ebs", "rootDeviceName": root,
+        "rootSnapshotId": f"snap-{digest(image_id)}", "enaSupport": True, "sriovNetSupport": "simple",
+        "bootMode": "", "imdsSupport": "", "tpmSupport": "", "public": alias is not None,
+        "state": "available", "stateReason": {"code": "UNSET", "message": "UNSET"},
+        "creationDate": PLACEHOLDER_TIME, "deprecationTime": "", "description": name,
+        "blockDeviceMappings": [{"deviceName": root, "ebs": {
+            "delete_on_termination": "true", "encrypted": "false", "iops": "0",
+            "snapshot_id": f"snap-{digest(image_id)}", "throughput": "0", "volume_size": "8",
+            "volume_type": "gp2"}, "noDevice": "", "virtualName": ""}],
+        "productCodes": [], "tags": {}, "owners": owners, "filters": args.get("filters") or [],
+        "mostRecent": bool(args.get("mostRecent")), "region": region,
+    }
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
@@ -117,6 +169,7 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getPartition:getPartition": _partition,
     "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:ec2/getAmi:getAmi": _ami,
 }
 
 

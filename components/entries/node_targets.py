@@ -30,10 +30,11 @@ def egress_to_nodes(name: str, short: str, who: str, security_group_id: pulumi.I
 def node_target_group(name: str, target: NodeTarget, vpc_id: pulumi.Input[str], tags: Callable[[str], dict],
                       opts: pulumi.ResourceOptions, *, protocol: str = "HTTP", interval: int = 15,
                       unhealthy_threshold: int = 3, **extra: Any) -> aws.lb.TargetGroup:
-    """`<name>-<target>-tg`: the node tasks by IP, health-checked over HTTP on the nodes' health path
-    (an NLB's TCP group checks HTTP too: a node that answers TCP but not `/healthz` gets no traffic)."""
+    """`<name>-<target>-tg`: the nodes (tasks by IP, or instances), health-checked over HTTP on the
+    nodes' health path (an NLB's TCP group checks HTTP too: a node that answers TCP but not
+    `/healthz` gets no traffic)."""
     return aws.lb.TargetGroup(
-        f"{name}-{target.name}-tg", target_type="ip", protocol=protocol, port=target.port,
+        f"{name}-{target.name}-tg", target_type=target.target_type, protocol=protocol, port=target.port,
         vpc_id=vpc_id, deregistration_delay=30, **extra,
         health_check=aws.lb.TargetGroupHealthCheckArgs(
             enabled=True, protocol="HTTP", path=target.health_check_path, port="traffic-port",
