@@ -299,3 +299,62 @@ def test_the_token_fetcher_signs_get_secret_value_as_botocore_does(monkeypatch):
     signer.add_auth(request)
     assert ours["authorization"] == request.headers["Authorization"]
     assert ours["x-amz-security-token"] == request.headers["X-Amz-Security-Token"]
+
+
+# -- the boot script, run by bash with stand-ins for the instance's commands ----------------------
+
+STUB = """#!/bin/sh
+echo "$(basename "$0") $*" >> "{log}"
+{body}
+"""
+
+
+def boot(tmp_path: Path, *, register_exit: int = 0) -> tuple[int, list[str], Path]:
+    """Run the example's user data with stand-ins for systemctl, nginx, python3 (the token fetcher:
+    it must receive the fetcher on stdin and the ARN as argument) and cloud-init.py, and the
+    instance's paths moved under `tmp_path`. Returns the exit code, the calls made, the root."""
+    import subprocess
+    script = user_data(ec2("update"))
+    root, bin_dir, log = tmp_path / "root", tmp_path / "bin", tmp_path / "calls.log"
+    (root / "etc/nginx/sites-enabled").mkdir(parents=True)
+    (root / "etc/nginx/conf.d").mkdir(parents=True)
+    (root / "etc/nginx/sites-enabled/default").write_text("server { listen 80 default_server; }\n")
+    bin_dir.mkdir()
+    stubs = {
+        "systemctl": "exit 0",
+        "nginx": "exit 0",
+        # The fetcher arrives on stdin; answer as it would, with the token on stdout.
+        "python3": 'grep -q "def get_secret_string" || exit 3\nprintf "%s" "' + TOKEN_VALUE + '"',
+        "cloud-init.py": f"exit {register_exit}",
+    }
+    for name, body in stubs.items():
+        path = bin_dir / name
+        path.write_text(STUB.format(log=log, body=body))
+        path.chmod(0o755)
+    script = script.replace("/opt/wallarm/usr/share/wallarm-common/cloud-init.py", str(bin_dir / "cloud-init.py"))
+    script = script.replace(" /etc/nginx/", f" {root}/etc/nginx/")
+    (tmp_path / "user-data.sh").write_text(script)
+    out = subprocess.run(["bash", str(tmp_path / "user-data.sh")], capture_output=True, text=True, timeout=60,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    calls = log.read_text().splitlines() if log.exists() else []
+    return out.returncode, calls, root
+
+
+def test_boot_registers_then_serves_the_vhost(tmp_path):
+    code, calls, root = boot(tmp_path)
+    assert code == 0, calls
+    assert calls[0] == "systemctl disable --now nginx.service", calls
+    assert calls[1] == f"python3 - {TOKEN_ARN} eu-west-1 amazonaws.com", calls
+    assert calls[2] == f"cloud-init.py -t {TOKEN_VALUE} -H api.wallarm.com -p custom -m monitoring", calls
+    assert calls[3:] == ["nginx -t", "systemctl enable nginx.service", "systemctl restart nginx.service"], calls
+    assert not (root / "etc/nginx/sites-enabled/default").exists(), "Debian's default site stays"
+    vhost = (root / "etc/nginx/conf.d/layerguard-node.conf").read_text()
+    assert vhost == heredoc(user_data(ec2("update")), "LAYERGUARD_VHOST") + "\n"
+
+
+def test_a_failed_registration_leaves_nginx_stopped(tmp_path):
+    code, calls, root = boot(tmp_path, register_exit=1)
+    assert code != 0, calls
+    assert calls[-1] == "systemctl disable --now nginx.service", calls
+    assert not any(c.startswith(("systemctl enable", "systemctl restart", "nginx")) for c in calls), calls
+    assert not (root / "etc/nginx/conf.d/layerguard-node.conf").exists()
