@@ -110,10 +110,6 @@ def _policy_document(args: dict[str, Any], _region: str) -> dict[str, Any]:
     return {"id": digest(text, length=10), "json": text, "minifiedJson": json.dumps(doc, separators=(",", ":"))}
 
 
-# Owner aliases DescribeImages accepts, as the accounts that own the images behind them. AWS
-# Marketplace images belong to one account and carry the alias aws-marketplace.
-AMI_OWNER_ALIASES = {"aws-marketplace": "679593333241", "amazon": "137112412989"}
-
 
 def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     """`aws.ec2.get_ami`: the one image DescribeImages would pick for the owners and filters. Only
@@ -121,13 +117,16 @@ def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     no owner or no name/id filter narrows down is refused, as an honest offline answer cannot
     invent it."""
     token = "aws:ec2/getAmi:getAmi"
+    # Owner aliases DescribeImages accepts, as the accounts behind them (AWS Marketplace images all
+    # belong to one account and carry the alias aws-marketplace).
+    aliases = {"aws-marketplace": "679593333241", "amazon": "137112412989"}
     owners = list(args.get("owners") or [])
     filters = {f.get("name"): list(f.get("values") or []) for f in args.get("filters") or []}
     if not owners and "owner-id" not in filters and "owner-alias" not in filters:
         raise InvokeError(f"{token}: no owners given; the offline preview answers only an image "
                           "whose owner is named")
     owner = (owners or filters.get("owner-id") or filters.get("owner-alias"))[0]
-    owner_id = ACCOUNT_ID if owner == "self" else AMI_OWNER_ALIASES.get(owner, owner)
+    owner_id = ACCOUNT_ID if owner == "self" else aliases.get(owner, owner)
     if not re.fullmatch(r"\d{12}", owner_id):
         raise InvokeError(f"{token}: owner {owner!r} is neither an account id nor a known alias")
     image_ids = filters.get("image-id") or []
@@ -139,7 +138,7 @@ def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     pattern = patterns[0] if patterns else f"image-{digest(owner_id, image_ids[0], length=8)}"
     name = re.sub(r"\*", lambda _m: "20260101-0000", pattern).replace("?", "0")
     image_id = image_ids[0] if image_ids else f"ami-{digest(token, owner_id, name, region)}"
-    alias = next((a for a, account in AMI_OWNER_ALIASES.items() if account == owner_id), None)
+    alias = next((a for a, account in aliases.items() if account == owner_id), None)
     architecture = (filters.get("architecture") or ["x86_64"])[0]
     root = "/dev/xvda"
     return {
