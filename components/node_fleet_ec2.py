@@ -184,7 +184,12 @@ class Ec2NodeFleet(pulumi.ComponentResource):
 
     def _ami(self, args: Ec2NodeFleetArgs) -> aws.ec2.AwaitableGetAmiResult:
         """Wallarm's image, by owner and name (the newest) or by id; by id it must still belong to
-        the owner, so a pinned id cannot silently point at someone else's image."""
+        the owner, so a pinned id cannot silently point at someone else's image. Wallarm publishes
+        it through AWS Marketplace (https://docs.wallarm.com/installation/cloud-platforms/aws/ami/)
+        and its Terraform module takes "the latest image from upstream" (the node release;
+        https://docs.wallarm.com/installation/cloud-platforms/aws/terraform-module/overview/) by
+        owner 679593333241 and name wallarm-node-<major>-<minor>-* (wallarm/terraform-aws-wallarm,
+        modules/template/ami.tf): settings.AWS_MARKETPLACE_OWNER and the default name pattern."""
         filters = [aws.ec2.GetAmiFilterArgs(name="architecture", values=[AMI_ARCHITECTURE]),
                    aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"])]
         filters.append(aws.ec2.GetAmiFilterArgs(name="image-id", values=[args.ami_id]) if args.ami_id
