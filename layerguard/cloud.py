@@ -110,6 +110,26 @@ def _policy_document(args: dict[str, Any], _region: str) -> dict[str, Any]:
     return {"id": digest(text, length=10), "json": text, "minifiedJson": json.dumps(doc, separators=(",", ":"))}
 
 
+def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """`aws.ec2.get_ami`: the newest image matching the filters, owned by the first of `owners`. The
+    name is the `name` filter's first value with its wildcards filled in; the id is derived from the
+    arguments, so the same lookup answers the same AMI in both modes."""
+    owners = args.get("owners") or []
+    if not owners:
+        raise InvokeError("aws:ec2/getAmi:getAmi: `owners` is required (the provider's schema requires it)")
+    name = "image"
+    for flt in args.get("filters") or []:
+        if flt.get("name") == "name" and flt.get("values"):
+            name = flt["values"][0].replace("*", "0").replace("?", "0")
+    owner = owners[0] if owners[0] not in ("self", "amazon", "aws-marketplace") else "123456789012"
+    ami_id = f"ami-{digest(json.dumps(args, sort_keys=True), region)}"
+    return {"id": ami_id, "imageId": ami_id, "name": name, "ownerId": owner, "owners": owners,
+            "architecture": "x86_64", "state": "available", "public": True, "rootDeviceType": "ebs",
+            "virtualizationType": "hvm", "imageOwnerAlias": None, "filters": args.get("filters") or [],
+            "mostRecent": bool(args.get("mostRecent")), "arn": f"arn:aws:ec2:{region}::image/{ami_id}",
+            "tags": {}, "blockDeviceMappings": [], "productCodes": []}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
@@ -117,6 +137,7 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getPartition:getPartition": _partition,
     "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:ec2/getAmi:getAmi": _ami,
 }
 
 
