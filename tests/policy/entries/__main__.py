@@ -120,8 +120,9 @@ else:
 
 # === Wallarm nodes ==================================================================================
 node_sg = aws.ec2.SecurityGroup("node-sg", vpc_id=vpc_id, description="Wallarm nodes", tags=tags("node"))
-node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", target_type="ip", vpc_id=vpc_id,
-                             tags=tags("node"))
+# EC2 nodes register by instance (an ASG's target_group_arns, or an instance id attachment)
+node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", vpc_id=vpc_id, tags=tags("node"),
+                             target_type="instance" if BASELINE == "ec2-nodes" else "ip")
 cluster = aws.ecs.Cluster("cluster", tags=tags("network"))
 TOKEN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:wallarm-token-AbCdEf"
 node_containers = [{
@@ -161,8 +162,8 @@ if not BROWNFIELD:
 app_lbs = [{"target_group_arn": app_tg.arn, "container_name": "app", "container_port": 8080}] if app_tg else []
 
 
-def app_function(name, **kwargs):
-    return aws.lambda_.Function(name, role=f"arn:aws:iam::{ACCOUNT}:role/app-fn", runtime="python3.12",
+def app_function(resource_name, **kwargs):
+    return aws.lambda_.Function(resource_name, role=f"arn:aws:iam::{ACCOUNT}:role/app-fn", runtime="python3.12",
                                 handler="index.handler", code=pulumi.AssetArchive({}), tags=tags("app"), **kwargs)
 
 
@@ -483,7 +484,6 @@ if BASELINE == "ec2-nodes":
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
                                     tags=tags("node"))
         aws.lb.TargetGroupAttachment("node-instance-attachment", target_group_arn=node_tg.arn, target_id=node_box.id)
-        node_tg_type = "instance"
     else:
         lt = aws.ec2.LaunchTemplate("node-lt", image_id=ami.id, instance_type="t3.medium",
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
