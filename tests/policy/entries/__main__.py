@@ -675,8 +675,5 @@ if case("imported-sg-outside-members"):
                                      from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
     aws.ec2.Instance("app-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
                      vpc_security_group_ids=[adopted.id], tags=tags("app"))
-if case("safe-brownfield-adopted-nodes-only"):
-    pass  # the brownfield baseline is this case: kept as a name the catalogue can list
-
 if edge_alb is not None:
     pulumi.export("edgeDns", edge_alb.dns_name)
