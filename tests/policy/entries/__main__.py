@@ -1,0 +1,679 @@
+"""Compliant stacks for each entry form of issue 18, in plain pulumi_aws (no layerguard components),
+plus one change selected by `entries:case`.
+
+`entries:baseline` chooses the entry: `cloudfront-header`, `cloudfront-vpc-origin`, `nlb`, `rest-api`,
+`private-api`, `brownfield`, `ec2-nodes`, `http-api-cloudmap`. Every baseline is internet -> entry
+(+ AWS WAF) -> Wallarm nodes -> app. tests/policy/test_reachability_entries.py lists the verdict each
+(baseline, case) must get and the resource that must be named; resource names are its handles.
+"""
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+_config = pulumi.Config()
+BASELINE = _config.get("baseline") or "cloudfront-header"
+CASE = _config.get("case") or "baseline"
+BASELINES = ("cloudfront-header", "cloudfront-vpc-origin", "nlb", "rest-api", "private-api", "brownfield",
+             "ec2-nodes", "http-api-cloudmap")
+if BASELINE not in BASELINES:
+    raise ValueError(f"entries:baseline is {BASELINE!r}; allowed: {', '.join(BASELINES)}")
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+FOREIGN_ACCOUNT = "210987654321"
+CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
+CERT_USE1 = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/11111111-2222-3333-4444-666666666666"
+# Wallarm's NGINX node AMI as published on AWS Marketplace (docs.wallarm.com, "Deploying the NGINX
+# Node with AWS AMI"): owner = the AWS Marketplace publishing account, name `wallarm-node-<release>-*`.
+WALLARM_AMI_OWNER = "679593333241"
+WALLARM_AMI_NAME = "wallarm-node-6.*"
+
+
+def case(*names: str) -> bool:
+    return CASE in names
+
+
+def tags(layer, **extra):
+    return {"layerguard:layer": layer, **extra}
+
+
+use1 = aws.Provider("use1", region="us-east-1")
+cf_list = aws.ec2.get_managed_prefix_list(name="com.amazonaws.global.cloudfront.origin-facing")
+visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": "m"}
+rate_rule = {"name": "rate", "priority": 0, "action": {"block": {}}, "visibility_config": visibility,
+             "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}}}
+
+
+def web_acl(name, scope, **opts):
+    """A web ACL with a rate-based rule, logging to an aws-waf-logs- log group in its region."""
+    acl = aws.wafv2.WebAcl(name, scope=scope, default_action={"allow": {}}, rules=[rate_rule],
+                           visibility_config=visibility, tags=tags("edge"), **opts)
+    logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"aws-waf-logs-{name}", retention_in_days=90,
+                                   tags=tags("edge"), **opts)
+    aws.wafv2.WebAclLoggingConfiguration(f"{name}-logging", resource_arn=acl.arn,
+                                         log_destination_configs=[logs.arn], **opts)
+    return acl
+
+
+def regional_acl():
+    return web_acl("edge-acl", "REGIONAL")
+
+
+def cloudfront_acl():
+    return web_acl("cdn-acl", "CLOUDFRONT", opts=pulumi.ResourceOptions(provider=use1))
+
+
+# === network ========================================================================================
+BROWNFIELD = BASELINE == "brownfield"
+DUAL_STACK = case("ipv6-task-dual-stack", "ipv6-instance-computed-cidr", "safe-ipv6-dual-stack-egress-only")
+if BROWNFIELD:
+    # An existing VPC and subnets given by literal ids, declared the way layerguard's network does
+    # (`declaredNetwork` on a component's outputs, policy/guard/reachability/declared.py).
+    EXISTING = {
+        "vpcId": "vpc-0b1f2e3d4c5a69788", "cidrBlocks": ["10.40.0.0/16"],
+        "subnets": [
+            {"id": "subnet-0e1d0000000000001", "cidrBlock": "10.40.0.0/24", "availabilityZone": "eu-west-1a",
+             "public": True},
+            {"id": "subnet-0e1d0000000000002", "cidrBlock": "10.40.1.0/24", "availabilityZone": "eu-west-1b",
+             "public": True},
+            {"id": "subnet-0e1d0000000000011", "cidrBlock": "10.40.10.0/24", "availabilityZone": "eu-west-1a",
+             "public": False},
+            {"id": "subnet-0e1d0000000000012", "cidrBlock": "10.40.11.0/24", "availabilityZone": "eu-west-1b",
+             "public": False},
+        ]}
+
+    class ExistingNetwork(pulumi.ComponentResource):
+        def __init__(self, name):
+            super().__init__("scenarios:network:Existing", name, None)
+            self.register_outputs({"vpcId": EXISTING["vpcId"], "declaredNetwork": EXISTING})
+
+    ExistingNetwork("existing-network")
+    vpc_id = EXISTING["vpcId"]
+    edge_ids = [s["id"] for s in EXISTING["subnets"] if s["public"]]
+    node_ids = app_ids = [s["id"] for s in EXISTING["subnets"] if not s["public"]]
+    vpc = igw = None
+else:
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", assign_generated_ipv6_cidr_block=DUAL_STACK or None,
+                      tags=tags("network"))
+    vpc_id = vpc.id
+    igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags=tags("network"))
+    public_rt = aws.ec2.RouteTable("public-rt", vpc_id=vpc.id, tags=tags("network"))
+    aws.ec2.Route("public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
+                  gateway_id=igw.id)
+
+    def subnet(name, cidr, layer, az, public=False):
+        s = aws.ec2.Subnet(name, vpc_id=vpc.id, cidr_block=cidr, availability_zone=f"{REGION}{az}",
+                           map_public_ip_on_launch=False, tags=tags(layer))
+        if public:
+            aws.ec2.RouteTableAssociation(f"{name}-rt", subnet_id=s.id, route_table_id=public_rt.id)
+        return s
+
+    edge_subnets = [subnet("edge-a", "10.0.0.0/24", "edge", "a", True),
+                    subnet("edge-b", "10.0.1.0/24", "edge", "b", True)]
+    node_subnets = [subnet("node-a", "10.0.10.0/24", "node", "a"), subnet("node-b", "10.0.11.0/24", "node", "b")]
+    app_subnets = [subnet("app-a", "10.0.20.0/24", "app", "a"), subnet("app-b", "10.0.21.0/24", "app", "b")]
+    edge_ids = [s.id for s in edge_subnets]
+    node_ids = [s.id for s in node_subnets]
+    app_ids = [s.id for s in app_subnets]
+
+# === Wallarm nodes ==================================================================================
+node_sg = aws.ec2.SecurityGroup("node-sg", vpc_id=vpc_id, description="Wallarm nodes", tags=tags("node"))
+# EC2 nodes register by instance (an ASG's target_group_arns, or an instance id attachment)
+node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", vpc_id=vpc_id, tags=tags("node"),
+                             target_type="instance" if BASELINE == "ec2-nodes" else "ip")
+cluster = aws.ecs.Cluster("cluster", tags=tags("network"))
+TOKEN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:wallarm-token-AbCdEf"
+node_containers = [{
+    "name": "wallarm", "image": "wallarm/node:6.6.1", "essential": True,
+    "portMappings": [{"containerPort": 80}],
+    "environment": [{"name": "WALLARM_MODE", "value": "block"}],
+    "secrets": [{"name": "WALLARM_API_TOKEN", "valueFrom": TOKEN}]}]
+if case("cloudmap-sidecar-port"):
+    node_containers.append({"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0",
+                            "essential": False, "portMappings": [{"containerPort": 8081}]})
+node_task = aws.ecs.TaskDefinition(
+    "node-task", family="node", cpu="1024", memory="2048", network_mode="awsvpc",
+    requires_compatibilities=["FARGATE"], tags=tags("node"), container_definitions=json.dumps(node_containers))
+node_lbs = [{"target_group_arn": node_tg.arn, "container_name": "wallarm", "container_port": 80}]
+node_registries = None  # filled by the http-api-cloudmap baseline
+
+# === app ============================================================================================
+app_task_sg = aws.ec2.SecurityGroup("app-task-sg", vpc_id=vpc_id, description="app tasks", tags=tags("app"))
+app_tg = app_listener = app_task = None
+if not BROWNFIELD:
+    app_lb_sg = aws.ec2.SecurityGroup("app-lb-sg", vpc_id=vpc_id, description="internal app ALB", tags=tags("app"))
+    aws.vpc.SecurityGroupIngressRule("app-lb-from-node", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, referenced_security_group_id=node_sg.id)
+    aws.vpc.SecurityGroupIngressRule("app-task-from-lb", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, referenced_security_group_id=app_lb_sg.id)
+    app_alb = aws.lb.LoadBalancer("app-alb", internal=True, load_balancer_type="application", subnets=app_ids,
+                                  security_groups=[app_lb_sg.id], drop_invalid_header_fields=True, tags=tags("app"))
+    app_tg = aws.lb.TargetGroup("app-tg", port=8080, protocol="HTTP", target_type="ip", vpc_id=vpc_id,
+                                tags=tags("app"))
+    app_listener = aws.lb.Listener("app-http", load_balancer_arn=app_alb.arn, port=80, protocol="HTTP",
+                                   default_actions=[{"type": "forward", "target_group_arn": app_tg.arn}])
+    app_task = aws.ecs.TaskDefinition(
+        "app-task", family="app", cpu="256", memory="512", network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"], tags=tags("app"),
+        container_definitions=json.dumps([{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
+                                           "essential": True, "portMappings": [{"containerPort": 8080}]}]))
+app_lbs = [{"target_group_arn": app_tg.arn, "container_name": "app", "container_port": 8080}] if app_tg else []
+
+
+def app_function(resource_name, **kwargs):
+    return aws.lambda_.Function(resource_name, role=f"arn:aws:iam::{ACCOUNT}:role/app-fn", runtime="python3.12",
+                                handler="index.handler", code=pulumi.AssetArchive({}), tags=tags("app"), **kwargs)
+
+
+def https_listener(name, lb, actions):
+    return aws.lb.Listener(name, load_balancer_arn=lb.arn, port=443, protocol="HTTPS",
+                           ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06", certificate_arn=CERT,
+                           default_actions=actions)
+
+
+def distribution(name, origins, acl=True, behaviours=(), default_extra=None, default_origin="origin", **kwargs):
+    """A distribution with a CLOUDFRONT-scope web ACL created in us-east-1 through an explicit provider."""
+    behaviour = {"allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                 "cached_methods": ["GET", "HEAD"], "target_origin_id": default_origin,
+                 "viewer_protocol_policy": "redirect-to-https",
+                 "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                 "origin_request_policy_id": "216adef6-5c7f-47e4-b989-5492eafa07d3", **(default_extra or {})}
+    return aws.cloudfront.Distribution(
+        name, enabled=True, origins=origins, web_acl_id=cloudfront_acl().arn if acl else None, tags=tags("edge"),
+        default_cache_behavior=behaviour, ordered_cache_behaviors=list(behaviours) or None,
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        viewer_certificate={"cloudfront_default_certificate": True}, **kwargs)
+
+
+def custom_origin(domain, origin_id="origin", headers=None):
+    origin = {"origin_id": origin_id, "domain_name": domain, "custom_origin_config": {
+        "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
+        "origin_ssl_protocols": ["TLSv1.2"]}}
+    if headers:
+        origin["custom_headers"] = [{"name": k, "value": v} for k, v in headers.items()]
+    return origin
+
+
+def behaviour(path, origin_id, **extra):
+    return {"path_pattern": path, "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+            "target_origin_id": origin_id, "viewer_protocol_policy": "redirect-to-https",
+            "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", **extra}
+
+
+def edge_function(name):
+    """A Lambda@Edge function: created in us-east-1, published, run by CloudFront at the edge."""
+    return aws.lambda_.Function(name, role=f"arn:aws:iam::{ACCOUNT}:role/edge-fn", runtime="nodejs20.x",
+                                handler="index.handler", code=pulumi.AssetArchive({}), publish=True,
+                                opts=pulumi.ResourceOptions(provider=use1))
+
+
+def node_ingress(name, sg, port=80):
+    aws.vpc.SecurityGroupIngressRule(name, security_group_id=node_sg.id, ip_protocol="tcp", from_port=port,
+                                     to_port=port, referenced_security_group_id=sg.id)
+
+
+def tcp_node_tg(name):
+    tg = aws.lb.TargetGroup(name, port=80, protocol="TCP", target_type="ip", vpc_id=vpc_id, tags=tags("node"))
+    node_lbs.append({"target_group_arn": tg.arn, "container_name": "wallarm", "container_port": 80})
+    return tg
+
+
+# === entries ========================================================================================
+edge_alb = edge_https = secret = None
+
+if BASELINE in ("cloudfront-header", "private-api", "brownfield", "ec2-nodes"):
+    # a public ALB; with `cloudfront-header` it is the distribution's origin and admits only the secret
+    edge_sg = aws.ec2.SecurityGroup("edge-sg", vpc_id=vpc_id, description="edge ALB", tags=tags("edge"))
+    aws.vpc.SecurityGroupIngressRule("edge-https-in", security_group_id=edge_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    edge_alb = aws.lb.LoadBalancer(
+        "edge-alb", internal=False, load_balancer_type="application", subnets=edge_ids,
+        security_groups=[edge_sg.id], drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
+        tags=tags("edge"))
+    node_ingress("node-from-edge", edge_sg)
+
+if BASELINE in ("private-api", "brownfield", "ec2-nodes"):
+    aws.wafv2.WebAclAssociation("edge-acl-alb", resource_arn=edge_alb.arn, web_acl_arn=regional_acl().arn)
+    edge_https = https_listener("edge-https", edge_alb, [{"type": "forward", "target_group_arn": node_tg.arn}])
+
+if BASELINE == "cloudfront-header":
+    secret = random.RandomPassword("origin-secret", length=40, special=False)
+    forbidden = [{"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "status_code": "403"}}]
+    edge_https = https_listener("edge-https", edge_alb, forbidden)
+    values = [secret.result]
+    if case("header-or-static-value"):
+        # ORed values: AWS matches a header condition when ANY value matches; "healthcheck" is no secret
+        values = [secret.result, "healthcheck"]
+    if case("safe-header-rotation"):
+        # rotation: the next secret is also accepted; both are random and secret, only one is sent
+        values = [secret.result, random.RandomPassword("origin-secret-next", length=40, special=False).result]
+    verified_target = app_tg if case("header-rule-forwards-app") else node_tg
+    # the rule checks the header but forwards straight to the app: CloudFront's WAF, no Wallarm node
+    aws.lb.ListenerRule("edge-verified", listener_arn=edge_https.arn, priority=10,
+                        actions=[{"type": "forward", "target_group_arn": verified_target.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": values}}])
+    if case("header-second-public-header"):
+        # a second rule on a header anyone can send (not a secret): the ALB is reachable without CloudFront
+        aws.lb.ListenerRule("edge-internal-rule", listener_arn=edge_https.arn, priority=20,
+                            actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                            conditions=[{"http_header": {"http_header_name": "X-Internal", "values": ["true"]}}])
+    if case("header-source-ip-rule"):
+        # a rule without the header, by source IP of a public range: reaches the nodes without the WAF
+        aws.lb.ListenerRule("edge-office-rule", listener_arn=edge_https.arn, priority=30,
+                            actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                            conditions=[{"source_ip": {"values": ["198.51.100.0/24"]}}])
+    origins = [custom_origin(edge_alb.dns_name, headers={"X-Origin-Verify": secret.result})]
+    behaviours = []
+    default_extra = {}
+    if case("header-leak-second-origin"):
+        # the same secret header is sent to a third party's origin: whoever runs it can call the ALB
+        origins.append(custom_origin("assets.partner-cdn.example", "partner",
+                                     headers={"X-Origin-Verify": secret.result}))
+        behaviours.append(behaviour("/assets/*", "partner"))
+    if case("header-leak-origin-group"):
+        # failover origin group: the secondary is an origin outside the stack and gets the secret too
+        origins.append(custom_origin("failover.example.net", "failover", headers={"X-Origin-Verify": secret.result}))
+    if case("safe-cdn-second-origin-no-secret"):
+        bucket = aws.s3.BucketV2("static", tags=tags("edge"))
+        oac = aws.cloudfront.OriginAccessControl("static-oac", origin_access_control_origin_type="s3",
+                                                 signing_behavior="always", signing_protocol="sigv4")
+        origins.append({"origin_id": "static", "domain_name": bucket.bucket_regional_domain_name,
+                        "origin_access_control_id": oac.id})
+        behaviours.append(behaviour("/static/*", "static"))
+    if case("lambda-edge-viewer-request"):
+        # Lambda@Edge on viewer requests: app code run on every attacker request before any node
+        fn = edge_function("edge-fn")
+        default_extra["lambda_function_associations"] = [
+            {"event_type": "viewer-request", "lambda_arn": fn.qualified_arn, "include_body": True}]
+    if case("cloudfront-function-behaviour"):
+        # a CloudFront Function on one behaviour: code run on attacker input at the edge
+        cf_fn = aws.cloudfront.Function("edge-rewrite", runtime="cloudfront-js-2.0", publish=True,
+                                        code="function handler(event) { return event.request; }")
+        behaviours.append(behaviour("/api/*", "origin", function_associations=[
+            {"event_type": "viewer-request", "function_arn": cf_fn.arn}]))
+    kwargs = {}
+    if case("header-leak-origin-group"):
+        kwargs["origin_groups"] = [{"origin_id": "group", "failover_criteria": {"status_codes": [502, 503]},
+                                    "members": [{"origin_id": "origin"}, {"origin_id": "failover"}]}]
+        default_extra["target_origin_id"] = "group"
+        default_extra["allowed_methods"] = ["GET", "HEAD"]
+    distribution("edge-cdn", origins, behaviours=behaviours, default_extra=default_extra, **kwargs)
+
+if BASELINE == "cloudfront-vpc-origin":
+    # CloudFront VPC origin -> an internal load balancer in the private subnets -> nodes
+    origin_sg = aws.ec2.SecurityGroup("origin-sg", vpc_id=vpc_id, description="VPC origin", tags=tags("edge"))
+    aws.vpc.SecurityGroupIngressRule("origin-from-cf", security_group_id=origin_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, prefix_list_id=cf_list.id)
+    node_ingress("node-from-origin", origin_sg)
+    if case("safe-vpc-origin-nlb"):
+        origin_lb = aws.lb.LoadBalancer("origin-lb", internal=True, load_balancer_type="network", subnets=node_ids,
+                                        security_groups=[origin_sg.id], tags=tags("edge"))
+        aws.lb.Listener("origin-tcp", load_balancer_arn=origin_lb.arn, port=443, protocol="TCP",
+                        default_actions=[{"type": "forward", "target_group_arn": tcp_node_tg("node-tcp-tg").arn}])
+    else:
+        origin_lb = aws.lb.LoadBalancer("origin-lb", internal=True, load_balancer_type="application",
+                                        subnets=node_ids, security_groups=[origin_sg.id],
+                                        drop_invalid_header_fields=True, tags=tags("edge"))
+        https_listener("origin-https", origin_lb, [{"type": "forward", "target_group_arn": node_tg.arn}])
+    vo = aws.cloudfront.VpcOrigin("edge-vpc-origin", vpc_origin_endpoint_config={
+        "name": "edge-vpc-origin", "arn": origin_lb.arn, "http_port": 80, "https_port": 443,
+        "origin_protocol_policy": "https-only", "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1}},
+        tags=tags("edge"))
+    regional = case("safe-vpc-origin-regional-acl")
+    if regional:
+        # the WAF sits on the origin ALB (REGIONAL), none on the distribution
+        aws.wafv2.WebAclAssociation("origin-acl", resource_arn=origin_lb.arn, web_acl_arn=regional_acl().arn)
+    default_extra = {}
+    if case("lambda-edge-origin-request"):
+        fn = edge_function("edge-fn")
+        default_extra["lambda_function_associations"] = [
+            {"event_type": "origin-request", "lambda_arn": fn.qualified_arn}]
+    distribution("edge-cdn", [{"origin_id": "origin", "domain_name": origin_lb.dns_name,
+                               "vpc_origin_config": {"vpc_origin_id": vo.id}}], acl=not regional,
+                 default_extra=default_extra)
+    if case("ram-share-vpc-origin"):
+        # the VPC origin shared with another account: its distributions (no WAF of ours) reach the nodes
+        share = aws.ram.ResourceShare("vpc-origin-share", name="vpc-origin", allow_external_principals=True,
+                                      tags=tags("network"))
+        aws.ram.ResourceAssociation("share-vpc-origin", resource_arn=vo.arn, resource_share_arn=share.arn)
+        aws.ram.PrincipalAssociation("vpc-origin-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+
+if BASELINE == "nlb":
+    # an internet-facing NLB without WAF, acknowledged by its exemption tag (TCP, not HTTP)
+    nlb_sg = aws.ec2.SecurityGroup("nlb-sg", vpc_id=vpc_id, description="edge NLB", tags=tags("edge"))
+    aws.vpc.SecurityGroupIngressRule("nlb-from-world", security_group_id=nlb_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    edge_nlb = aws.lb.LoadBalancer(
+        "edge-nlb", internal=False, load_balancer_type="network", subnets=edge_ids, security_groups=[nlb_sg.id],
+        tags=tags("edge", **{"layerguard:waf-exemption": "TLS passthrough to the nodes; mutual TLS clients only"}))
+    aws.lb.Listener("edge-tcp", load_balancer_arn=edge_nlb.arn, port=443, protocol="TCP",
+                    default_actions=[{"type": "forward", "target_group_arn": tcp_node_tg("node-tcp-tg").arn}])
+    node_ingress("node-from-nlb", nlb_sg)
+    if case("safe-nlb-private-listener", "nlb-admin-listener-world"):
+        # an admin listener straight to the app, admitted only from a private (node) subnet; the
+        # bypass variant admits a public range on it
+        admin_tg = aws.lb.TargetGroup("app-admin-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                      tags=tags("app"))
+        app_lbs.append({"target_group_arn": admin_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("edge-admin", load_balancer_arn=edge_nlb.arn, port=8443, protocol="TCP",
+                        default_actions=[{"type": "forward", "target_group_arn": admin_tg.arn}])
+        source = "10.0.10.0/24" if case("safe-nlb-private-listener") else "198.51.100.0/24"
+        aws.vpc.SecurityGroupIngressRule("nlb-admin-in", security_group_id=nlb_sg.id, ip_protocol="tcp",
+                                         from_port=8443, to_port=8443, cidr_ipv4=source)
+        aws.vpc.SecurityGroupIngressRule("app-task-from-nlb", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=nlb_sg.id)
+
+api = stage = None
+if BASELINE == "rest-api":
+    # REST API (REGIONAL) stage + WAF -> VPC link -> internal NLB -> nodes; a regional custom domain
+    link_nlb_sg = aws.ec2.SecurityGroup("link-nlb-sg", vpc_id=vpc_id, description="VPC link NLB", tags=tags("edge"))
+    link_nlb = aws.lb.LoadBalancer("link-nlb", internal=True, load_balancer_type="network", subnets=node_ids,
+                                   security_groups=[link_nlb_sg.id], tags=tags("edge"),
+                                   enforce_security_group_inbound_rules_on_private_link_traffic="off")
+    aws.lb.Listener("link-tcp", load_balancer_arn=link_nlb.arn, port=80, protocol="TCP",
+                    default_actions=[{"type": "forward", "target_group_arn": tcp_node_tg("node-tcp-tg").arn}])
+    node_ingress("node-from-link-nlb", link_nlb_sg)
+    link = aws.apigateway.VpcLink("rest-link", target_arn=link_nlb.arn, tags=tags("edge"))
+    behind_cf = case("domain-after-cloudfront", "domain-v2-after-cloudfront", "safe-rest-api-key-cloudfront")
+    api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"),
+                                 disable_execute_api_endpoint=case("domain-after-cloudfront",
+                                                                   "domain-v2-after-cloudfront") or None)
+    key_required = case("safe-rest-api-key-cloudfront")
+    auth = {"authorization": "NONE"}
+    if case("rest-api-lambda-authorizer"):
+        # a REQUEST authorizer Lambda: app code run on every attacker request, before any node
+        authorizer_fn = app_function("authorizer-fn")
+        authorizer = aws.apigateway.Authorizer(
+            "api-authorizer", rest_api=api.id, type="REQUEST", identity_source="method.request.header.Authorization",
+            authorizer_uri=authorizer_fn.invoke_arn)
+        auth = {"authorization": "CUSTOM", "authorizer_id": authorizer.id}
+    if case("safe-rest-api-cognito-authorizer"):
+        pool = aws.cognito.UserPool("users", tags=tags("edge"))
+        authorizer = aws.apigateway.Authorizer("api-authorizer", rest_api=api.id, type="COGNITO_USER_POOLS",
+                                               provider_arns=[pool.arn])
+        auth = {"authorization": "COGNITO_USER_POOLS", "authorizer_id": authorizer.id}
+    method = aws.apigateway.Method("root-any", rest_api=api.id, resource_id=api.root_resource_id, http_method="ANY",
+                                   api_key_required=key_required or None, **auth)
+    integ = aws.apigateway.Integration(
+        "nodes-integration", rest_api=api.id, resource_id=api.root_resource_id, http_method=method.http_method,
+        type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+        uri=link_nlb.dns_name.apply(lambda d: f"http://{d}/"))
+    deps = [integ]
+    if case("integration-literal-function"):
+        # an integration to a function named by a literal: it is the stack's app function
+        app_function("app-fn", name="app-fn")
+        fn_resource = aws.apigateway.Resource("fn-resource", rest_api=api.id, parent_id=api.root_resource_id,
+                                              path_part="fn")
+        fn_method = aws.apigateway.Method("fn-any", rest_api=api.id, resource_id=fn_resource.id, http_method="ANY",
+                                          authorization="NONE")
+        deps.append(aws.apigateway.Integration(
+            "fn-integration", rest_api=api.id, resource_id=fn_resource.id, http_method=fn_method.http_method,
+            type="AWS_PROXY", integration_http_method="POST",
+            uri=(f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:app-fn/invocations")))
+    deployment = aws.apigateway.Deployment("rest-deployment", rest_api=api.id,
+                                           opts=pulumi.ResourceOptions(depends_on=deps))
+    stage = aws.apigateway.Stage("rest-stage", rest_api=api.id, deployment=deployment.id, stage_name="v1",
+                                 tags=tags("edge"))
+    if not behind_cf:
+        aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=regional_acl().arn)
+    if case("domain-v2-after-cloudfront"):
+        domain = aws.apigatewayv2.DomainName("api-domain", domain_name="api.example.com", domain_name_configuration={
+            "certificate_arn": CERT, "endpoint_type": "REGIONAL", "security_policy": "TLS_1_2"}, tags=tags("edge"))
+        aws.apigatewayv2.ApiMapping("api-mapping", api_id=api.id, domain_name=domain.id, stage=stage.stage_name)
+        domain_name = domain.domain_name
+    elif not case("safe-rest-api-key-cloudfront"):
+        domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", regional_certificate_arn=CERT,
+                                           endpoint_configuration={"types": "REGIONAL"}, security_policy="TLS_1_2",
+                                           tags=tags("edge"))
+        aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
+                                       domain_name=domain.domain_name)
+        domain_name = domain.domain_name
+    if case("domain-after-cloudfront", "domain-v2-after-cloudfront"):
+        # moved behind CloudFront: the stage's WAF went, the default endpoint is off, CloudFront's
+        # origin is the custom domain, which still serves the stage to anyone who calls it
+        distribution("edge-cdn", [custom_origin(domain_name)])
+    if key_required:
+        # every method requires an API key that only CloudFront sends (origin custom header x-api-key)
+        key_value = random.RandomPassword("api-key-value", length=40, special=False)
+        key = aws.apigateway.ApiKey("cdn-key", value=key_value.result, tags=tags("edge"))
+        plan = aws.apigateway.UsagePlan("cdn-plan", api_stages=[{"api_id": api.id, "stage": stage.stage_name}],
+                                        tags=tags("edge"))
+        aws.apigateway.UsagePlanKey("cdn-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id)
+        host = pulumi.Output.concat(api.id, f".execute-api.{REGION}.amazonaws.com")
+        distribution("edge-cdn", [{**custom_origin(host, headers={"x-api-key": key_value.result}),
+                                   "origin_path": "/v1"}])
+
+if BASELINE == "http-api-cloudmap":
+    # CloudFront + WAF -> HTTP API (default endpoint disabled, as the pack accepts it) -> VPC link ->
+    # Cloud Map service whose instances ECS registers: the Wallarm container of the node service
+    namespace = aws.servicediscovery.PrivateDnsNamespace("nodes-ns", name="nodes.internal", vpc=vpc_id,
+                                                         tags=tags("node"))
+    sd_service = aws.servicediscovery.Service(
+        "nodes-sd", name="wallarm", tags=tags("node"),
+        dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
+                    "dns_records": [{"type": "SRV", "ttl": 10}]},
+        health_check_custom_config={"failure_threshold": 1})
+    registry_container = ("sidecar", 8081) if case("cloudmap-sidecar-port") else ("wallarm", 80)
+    node_registries = {"registry_arn": sd_service.arn, "container_name": registry_container[0],
+                       "container_port": registry_container[1]}
+    link_sg = aws.ec2.SecurityGroup("link-sg", vpc_id=vpc_id, description="VPC link", tags=tags("edge"))
+    node_ingress("node-from-link", link_sg)
+    if case("cloudmap-sidecar-port"):
+        node_ingress("node-sidecar-from-link", link_sg, port=8081)
+    link = aws.apigatewayv2.VpcLink("link", security_group_ids=[link_sg.id], subnet_ids=node_ids, tags=tags("edge"))
+    http_api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", disable_execute_api_endpoint=True,
+                                    tags=tags("edge"))
+    aws.apigatewayv2.Integration("nodes-integration", api_id=http_api.id, integration_type="HTTP_PROXY",
+                                 integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+                                 integration_uri=sd_service.arn)
+    distribution("edge-cdn", [custom_origin(http_api.api_endpoint.apply(lambda e: e.replace("https://", "")))])
+    if case("cloudmap-instance-app"):
+        # an instance registered by hand in the nodes' Cloud Map service: an app task's address
+        aws.servicediscovery.Instance("cloudmap-app-instance", instance_id="app-direct", service_id=sd_service.id,
+                                      attributes={"AWS_INSTANCE_IPV4": "10.0.20.15", "AWS_INSTANCE_PORT": "8080"})
+
+# === node fleet =====================================================================================
+if BASELINE == "ec2-nodes":
+    ami = aws.ec2.get_ami(owners=[WALLARM_AMI_OWNER], most_recent=True,
+                          filters=[{"name": "name", "values": [WALLARM_AMI_NAME]}])
+    if case("safe-ec2-node-instance"):
+        node_box = aws.ec2.Instance("node-instance", ami=ami.id, instance_type="t3.medium", subnet_id=node_ids[0],
+                                    vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
+                                    tags=tags("node"))
+        aws.lb.TargetGroupAttachment("node-instance-attachment", target_group_arn=node_tg.arn, target_id=node_box.id)
+    else:
+        lt = aws.ec2.LaunchTemplate("node-lt", image_id=ami.id, instance_type="t3.medium",
+                                    vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
+                                    tags=tags("node"))
+        aws.autoscaling.Group("node-asg", min_size=2, max_size=4, vpc_zone_identifiers=node_ids,
+                              launch_template={"id": lt.id, "version": "$Latest"}, target_group_arns=[node_tg.arn],
+                              tags=[{"key": "layerguard:layer", "value": "node", "propagate_at_launch": True}])
+else:
+    svc_kwargs = {"service_registries": node_registries} if node_registries else {}
+    aws.ecs.Service(
+        "node-svc", cluster=cluster.arn, task_definition=node_task.arn, desired_count=2, launch_type="FARGATE",
+        network_configuration={"subnets": node_ids, "security_groups": [node_sg.id]},
+        load_balancers=node_lbs, tags=tags("node"), **svc_kwargs)
+
+# === the app behind the nodes ========================================================================
+v6_subnet = None
+if DUAL_STACK:
+    # a dual-stack app subnet: IPv6 addresses are global, only the route decides
+    v6_rt = aws.ec2.RouteTable("v6-rt", vpc_id=vpc.id, tags=tags("network"))
+    if case("safe-ipv6-dual-stack-egress-only"):
+        eigw = aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id, tags=tags("network"))
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0",
+                      egress_only_gateway_id=eigw.id)
+    else:
+        aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0", gateway_id=igw.id)
+    v6_subnet = aws.ec2.Subnet("app-v6", vpc_id=vpc.id, cidr_block="10.0.40.0/24", tags=tags("app"),
+                               ipv6_cidr_block=vpc.ipv6_cidr_block.apply(lambda c: c.replace("00::/56", "40::/64")),
+                               assign_ipv6_address_on_creation=True)
+    aws.ec2.RouteTableAssociation("app-v6-rt", subnet_id=v6_subnet.id, route_table_id=v6_rt.id)
+    aws.vpc.SecurityGroupIngressRule("v6-world", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_ipv6="::/0")
+
+if not BROWNFIELD:
+    if DUAL_STACK and not case("ipv6-instance-computed-cidr"):
+        aws.ecs.AccountSettingDefault("dual-stack", name="dualStackIPv6", value="enabled")
+        app_svc_subnets = [v6_subnet.id]
+        app_svc_name = "app-v6-svc"
+    else:
+        app_svc_subnets, app_svc_name = app_ids, "app-svc"
+    aws.ecs.Service(
+        app_svc_name, cluster=cluster.arn, task_definition=app_task.arn, desired_count=2, launch_type="FARGATE",
+        network_configuration={"subnets": app_svc_subnets, "security_groups": [app_task_sg.id]},
+        load_balancers=app_lbs, tags=tags("app"))
+    if case("ipv6-instance-computed-cidr"):
+        aws.ec2.Instance("app-v6-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro",
+                         subnet_id=v6_subnet.id, ipv6_address_count=1, vpc_security_group_ids=[app_task_sg.id],
+                         tags=tags("app"))
+else:
+    # the existing backend's security group, adopted by literal id: the stack adds the one rule
+    # admitting the nodes (docs/CONTRACTS.md, "Foreign security groups")
+    ADOPTED_SG = "sg-0a0d0e0c0a0b0c0d1"
+    aws.vpc.SecurityGroupIngressRule(
+        "backend-from-nodes", security_group_id=ADOPTED_SG, ip_protocol="tcp", from_port=8080, to_port=8080,
+        referenced_security_group_id=node_sg.id,
+        description="Wallarm nodes to the backend; the only rule this stack adds to this group",
+        tags=tags("app", **{"layerguard:foreign-security-group": ADOPTED_SG}))
+    aws.vpc.SecurityGroupEgressRule("node-to-backend", security_group_id=node_sg.id, ip_protocol="tcp",
+                                    from_port=8080, to_port=8080, referenced_security_group_id=ADOPTED_SG)
+
+# === private API backend ============================================================================
+if BASELINE == "private-api":
+    endpoint_sg = aws.ec2.SecurityGroup("endpoint-sg", vpc_id=vpc_id, description="execute-api endpoint",
+                                        tags=tags("app"))
+    aws.vpc.SecurityGroupIngressRule("endpoint-from-nodes", security_group_id=endpoint_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, referenced_security_group_id=node_sg.id)
+    endpoint_sgs = [endpoint_sg.id] + (["sg-0f00ba40000000001"] if case("papi-endpoint-literal-sg") else [])
+    endpoint = aws.ec2.VpcEndpoint("api-endpoint", vpc_id=vpc_id, vpc_endpoint_type="Interface",
+                                   service_name=f"com.amazonaws.{REGION}.execute-api", subnet_ids=app_ids,
+                                   security_group_ids=endpoint_sgs, private_dns_enabled=True, tags=tags("app"))
+    private_api = aws.apigateway.RestApi("private-api", endpoint_configuration={"types": "PRIVATE"},
+                                         policy="" if case("safe-papi-inline-empty-policy") else None,
+                                         tags=tags("app"))
+    m = aws.apigateway.Method("papi-any", rest_api=private_api.id, resource_id=private_api.root_resource_id,
+                              http_method="ANY", authorization="NONE")
+    i = aws.apigateway.Integration("papi-integration", rest_api=private_api.id,
+                                   resource_id=private_api.root_resource_id, http_method=m.http_method, type="MOCK")
+    d = aws.apigateway.Deployment("papi-deployment", rest_api=private_api.id,
+                                  opts=pulumi.ResourceOptions(depends_on=[i]))
+    aws.apigateway.Stage("papi-stage", rest_api=private_api.id, deployment=d.id, stage_name="v1", tags=tags("app"))
+    LITERAL_VPCE = "vpce-0c0ffee0000000001"
+
+    def api_policy(vpce):
+        allow = {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+                 "Condition": {"StringEquals": {"aws:SourceVpce": vpce}}}
+        deny = {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}}
+        statements = [allow, deny]
+        if case("papi-wildcard-action"):
+            # a wildcard action that IAM expands to Invoke, unconditioned, and no Deny
+            statements = [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Inv*",
+                           "Resource": "execute-api:/*"}]
+        if case("papi-deny-other-api"):
+            # the Deny names another API's ARN: for this API only the unconditioned Allow applies
+            unconditioned = {k: v for k, v in allow.items() if k != "Condition"}
+            statements = [unconditioned, {**deny, "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/*"}]
+        if case("papi-extra-literal-vpce"):
+            # a second endpoint id (another VPC's or account's) allowed: it reaches the API without nodes
+            statements = [{**allow, "Condition": {"StringEquals": {"aws:SourceVpce": [vpce, LITERAL_VPCE]}}},
+                          {**deny, "Condition": {"StringNotEquals": {"aws:SourceVpce": [vpce, LITERAL_VPCE]}}}]
+        if case("safe-papi-wildcard-conditioned"):
+            statements = [{**allow, "Action": "execute-api:Inv*"}, deny]
+        if case("safe-papi-extra-deny"):
+            statements = [allow, deny, {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
+                                        "Resource": "execute-api:/*/DELETE/*"}]
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    aws.apigateway.RestApiPolicy("private-api-policy", rest_api_id=private_api.id,
+                                 policy=endpoint.id.apply(api_policy))
+
+# === changes on the shared parts ====================================================================
+if case("ram-share-app-subnet"):
+    # app subnets shared with another account: its instances launch inside the app subnets and
+    # reach the app there, beside the intra-app rule that trusts that range
+    aws.ec2.SecurityGroupRule("intra-app", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.0.20.0/23"])
+    share = aws.ram.ResourceShare("subnet-share", name="app-subnets", allow_external_principals=True,
+                                  tags=tags("network"))
+    aws.ram.ResourceAssociation("share-subnet", resource_arn=app_subnets[0].arn, resource_share_arn=share.arn)
+    aws.ram.PrincipalAssociation("subnet-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+if case("tgw-auto-accept-shared", "safe-tgw-not-shared"):
+    # a Transit Gateway that accepts every attachment automatically, shared with another account:
+    # any VPC of that account attaches and is routed to the app range the app trusts
+    aws.ec2.SecurityGroupRule("corp-rule", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    shared = case("tgw-auto-accept-shared")
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="enable" if shared else "disable",
+                                               tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    corp = aws.ec2.Vpc("corp-vpc", cidr_block="10.1.0.0/16", tags=tags("network"))
+    corp_subnet = aws.ec2.Subnet("corp-a", vpc_id=corp.id, cidr_block="10.1.0.0/24", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-corp", transit_gateway_id=tgw.id, vpc_id=corp.id,
+                                        subnet_ids=[corp_subnet.id], tags=tags("network"))
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+    if shared:
+        share = aws.ram.ResourceShare("tgw-share", name="tgw", allow_external_principals=True, tags=tags("network"))
+        aws.ram.ResourceAssociation("tgw-share-assoc", resource_arn=tgw.arn, resource_share_arn=share.arn)
+        aws.ram.PrincipalAssociation("tgw-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+if case("endpoint-service-star", "endpoint-service-allowed-principle", "safe-endpoint-service-named"):
+    # PrivateLink in front of the app: an endpoint service anyone (`*`) may connect to, no acceptance
+    svc_nlb = aws.lb.LoadBalancer("app-svc-nlb", internal=True, load_balancer_type="network", subnets=app_ids,
+                                  tags=tags("app"))
+    svc_tg = aws.lb.TargetGroup("app-svc-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                tags=tags("app"))
+    aws.lb.Listener("app-svc-tcp", load_balancer_arn=svc_nlb.arn, port=8080, protocol="TCP",
+                    default_actions=[{"type": "forward", "target_group_arn": svc_tg.arn}])
+    aws.ecs.Service("app-link-svc", cluster=cluster.arn, task_definition=app_task.arn, desired_count=1,
+                    launch_type="FARGATE", network_configuration={"subnets": app_ids, "security_groups": [app_task_sg.id]},
+                    load_balancers=[{"target_group_arn": svc_tg.arn, "container_name": "app", "container_port": 8080}],
+                    tags=tags("app"))
+    aws.ec2.SecurityGroupRule("app-from-nlb-subnets", type="ingress", security_group_id=app_task_sg.id,
+                              protocol="tcp", from_port=8080, to_port=8080, cidr_blocks=["10.0.20.0/23"])
+    star = case("endpoint-service-star")
+    ep_service = aws.ec2.VpcEndpointService(
+        "app-endpoint-service", acceptance_required=False, network_load_balancer_arns=[svc_nlb.arn],
+        allowed_principals=["*"] if star else None, tags=tags("app"))
+    if case("endpoint-service-allowed-principle"):
+        aws.ec2.VpcEndpointServiceAllowedPrinciple("svc-principal-star", vpc_endpoint_service_id=ep_service.id,
+                                                   principal_arn="*")
+    if case("safe-endpoint-service-named"):
+        # the stack's own interface endpoint is the only consumer: no principal of another account
+        consumer = aws.ec2.SecurityGroup("consumer-sg", vpc_id=vpc_id, description="consumer", tags=tags("node"))
+        aws.ec2.VpcEndpoint("app-consumer", vpc_id=vpc_id, vpc_endpoint_type="Interface",
+                            service_name=ep_service.service_name, subnet_ids=node_ids,
+                            security_group_ids=[consumer.id], tags=tags("node"))
+if case("peering-accepter-foreign"):
+    # the stack accepts a peering a foreign account requested, routes its range, and the app LB admits it
+    accepted = aws.ec2.VpcPeeringConnectionAccepter("peer-accept", vpc_peering_connection_id="pcx-0f0e0d0c0b0a09080",
+                                                    auto_accept=True, tags=tags("network"))
+    app_rt = aws.ec2.RouteTable("app-rt", vpc_id=vpc.id, tags=tags("network"))
+    for n, s in enumerate(app_subnets):
+        aws.ec2.RouteTableAssociation(f"app-rt-{n}", subnet_id=s.id, route_table_id=app_rt.id)
+    aws.ec2.Route("peer-route", route_table_id=app_rt.id, destination_cidr_block="172.16.0.0/12",
+                  vpc_peering_connection_id=accepted.id)
+    aws.vpc.SecurityGroupIngressRule("partner-rule", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, cidr_ipv4="172.16.0.0/12")
+if case("literal-ip-target-node-subnet"):
+    # an address inside the node subnet registered in the node target group: nothing proves a node runs there
+    aws.lb.TargetGroupAttachment("ip-target", target_group_arn=node_tg.arn, target_id="10.0.10.50", port=80)
+if case("imported-sg-outside-members"):
+    # an adopted app group (imported) with one member in the stack (private) and its other members
+    # outside; it admits the world: the in-stack member is private, the outside ones may not be
+    adopted = aws.ec2.SecurityGroup("adopted-app-sg", vpc_id=vpc_id, description="adopted backend", tags=tags("app"),
+                                    opts=pulumi.ResourceOptions(import_="sg-0abc0123456789def"))
+    aws.vpc.SecurityGroupIngressRule("adopted-from-nodes", security_group_id=adopted.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, referenced_security_group_id=node_sg.id)
+    aws.vpc.SecurityGroupIngressRule("adopted-world", security_group_id=adopted.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
+    aws.ec2.Instance("app-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
+                     vpc_security_group_ids=[adopted.id], tags=tags("app"))
+if edge_alb is not None:
+    pulumi.export("edgeDns", edge_alb.dns_name)

@@ -1,0 +1,236 @@
+"""The reachability policies on the newer entries (issue 18), through the offline preview.
+
+One scenario program (tests/policy/entries) builds a compliant stack per entry form
+(`entries:baseline`: CloudFront with a secret header or a VPC origin, an exempt NLB, a REST API with
+WAF, a private API backend, an existing VPC, Wallarm nodes on EC2, an HTTP API over Cloud Map) from
+plain pulumi_aws resources; `entries:case` applies one change. Every case runs in `preview` and in
+`update` mode and must get the same verdict in both. For each case the test pins the exact set of
+(policy, offending resource) findings of the reachability policies and the private-API policy.
+
+The expectations are written from AWS semantics (what lets an attacker reach the app around the
+nodes or the WAF), not from what the pack reports today: a case the current pack gets wrong is an
+`xfail(strict=True)` naming its issue 18 class, so it turns into a failure the moment it is fixed
+and its mark must go.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from layerguard.engine import PreviewResult, preview
+
+REPO = Path(__file__).resolve().parents[2]
+PACK = REPO / "policy"
+PROGRAM = Path(__file__).resolve().parent / "entries"
+if str(PACK) not in sys.path:
+    sys.path.insert(0, str(PACK))
+
+from guard.policies.aws.apigateway import private_api_access  # noqa: E402
+from guard.policies.stack import no_bypass, origin_protection, perimeter_waf  # noqa: E402
+
+BYPASS, WAF, ORIGIN = no_bypass.RULE.name, perimeter_waf.RULE.name, origin_protection.RULE.name
+APIGW = private_api_access.RULE.name
+OURS = {BYPASS, WAF, ORIGIN, APIGW}
+MODES = ("preview", "update")
+
+
+def gap(klass: int, what: str):
+    return pytest.mark.xfail(strict=True, reason=f"issue 18 class {klass}: {what}")
+
+
+def fp(what: str):
+    return pytest.mark.xfail(strict=True, reason=f"issue 18 false positive: {what}")
+
+
+# case: (baseline, issue 18 class, the exact {(policy, offending resource name)}, mark or None).
+# The offender is the resource that opens the path (the one a reviewer would ask to change).
+BYPASSES = {
+    # -- 1. secret-header origin protection: what the listener admits per header value
+    # ORed values: a header condition matches if ANY value matches; "healthcheck" is no secret, so
+    # anyone reaches the nodes without CloudFront's WAF
+    "header-or-static-value": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, gap(1, "a header condition ORing the secret with a plain value is taken as the secret")),
+    # a second rule on a header anyone can send forwards to the nodes: the WAF is skipped
+    "header-second-public-header": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # a rule by source IP (a public range) forwards to the nodes without the header: no WAF
+    "header-source-ip-rule": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # the rule checks the secret but forwards to the app target group: through the WAF, around the nodes
+    "header-rule-forwards-app": ("cloudfront-header", 1, {(BYPASS, "edge-verified")}, None),
+    # the distribution sends the same secret to a third party's origin: it leaks, whoever runs that
+    # origin can call the ALB directly (the distribution is what hands the secret out)
+    "header-leak-second-origin": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, gap(1, "the secret sent to another origin of the distribution is not seen as leaked")),
+    # the failover member of an origin group is outside the stack and gets the secret too
+    "header-leak-origin-group": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, gap(1, "the secret sent to an origin group's outside member is not seen as leaked")),
+    # -- 2. edge compute: app code run on attacker input before any node (the distribution or API
+    # runs it: the association is on the distribution / the method)
+    "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on a behaviour is not an app endpoint")),
+    "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "a CloudFront Function on a behaviour is not an app endpoint")),
+    "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on origin requests is not an app endpoint")),
+    "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, gap(2, "a REST API Lambda authorizer is not an app endpoint")),
+    # -- 3. sharing outside the stack: another account's network or distribution is a source
+    # another account launches instances in the shared app subnet, which the intra-app rule trusts
+    "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, gap(3, "a RAM share of an app subnet to another account is not a source")),
+    # another account's distributions (no WAF of ours) use the shared VPC origin to reach the nodes
+    "ram-share-vpc-origin": ("cloudfront-vpc-origin", 3, {(WAF, "share-vpc-origin")}, gap(3, "a RAM share of the VPC origin is not a source")),
+    # a TGW that auto-accepts attachments, shared with another account: its VPCs attach and are routed
+    "tgw-auto-accept-shared": ("cloudfront-header", 3, {(BYPASS, "tgw-share-assoc")}, gap(3, "an auto-accepting Transit Gateway shared outside is not a source")),
+    # PrivateLink to the app, `*` may create endpoints, no acceptance: every AWS account reaches the app
+    "endpoint-service-star": ("cloudfront-header", 3, {(BYPASS, "app-endpoint-service")}, None),
+    # the same through a separate allowed-principal resource
+    "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, gap(3, "fails closed on the service, not the `*` principal that opens it")),
+    # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
+    "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, gap(3, "an accepted peering of a foreign VPC is not a source")),
+    # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
+    "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "execute-api:Inv* is not expanded; update crashes on the API's \"\" policy")),
+    "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "a Deny naming another API is taken as limiting this one")),
+    "papi-extra-literal-vpce": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "an Allow for a literal endpoint id is accepted")),
+    # the endpoint also carries a group by literal id: its members reach the private API without the nodes
+    "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, gap(4, "an endpoint group given by literal id is not judged")),
+    # -- 5. literal references
+    # integration URI naming the stack's app function by a literal name: internet -> API -> app
+    "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, gap(5, "an integration URI naming the stack's function by a literal name is not followed")),
+    # an address in the node subnet is not a node: nothing proves the Wallarm node runs at 10.0.10.50
+    "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, gap(5, "a literal IP target in the node subnet is trusted as a node")),
+    # an adopted app group with one private member in the stack: its outside members are still open
+    "imported-sg-outside-members": ("cloudfront-header", 5, {(BYPASS, "adopted-world")}, None),
+    # -- 6. IPv6 at the first preview (the subnet's IPv6 block is computed from the VPC's)
+    "ipv6-task-dual-stack": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, gap(6, "ECS tasks in a dual-stack subnet get no IPv6 exposure")),
+    "ipv6-instance-computed-cidr": ("cloudfront-header", 6,
+                                    {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},
+                                    gap(6, "with the subnet's IPv6 block computed, the IGW route is not named")),
+    # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
+    "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "the custom domain serving the stage is not the opener; the stage is named")),
+    "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "an apigatewayv2 custom domain mapping a REST stage fails closed")),
+    # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
+    "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, gap(8, "a servicediscovery.Instance in the nodes' Cloud Map service is not followed")),
+    "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, gap(8, "an ECS service registry on a sidecar port is trusted as the node")),
+    # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
+    "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, fp("reachability per listener: the NLB's 443 reach is taken for every listener; "
+                                          "the SG rule that opens 8443 is not named")),
+}
+
+SAFE = {
+    # the baselines
+    "baseline@cloudfront-header": ("cloudfront-header", None),
+    "baseline@cloudfront-vpc-origin": ("cloudfront-vpc-origin", None),
+    "baseline@nlb": ("nlb", None),
+    "baseline@rest-api": ("rest-api", None),
+    # a separate RestApiPolicy; the API's own computed `policy` is "" in update state
+    "baseline@private-api": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),
+    "baseline@brownfield": ("brownfield", None),
+    "baseline@ec2-nodes": ("ec2-nodes", fp("EC2 nodes from Wallarm's AMI are not proven nodes")),             # ASG from a launch template with Wallarm's AMI
+    "baseline@http-api-cloudmap": ("http-api-cloudmap", None),
+    # listed in issue 18
+    "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
+    "safe-papi-inline-empty-policy": ("private-api", fp("LG-APIGW-001 crashes on an inline policy \"\"")),
+    "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
+    "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
+    "safe-ec2-node-instance": ("ec2-nodes", fp("an EC2 instance from Wallarm's AMI is not a proven node")),
+    # ours
+    "safe-header-rotation": ("cloudfront-header", None),  # two random secrets ORed (rotation)
+    "safe-cdn-second-origin-no-secret": ("cloudfront-header", None),  # S3 origin via OAC, no header
+    "safe-vpc-origin-nlb": ("cloudfront-vpc-origin", None),
+    "safe-rest-api-cognito-authorizer": ("rest-api", None),  # AWS-managed authorizer, no app code
+    "safe-papi-wildcard-conditioned": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),  # Inv* limited to the endpoint
+    "safe-papi-extra-deny": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),           # an extra Deny narrows, never widens
+    "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
+    "safe-endpoint-service-named": ("cloudfront-header", fp("an endpoint service fails closed; its consumer endpoint is judged as execute-api")),  # endpoint service, no outside principal
+    "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
+}
+
+_RESULTS: dict[tuple[str, str], PreviewResult] = {}
+
+
+def _split(case: str) -> tuple[str, str]:
+    if case in BYPASSES:
+        return BYPASSES[case][0], case
+    baseline = SAFE[case][0]
+    return baseline, "baseline" if case.startswith("baseline@") else case
+
+
+def _run(cases: list[str]) -> None:
+    """Run every (case, mode) not yet run, two at a time (each preview is two processes)."""
+    todo = [(c, m) for c in cases for m in MODES if (c, m) not in _RESULTS]
+
+    def one(key):
+        baseline, change = _split(key[0])
+        return preview(program_dir=PROGRAM, stack="test", mode=key[1], policy_pack=PACK,
+                       config={"entries:baseline": baseline, "entries:case": change})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for key, result in zip(todo, pool.map(one, todo), strict=False):
+            _RESULTS[key] = result
+
+
+@pytest.fixture(scope="module")
+def results(request) -> dict:
+    """Every selected case's previews, run together up front (so `-k` runs only what it selects)."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if hasattr(item, "callspec") and "case" in item.callspec.params
+                and item.module is request.module]
+    _run(list(dict.fromkeys(selected)))
+    return _RESULTS
+
+
+def findings(result: PreviewResult) -> set[tuple[str, str]]:
+    names = {r.urn: r.name for r in result.resources}
+    return {(v.policy, names.get(v.urn, v.urn)) for v in result.violations if v.policy in OURS}
+
+
+def verdict(result: PreviewResult) -> set[tuple]:
+    return {(v.policy, v.urn, v.enforcement) for v in result.violations}
+
+
+def describe(result: PreviewResult) -> str:
+    lines = [f"{result.mode}: exit={result.exit_code} error={result.error}"]
+    lines += [f"  {v.enforcement} {v.policy} {v.urn}: {v.message.splitlines()[-1]}" for v in result.violations]
+    return "\n".join(lines)
+
+
+def _common(results: dict, case: str) -> tuple[PreviewResult, PreviewResult]:
+    pre, upd = results[(case, "preview")], results[(case, "update")]
+    for r in (pre, upd):
+        assert r.error is None, f"{case}: {describe(r)}"
+        assert not r.could_not_run, f"{case}/{r.mode}: policies fell back to advisories: {r.could_not_run}"
+    if upd.stopped:
+        # The CLI stops an update at the first resource a mandatory resource policy rejects, before
+        # AnalyzeStack: the stack rules are only observable in the preview (as test_reachability.py).
+        stop = {(v.policy, v.urn, v.enforcement) for v in upd.violations if v.urn == upd.stopped.urn}
+        assert not upd.stack_analyzed and stop and stop <= verdict(pre), \
+            f"{case}: the update stopped on something the preview did not report\n{describe(pre)}\n{describe(upd)}"
+        return pre, pre
+    assert verdict(pre) == verdict(upd), f"{case}: preview and update disagree\n{describe(pre)}\n{describe(upd)}"
+    return pre, upd
+
+
+def _params(table: dict, mark_at: int) -> list:
+    return [pytest.param(name, marks=row[mark_at]) if row[mark_at] else name for name, row in table.items()]
+
+
+@pytest.mark.parametrize("case", _params(BYPASSES, 3))
+def test_bypass_is_reported(results, case):
+    pre, upd = _common(results, case)
+    for r in (pre, upd):
+        assert r.exit_code == 1, f"{case}: {describe(r)}"
+        mandatory = {v.policy for v in r.violations if v.policy in OURS and v.enforcement == "mandatory"}
+        assert mandatory, f"{case}/{r.mode}: no mandatory violation of the reachability policies\n{describe(r)}"
+        assert findings(r) == BYPASSES[case][2], f"{case}/{r.mode}:\n{describe(r)}"
+
+
+@pytest.mark.parametrize("case", _params(SAFE, 1))
+def test_secure_variant_passes(results, case):
+    pre, upd = _common(results, case)
+    for r in (pre, upd):
+        assert findings(r) == set(), f"{case}/{r.mode}:\n{describe(r)}"
+        assert r.exit_code == 0, f"{case}/{r.mode}: the whole pack must pass\n{describe(r)}"
+
+
+def test_catalogue_covers_every_class():
+    classes = {row[1] for row in BYPASSES.values()}
+    assert set(range(1, 9)) <= classes
+    for klass in range(1, 9):
+        assert len({n for n, row in BYPASSES.items() if row[1] == klass}) >= 2, klass
+    assert len([c for c in SAFE if not c.startswith("baseline@")]) >= 11
