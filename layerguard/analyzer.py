@@ -238,6 +238,11 @@ class PolicyPackProcess:
     def analyze(self, request: analyzer_pb2.AnalyzeRequest):
         return self._call("Analyze", request)
 
+    def remediate(self, request: analyzer_pb2.AnalyzeRequest):
+        """None when the pack does not implement `Remediate` (the CLI skips it then,
+        analyzer_plugin.go `Remediate`: `codes.Unimplemented`)."""
+        return self._call("Remediate", request, optional=True)
+
     def analyze_stack(self, resources: list[analyzer_pb2.AnalyzerResource]):
         return self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources))
 
@@ -292,16 +297,25 @@ def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) ->
                    for name, entry in info.initial_config.items()})
     apply(result, dict(file_config or {}))
 
+    # Every policy's config is validated and every error reported, sorted, before the CLI stops
+    # (pkg/resource/analyzer/config.go `validatePolicyPackConfig` collects each policy's
+    # `gojsonschema` errors as "<policy>: <field>: <error>", root ones without the "(root): "
+    # prefix; pkg/engine/update.go prefixes each with "validating policy config: <pack> <version>  ",
+    # sorts them all and fails "validating policy config"). Only a config that validates reaches
+    # `Configure`, whose enforcement-level check comes after (analyzer_plugin.go `Configure`).
+    problems = []
     for policy in info.policies:
         if not policy["configSchema"] and not policy["required"]:
             continue
         schema = {"type": "object", "properties": policy["configSchema"] or {},
                   "required": policy["required"]}
-        try:
-            jsonschema.validate(result[policy["name"]]["properties"], schema)
-        except jsonschema.ValidationError as exc:
-            where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise EngineError(f"policy pack config: {policy['name']}: {where}: {exc.message}") from None
+        validator = jsonschema.Draft7Validator(schema)
+        for error in validator.iter_errors(result[policy["name"]]["properties"]):
+            where = ".".join(str(p) for p in error.absolute_path)
+            problems.append(f"validating policy config: {info.name} {info.version}  {policy['name']}: "
+                            + (f"{where}: " if where else "") + error.message)
+    if problems:
+        raise EngineError("policy pack config is invalid:\n" + "\n".join(sorted(problems)))
     for name, entry in result.items():
         if entry["enforcementLevel"] not in LEVEL_VALUES:
             raise EngineError(f"configuring policy pack {info.name}: {name}: invalid enforcement level "
