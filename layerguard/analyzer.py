@@ -311,9 +311,8 @@ def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) ->
                   "required": policy["required"]}
         validator = jsonschema.Draft7Validator(schema)
         for error in validator.iter_errors(result[policy["name"]]["properties"]):
-            where = ".".join(str(p) for p in error.absolute_path)
-            problems.append(f"validating policy config: {info.name} {info.version}  {policy['name']}: "
-                            + (f"{where}: " if where else "") + error.message)
+            for message in _schema_error_messages(error):
+                problems.append(f"validating policy config: {info.name} {info.version}  {policy['name']}: {message}")
     if problems:
         raise EngineError("policy pack config is invalid:\n" + "\n".join(sorted(problems)))
     for name, entry in result.items():
@@ -322,3 +321,61 @@ def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) ->
                               f"{entry['enforcementLevel'] or ''!r} (an entry for a policy the pack does not "
                               f"have needs its own level; allowed: {', '.join(LEVEL_VALUES)})")
     return result
+
+
+def _go_type(value: Any) -> str:
+    """gojsonschema's name for a JSON value's type (a whole number is an integer)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _go_number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _schema_error_messages(error) -> list[str]:
+    """A config validation error worded as the CLI words it: the CLI validates with gojsonschema
+    and prints `ResultError.String()`, "<field>: <description>", with the "(root): " prefix trimmed
+    (pkg/resource/analyzer/config.go `validatePolicyConfig`); the descriptions are gojsonschema's
+    default locale (xeipuuv/gojsonschema locales.go `DefaultLocale`). A keyword not listed keeps
+    the Python validator's own words."""
+    field = ".".join(str(part) for part in error.absolute_path)
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    if keyword == "required":
+        # One error per missing property (jsonschema words it "'<name>' is a required property").
+        name = next((n for n in value if error.message == f"{n!r} is a required property"), None)
+        descriptions = [f"{name} is required" if name is not None else error.message]
+    elif keyword == "type":
+        expected = value if isinstance(value, str) else ", ".join(value)
+        descriptions = [f"Invalid type. Expected: {expected}, given: {_go_type(instance)}"]
+    elif keyword == "maxLength":
+        descriptions = [f"String length must be less than or equal to {_go_number(value)}"]
+    elif keyword == "minLength":
+        descriptions = [f"String length must be greater than or equal to {_go_number(value)}"]
+    elif keyword == "enum":
+        allowed = ", ".join(json.dumps(v) for v in value)
+        descriptions = [f"{field or '(root)'} must be one of the following: {allowed}"]
+    elif keyword == "const":
+        descriptions = [f"{field or '(root)'} does not match: {json.dumps(value)}"]
+    elif keyword == "minimum":
+        descriptions = [f"Must be greater than or equal to {_go_number(value)}"]
+    elif keyword == "maximum":
+        descriptions = [f"Must be less than or equal to {_go_number(value)}"]
+    elif keyword == "exclusiveMinimum":
+        descriptions = [f"Must be greater than {_go_number(value)}"]
+    elif keyword == "exclusiveMaximum":
+        descriptions = [f"Must be less than {_go_number(value)}"]
+    elif keyword == "pattern":
+        descriptions = [f"Does not match pattern '{value}'"]
+    elif keyword == "multipleOf":
+        descriptions = [f"Must be a multiple of {_go_number(value)}"]
+    elif keyword == "minItems":
+        descriptions = [f"Array must have at least {_go_number(value)} items"]
+    elif keyword == "maxItems":
+        descriptions = [f"Array must have at most {_go_number(value)} items"]
+    else:
+        descriptions = [error.message]
+    return [f"{field}: {d}" if field else d for d in descriptions]

@@ -41,6 +41,9 @@ UNKNOWN_SENTINELS = frozenset({
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 ORGANIZATION = "organization"  # what the CLI reports for a DIY backend
 MODES = ("preview", "update")
+# The packages of the Node.js and Python dynamic providers (pulumi/pulumi
+# pkg/resource/deploy/target.go `isDynamicProvider`).
+DYNAMIC_PACKAGES = frozenset({"pulumi-nodejs", "pulumi-python"})
 HOST_TIMEOUT = 600
 # A resource rule the pack can only decide at `pulumi up` reports, at preview, an advisory whose
 # message starts with this (contract with the policy pack; see docs/CONTRACTS.md).
@@ -448,8 +451,11 @@ def _add_default_providers(result: PreviewResult, stack_config, versions: dict[s
         if package not in defaults:
             version = versions.get(res.urn) or _installed_version(package)
             name = f"default_{version.replace('.', '_')}" if version else "default"
-            inputs = {k.split(":", 1)[1]: _secret(v) if k in stack_config.secret_keys else v
-                      for k, v in stack_config.config.items() if k.startswith(package + ":")}
+            # A dynamic provider gets the whole config under its full keys (target.go
+            # `GetPackageConfig`: "For dynamic providers, we always pass the full configuration").
+            dynamic = package in DYNAMIC_PACKAGES
+            inputs = {(k if dynamic else k.split(":", 1)[1]): _secret(v) if k in stack_config.secret_keys else v
+                      for k, v in stack_config.config.items() if dynamic or k.startswith(package + ":")}
             if version:
                 inputs["version"] = version
             urn = f"urn:pulumi:{result.stack}::{stack_config.project}::pulumi:providers:{package}::{name}"
@@ -575,29 +581,6 @@ def _timeout_seconds(text: str, urn: str) -> float:
     return -seconds if text.startswith("-") else seconds
 
 
-def _alias_urns(res: CapturedResource, result: PreviewResult) -> list[str]:
-    """The resource's aliases as URNs, in the order given: a URN alias as is; a spec alias filled
-    from the resource (name, type, parent; project and stack from the deployment), no parent for
-    `noParent` or a root-stack parent (pulumi/pulumi pkg/resource/deploy/source_eval.go
-    `RegisterResource` parses `aliases`; step_generator.go `collapseAliasToUrn`;
-    sdk/go/common/resource/alias.go `CreateURN`), then the SDK's `aliasURNs`
-    (analyzer_plugin.go `convertAliases`). Aliases a child inherits from an aliased parent
-    (step_generator.go `inheritedChildAlias`) are not modelled."""
-    urns: list[str] = []
-    for alias in res.options.get("aliases") or []:
-        if alias.get("urn"):
-            urns.append(alias["urn"])
-            continue
-        name, type_ = alias.get("name") or res.name, alias.get("type") or res.type
-        parent = alias.get("parentUrn") or res.parent or ""
-        if alias.get("noParent") or (parent and parent.split("::")[2] == "pulumi:pulumi:Stack"):
-            parent = ""
-        project, stack = alias.get("project") or result.project, alias.get("stack") or result.stack
-        prefix = parent.rsplit("::", 1)[0] + "$" if parent else f"urn:pulumi:{stack}::{project}::"
-        urns.append(f"{prefix}{type_}::{name}")
-    return urns + list(res.options.get("aliasURNs") or [])
-
-
 def _analyzer_options(res: CapturedResource, result: PreviewResult) -> analyzer_pb2.AnalyzerResourceOptions:
     """`AnalyzerResourceOptions` from the registration (pulumi/pulumi
     pkg/resource/deploy/step_generator.go `analyzeAll` and `AnalyzeResources`: protect,
@@ -605,7 +588,13 @@ def _analyzer_options(res: CapturedResource, result: PreviewResult) -> analyzer_
     pkg/resource/plugin/analyzer_plugin.go `marshalResourceOptions`, which always sends
     `customTimeouts` and sets `deleteBeforeReplaceDefined` when the option was given). The
     provider is not an option: it travels as the request's `provider`. Default providers and the
-    stack register with no options."""
+    stack register with no options.
+
+    `aliases` is the alias that matched a resource of the old snapshot, not the aliases the program
+    gave: step_generator.go `continueStepsFromImport` / `generateSteps` set the new state's
+    `Aliases` to `[]resource.URN{alias}` only when `getOldResource` found an old resource through
+    one. The offline engine always plans a fresh stack, so it is always empty (pulumi-policy's own
+    tests/integration/resource_options pack expects `aliases=[]` for an aliased resource)."""
     from pulumi.runtime.proto import analyzer_pb2
     opts = res.options
     timeouts = opts.get("customTimeouts") or {}
@@ -614,7 +603,7 @@ def _analyzer_options(res: CapturedResource, result: PreviewResult) -> analyzer_
         deleteBeforeReplace=bool(opts.get("deleteBeforeReplace")),
         deleteBeforeReplaceDefined=bool(opts.get("deleteBeforeReplaceDefined")),
         additionalSecretOutputs=list(opts.get("additionalSecretOutputs") or []),
-        aliases=_alias_urns(res, result),
+        aliases=[],
         customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
             **{k: _timeout_seconds(timeouts.get(k) or "", res.urn) for k in ("create", "update", "delete", "read")}),
         parent=res.parent or "")

@@ -300,10 +300,6 @@ def _resource_options(request) -> dict[str, Any]:
         "additionalSecretOutputs": list(request.additionalSecretOutputs),
         "customTimeouts": {k: getattr(timeouts, k) for k in ("create", "update", "delete", "read")}
         if timeouts is not None else {},
-        "aliasURNs": list(request.aliasURNs),
-        "aliases": [{"urn": a.urn} if a.WhichOneof("alias") == "urn" else {
-            "name": a.spec.name, "type": a.spec.type, "stack": a.spec.stack, "project": a.spec.project,
-            "parentUrn": a.spec.parentUrn, "noParent": a.spec.noParent} for a in request.aliases],
     }
 
 
