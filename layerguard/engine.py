@@ -454,8 +454,12 @@ def _add_default_providers(result: PreviewResult, stack_config, versions: dict[s
             # A dynamic provider gets the whole config under its full keys (target.go
             # `GetPackageConfig`: "For dynamic providers, we always pass the full configuration").
             dynamic = package in DYNAMIC_PACKAGES
-            inputs = {(k if dynamic else k.split(":", 1)[1]): _secret(v) if k in stack_config.secret_keys else v
-                      for k, v in stack_config.config.items() if dynamic or k.startswith(package + ":")}
+            inputs = {}
+            for key, value in stack_config.config.items():
+                if dynamic or key.startswith(package + ":"):
+                    value = value if dynamic else _checked_config(value)
+                    inputs[key if dynamic else key.split(":", 1)[1]] = \
+                        _secret(value) if key in stack_config.secret_keys else value
             if version:
                 inputs["version"] = version
             urn = f"urn:pulumi:{result.stack}::{stack_config.project}::pulumi:providers:{package}::{name}"
@@ -474,6 +478,20 @@ def _installed_version(package: str) -> str:
         return metadata.version(f"pulumi_{package}")
     except metadata.PackageNotFoundError:
         return ""
+
+
+def _checked_config(value: str) -> str:
+    """A config value as a bridged provider's `CheckConfig` returns it: an object or array is
+    decoded and encoded again with Go's `json.Marshal` (compact, map keys sorted;
+    pulumi-terraform-bridge pkg/tfbridge/config_encoding.go `jsonEncodePropertyValue`); a scalar
+    keeps the string it was (a string stays itself, `true` or `42` encode back to the same text)."""
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(decoded, (dict, list)):
+        return json.dumps(decoded, separators=(",", ":"), sort_keys=True)
+    return value
 
 
 def _secret(value: Any) -> dict[str, Any]:
