@@ -43,7 +43,7 @@ def test_remediation_replaces_the_inputs_analyze_and_the_stack_see(remediated):
     [fix] = remediated.remediations
     assert (fix.policy, fix.urn.rsplit("::", 1)[1], fix.before["length"], fix.after["length"]) == \
         ("lengthen", "short", 10, 32)
-    assert [r for r in remediated.resources if r.name == "short"][0].inputs["length"] == 32
+    assert next(r for r in remediated.resources if r.name == "short").inputs["length"] == 32
 
 
 def test_without_a_remediate_policy_nothing_is_remediated():
@@ -109,7 +109,7 @@ def test_default_provider_inputs_are_the_config_strings_with_version():
     explicit = [r for r in result.resources if r.type == "pulumi:providers:aws" and r.kind == "register"]
     assert explicit and all(r.inputs["version"] == version for r in explicit)
     # Every resource of the default provider carries it, as sent.
-    res, request, _entry = next(m for m in analyzer_messages(result) if m[0].provider
+    _res, request, _entry = next(m for m in analyzer_messages(result) if m[0].provider
                                 and m[0].provider.startswith(default.urn + "::"))
     sent = json_format.MessageToDict(request.provider.properties)
     assert sent["defaultTags"] == '{"tags":{"owner":"platform-team"}}' and request.provider.urn == default.urn
