@@ -238,6 +238,11 @@ class PolicyPackProcess:
     def analyze(self, request: analyzer_pb2.AnalyzeRequest):
         return self._call("Analyze", request)
 
+    def remediate(self, request: analyzer_pb2.AnalyzeRequest):
+        """None when the pack does not implement `Remediate` (the CLI skips it then,
+        analyzer_plugin.go `Remediate`: `codes.Unimplemented`)."""
+        return self._call("Remediate", request, optional=True)
+
     def analyze_stack(self, resources: list[analyzer_pb2.AnalyzerResource]):
         return self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources))
 
@@ -292,19 +297,85 @@ def resolve_policy_config(info: PackInfo, file_config: dict[str, Any] | None) ->
                    for name, entry in info.initial_config.items()})
     apply(result, dict(file_config or {}))
 
+    # Every policy's config is validated and every error reported, sorted, before the CLI stops
+    # (pkg/resource/analyzer/config.go `validatePolicyPackConfig` collects each policy's
+    # `gojsonschema` errors as "<policy>: <field>: <error>", root ones without the "(root): "
+    # prefix; pkg/engine/update.go prefixes each with "validating policy config: <pack> <version>  ",
+    # sorts them all and fails "validating policy config"). Only a config that validates reaches
+    # `Configure`, whose enforcement-level check comes after (analyzer_plugin.go `Configure`).
+    problems = []
     for policy in info.policies:
         if not policy["configSchema"] and not policy["required"]:
             continue
         schema = {"type": "object", "properties": policy["configSchema"] or {},
                   "required": policy["required"]}
-        try:
-            jsonschema.validate(result[policy["name"]]["properties"], schema)
-        except jsonschema.ValidationError as exc:
-            where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise EngineError(f"policy pack config: {policy['name']}: {where}: {exc.message}") from None
+        validator = jsonschema.Draft7Validator(schema)
+        for error in validator.iter_errors(result[policy["name"]]["properties"]):
+            for message in _schema_error_messages(error):
+                problems.append(f"validating policy config: {info.name} {info.version}  {policy['name']}: {message}")
+    if problems:
+        raise EngineError("policy pack config is invalid:\n" + "\n".join(sorted(problems)))
     for name, entry in result.items():
         if entry["enforcementLevel"] not in LEVEL_VALUES:
             raise EngineError(f"configuring policy pack {info.name}: {name}: invalid enforcement level "
                               f"{entry['enforcementLevel'] or ''!r} (an entry for a policy the pack does not "
                               f"have needs its own level; allowed: {', '.join(LEVEL_VALUES)})")
     return result
+
+
+def _go_type(value: Any) -> str:
+    """gojsonschema's name for a JSON value's type (a whole number is an integer)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _go_number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _schema_error_messages(error) -> list[str]:
+    """A config validation error worded as the CLI words it: the CLI validates with gojsonschema
+    and prints `ResultError.String()`, "<field>: <description>", with the "(root): " prefix trimmed
+    (pkg/resource/analyzer/config.go `validatePolicyConfig`); the descriptions are gojsonschema's
+    default locale (xeipuuv/gojsonschema locales.go `DefaultLocale`). A keyword not listed keeps
+    the Python validator's own words."""
+    field = ".".join(str(part) for part in error.absolute_path)
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    if keyword == "required":
+        # One error per missing property (jsonschema words it "'<name>' is a required property").
+        name = next((n for n in value if error.message == f"{n!r} is a required property"), None)
+        descriptions = [f"{name} is required" if name is not None else error.message]
+    elif keyword == "type":
+        expected = value if isinstance(value, str) else ", ".join(value)
+        descriptions = [f"Invalid type. Expected: {expected}, given: {_go_type(instance)}"]
+    elif keyword == "maxLength":
+        descriptions = [f"String length must be less than or equal to {_go_number(value)}"]
+    elif keyword == "minLength":
+        descriptions = [f"String length must be greater than or equal to {_go_number(value)}"]
+    elif keyword == "enum":
+        allowed = ", ".join(json.dumps(v) for v in value)
+        descriptions = [f"{field or '(root)'} must be one of the following: {allowed}"]
+    elif keyword == "const":
+        descriptions = [f"{field or '(root)'} does not match: {json.dumps(value)}"]
+    elif keyword == "minimum":
+        descriptions = [f"Must be greater than or equal to {_go_number(value)}"]
+    elif keyword == "maximum":
+        descriptions = [f"Must be less than or equal to {_go_number(value)}"]
+    elif keyword == "exclusiveMinimum":
+        descriptions = [f"Must be greater than {_go_number(value)}"]
+    elif keyword == "exclusiveMaximum":
+        descriptions = [f"Must be less than {_go_number(value)}"]
+    elif keyword == "pattern":
+        descriptions = [f"Does not match pattern '{value}'"]
+    elif keyword == "multipleOf":
+        descriptions = [f"Must be a multiple of {_go_number(value)}"]
+    elif keyword == "minItems":
+        descriptions = [f"Array must have at least {_go_number(value)} items"]
+    elif keyword == "maxItems":
+        descriptions = [f"Array must have at most {_go_number(value)} items"]
+    else:
+        descriptions = [error.message]
+    return [f"{field}: {d}" if field else d for d in descriptions]

@@ -38,7 +38,8 @@ def preview_all(program_dir: Path, file_stack: str, config_files: list[Path], mo
     def one(run: tuple[str, str, Path | None]) -> PreviewResult:
         stack, _label, config_file = run
         return preview(program_dir, stack, mode, policy_pack=pack, policy_config=policy_config,
-                       config=overrides["config"], secrets=overrides["secret"], config_file=config_file)
+                       config=overrides["config"], secrets=overrides["secret"], config_file=config_file,
+                       tags=overrides.get("tag"))
 
     with Zygote(sdk_modules(program_dir)), ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(one, runs))

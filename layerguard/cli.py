@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="config override, as for `pulumi preview --config` (repeatable)")
     p.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
                    help="secret config value, as `pulumi config set --secret` stores it (repeatable)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="a tag the stack already has, as `pulumi stack tag set KEY VALUE` sets it "
+                        "(repeatable; the pack sees it in its stack tags)")
     p.add_argument("--config-file", type=Path, action="append", default=[],
                    help="use this file instead of Pulumi.<stack>.yaml (with --all: repeatable, one run each)")
     p.add_argument("--existing", type=Path, default=None, metavar="FILE",
@@ -110,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         from .verify.run import run as run_verify
         return run_verify(args)
-    overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
-    for flag, items in (("config", args.config), ("secret", args.secret)):
+    overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}, "tag": {}}
+    for flag, items in (("config", args.config), ("secret", args.secret), ("tag", args.tag)):
         for item in items:
             key, sep, value = item.partition("=")
             if not sep or not key:
@@ -141,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = preview(args.program, args.stack, args.mode, policy_pack=pack,
                      policy_config=args.policy_pack_config, config=overrides["config"],
-                     secrets=overrides["secret"],
+                     secrets=overrides["secret"], tags=overrides["tag"],
                      config_file=args.config_file[0] if args.config_file else None,
                      existing=args.existing)
     if result.exit_code == 2:

@@ -41,6 +41,9 @@ UNKNOWN_SENTINELS = frozenset({
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 ORGANIZATION = "organization"  # what the CLI reports for a DIY backend
 MODES = ("preview", "update")
+# The packages of the Node.js and Python dynamic providers (pulumi/pulumi
+# pkg/resource/deploy/target.go `isDynamicProvider`).
+DYNAMIC_PACKAGES = frozenset({"pulumi-nodejs", "pulumi-python"})
 HOST_TIMEOUT = 600
 # A resource rule the pack can only decide at `pulumi up` reports, at preview, an advisory whose
 # message starts with this (contract with the policy pack; see docs/CONTRACTS.md).
@@ -65,6 +68,8 @@ class CapturedResource:
     id: str | None = None
     # Set when the program imports an existing resource (`import_` option): it is not created.
     import_id: str | None = None
+    # The registration's resource options as the SDK sent them (host.py `_resource_options`).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,6 +115,7 @@ class PreviewResult:
     policy_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     stopped: Stopped | None = None
     stack_analyzed: bool = False
+    remediations: list[Remediation] = field(default_factory=list)
 
     @property
     def could_not_run(self) -> list[Violation]:
@@ -166,20 +172,21 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
             policy_config: dict[str, Any] | Path | str | None = None,
             config: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
             config_file: Path | str | None = None,
-            existing: dict[str, Any] | list[Any] | Path | str | None = None) -> PreviewResult:
+            existing: dict[str, Any] | list[Any] | Path | str | None = None,
+            tags: dict[str, str] | None = None) -> PreviewResult:
     """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
     settings, program and pack failures come back as exit code 2 with `error` set.
 
     `config` overrides values like `pulumi preview --config k=v`; `secrets` sets values the way
     `pulumi config set --secret k v` would (the program receives them as secrets). `existing`
     answers the program's reads (`Resource.get`): a file or the parsed document (see
-    `load_existing`)."""
+    `load_existing`). `tags` are the tags the stack already has (`pulumi stack tag set`)."""
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
                         policy_config, config or {}, secrets or {}, config_file and Path(config_file),
-                        load_existing(existing))
+                        load_existing(existing), tags or {})
     except EngineError as exc:
         return PreviewResult(stack, mode, 2, error=str(exc))
 
@@ -237,7 +244,8 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
 
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
              policy_config: Any, overrides: dict[str, str], secret_overrides: dict[str, str],
-             config_file: Path | None, existing: list[dict[str, Any]]) -> PreviewResult:
+             config_file: Path | None, existing: list[dict[str, Any]],
+             tags: dict[str, str]) -> PreviewResult:
     stack_config = project_config.load(program_dir, stack, config_file=config_file,
                                        overrides=overrides, secret_overrides=secret_overrides)
     file_policy_config = _load_policy_config(policy_config)
@@ -264,7 +272,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                                    config=stack_config.config,
                                    secret_keys=stack_config.secret_keys) as pack:
                 pack.handshake()
-                pack.configure_stack(stack_config.stack_tags)
+                pack.configure_stack(stack_tags(stack_config, tags))
                 info = pack.info()
                 resolved = resolve_policy_config(info, file_policy_config)
                 asked_layers = _ask_for_layers(info, resolved, file_policy_config)
@@ -286,6 +294,30 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 host.wait()
     result.exit_code = 1 if (result.mandatory or result.stopped) else 0
     return result
+
+
+def stack_tags(stack_config, existing: dict[str, str]) -> dict[str, str]:
+    """The stack's tags as the CLI hands them to `ConfigureStack`: the tags the stack has, then
+    (overwriting) the ones it derives from the project and config: `pulumi:project`,
+    `pulumi:runtime`, `pulumi:description` when the project has one, and each entry of the
+    `pulumi:tags` config object (pulumi/pulumi pkg/backend/stack.go `GetMergedStackTags` and
+    `GetEnvironmentTagsForCurrentStack`; pkg/engine/update.go passes `target.Tags` as the
+    analyzer's `Tags`). The git metadata tags (`vcs:*`, `addGitMetadataToStackTags`) are not
+    derived offline."""
+    tags = {**existing, **stack_config.stack_tags}
+    raw = stack_config.config.get("pulumi:tags")
+    if raw is not None:
+        try:
+            configured = json.loads(raw)
+        except ValueError:
+            configured = None
+        if not isinstance(configured, dict):
+            raise EngineError(f"pulumi:tags must be an object of strings, got {raw!r}")
+        for name, value in configured.items():
+            if not isinstance(value, str):
+                raise EngineError(f"pulumi:tags[{name}] must be a string, got {value!r}")
+            tags[name] = value
+    return tags
 
 
 # A pack may offer its own layer of every resource as one advisory diagnostic (our pack's
@@ -370,7 +402,10 @@ def _result(stack_config, stack: str, mode: str, captured: dict[str, Any]) -> Pr
             property_dependencies=raw["property_dependencies"],
             outputs=raw["outputs"] or captured["component_outputs"].get(raw["urn"], {}),
             provider=raw["provider"], kind=raw["kind"], id=raw["id"], import_id=raw.get("import_id"),
+            options=raw.get("options") or {},
         ))
+        if raw["type"].startswith("pulumi:providers:") and raw["kind"] == "register":
+            _set_provider_plugin(resources[-1], raw.get("version") or "", raw.get("plugin_download_url") or "")
     result = PreviewResult(stack, mode, 0, project=stack_config.project, resources=resources,
                            outputs=captured["outputs"], program_log=captured["log"])
     _add_default_providers(result, stack_config, {r["urn"]: r["version"] for r in captured["resources"]})
@@ -383,9 +418,30 @@ def _package(type_token: str) -> str:
     return type_token.split(":", 1)[0]
 
 
+def _set_provider_plugin(provider: CapturedResource, version: str, download_url: str) -> None:
+    """An explicit provider's inputs carry the plugin it runs: the registration's `version` (the
+    generated SDK always sends its own), else the default provider's version for the package, and
+    its `pluginDownloadURL` when given (pulumi/pulumi pkg/resource/deploy/source_eval.go
+    `RegisterResource`: `providers.SetProviderVersion(props, ...)` / `SetProviderURL` for provider
+    types; the key is the plain `version`, not an internal one, registry.go `versionKey`)."""
+    version = version or _installed_version(provider.type.rsplit(":", 1)[1])
+    if version:
+        provider.inputs["version"] = version
+    if download_url:
+        provider.inputs["pluginDownloadURL"] = download_url
+
+
 def _add_default_providers(result: PreviewResult, stack_config, versions: dict[str, str]) -> None:
     """Resources without an explicit provider use the engine's default provider for their package,
-    configured from the stack's `<package>:*` config, as the CLI does."""
+    configured from the stack's `<package>:*` config, as the CLI does.
+
+    Its inputs are the package's config values as the strings the stack holds, keyed without the
+    namespace, secrets marked secret (pulumi/pulumi pkg/resource/deploy/target.go
+    `GetPackageConfig`, called by default_providers.go `newRegisterDefaultProviderEvent`), plus
+    `version` (providers/registry.go `SetProviderVersion`). The provider's `CheckConfig` keeps
+    them strings: pulumi-terraform-bridge pkg/tfbridge/provider.go `CheckConfig` decodes them and
+    re-encodes every non-string config value as JSON (config_encoding.go
+    `jsonEncodePropertyValue`) before they become the provider's inputs."""
     stack_urn = next((r.urn for r in result.resources if r.type == "pulumi:pulumi:Stack"), None)
     defaults: dict[str, CapturedResource] = {}
     for res in list(result.resources):
@@ -395,8 +451,15 @@ def _add_default_providers(result: PreviewResult, stack_config, versions: dict[s
         if package not in defaults:
             version = versions.get(res.urn) or _installed_version(package)
             name = f"default_{version.replace('.', '_')}" if version else "default"
-            inputs = {k.split(":", 1)[1]: _config_json(v) for k, v in stack_config.config.items()
-                      if k.startswith(package + ":")}
+            # A dynamic provider gets the whole config under its full keys (target.go
+            # `GetPackageConfig`: "For dynamic providers, we always pass the full configuration").
+            dynamic = package in DYNAMIC_PACKAGES
+            inputs = {}
+            for key, value in stack_config.config.items():
+                if dynamic or key.startswith(package + ":"):
+                    value = value if dynamic else _checked_config(value)
+                    inputs[key if dynamic else key.split(":", 1)[1]] = \
+                        _secret(value) if key in stack_config.secret_keys else value
             if version:
                 inputs["version"] = version
             urn = f"urn:pulumi:{result.stack}::{stack_config.project}::pulumi:providers:{package}::{name}"
@@ -417,11 +480,24 @@ def _installed_version(package: str) -> str:
         return ""
 
 
-def _config_json(value: str) -> Any:
+def _checked_config(value: str) -> str:
+    """A config value as a bridged provider's `CheckConfig` returns it: an object or array is
+    decoded and encoded again with Go's `json.Marshal` (compact, map keys sorted;
+    pulumi-terraform-bridge pkg/tfbridge/config_encoding.go `jsonEncodePropertyValue`); a scalar
+    keeps the string it was (a string stays itself, `true` or `42` encode back to the same text)."""
     try:
-        return json.loads(value)
+        decoded = json.loads(value)
     except ValueError:
         return value
+    if isinstance(decoded, (dict, list)):
+        return json.dumps(decoded, separators=(",", ":"), sort_keys=True)
+    return value
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    """A secret in the wire form the CLI sends an analyzer (`KeepSecrets: true`,
+    sdk/go/common/resource/plugin/rpc.go `MarshalPropertyValue`)."""
+    return {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": value}
 
 
 def provider_urn(reference: str | None) -> str | None:
@@ -482,12 +558,73 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def _provider_message(result: PreviewResult, res: CapturedResource, by_urn) -> analyzer_pb2.AnalyzerProviderResource | None:
+    """The provider a resource uses: its URN, type, name and inputs, top-level internal keys left
+    out (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `marshalProvider`: `MarshalProperties`
+    with `SkipInternalKeys: true`)."""
     from pulumi.runtime.proto import analyzer_pb2
     provider = by_urn.get(provider_urn(res.provider) or "")
     if provider is None:
         return None
-    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn,
-                                                 name=provider.name, properties=_struct(provider.inputs))
+    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=provider.name,
+                                                 properties=_struct(_without_internal_keys(provider.inputs)))
+
+
+def _without_internal_keys(properties: dict[str, Any]) -> dict[str, Any]:
+    """`Analyze`, `AnalyzeStack` and provider properties go out with `SkipInternalKeys: true`: a
+    top-level key starting with `__` (`__defaults`, a dynamic resource's `__provider`, a
+    provider's `__internal`) is dropped, nested ones are kept (pulumi/pulumi
+    sdk/go/common/resource/plugin/rpc.go `MarshalProperties`: "Only skip top level internal
+    keys"; sdk/go/common/resource/properties.go `IsInternalPropertyKey`). `Remediate` keeps them
+    (analyzer_plugin.go `Remediate`: `SkipInternalKeys: false`)."""
+    return {k: v for k, v in properties.items() if not k.startswith("__")}
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
+                   "m": 60.0, "h": 3600.0}
+
+
+def _timeout_seconds(text: str, urn: str) -> float:
+    """A custom timeout as the engine keeps it: seconds, parsed with Go's `time.ParseDuration`
+    (pulumi/pulumi pkg/resource/deploy/source_eval.go `generateTimeoutInSeconds`); an empty one is 0."""
+    import re
+    if not text:
+        return 0.0
+    body = text.lstrip("+-")
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", body)
+    if body == "0":
+        return 0.0
+    if not parts or "".join(n + u for n, u in parts) != body:
+        raise EngineError(f"{urn}: unable to parse customTimeout Value {text}")
+    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    return -seconds if text.startswith("-") else seconds
+
+
+def _analyzer_options(res: CapturedResource, result: PreviewResult) -> analyzer_pb2.AnalyzerResourceOptions:
+    """`AnalyzerResourceOptions` from the registration (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go `analyzeAll` and `AnalyzeResources`: protect,
+    ignoreChanges, deleteBeforeReplace, additionalSecretOutputs, aliases, customTimeouts, parent;
+    pkg/resource/plugin/analyzer_plugin.go `marshalResourceOptions`, which always sends
+    `customTimeouts` and sets `deleteBeforeReplaceDefined` when the option was given). The
+    provider is not an option: it travels as the request's `provider`. Default providers and the
+    stack register with no options.
+
+    `aliases` is the alias that matched a resource of the old snapshot, not the aliases the program
+    gave: step_generator.go `continueStepsFromImport` / `generateSteps` set the new state's
+    `Aliases` to `[]resource.URN{alias}` only when `getOldResource` found an old resource through
+    one. The offline engine always plans a fresh stack, so it is always empty (pulumi-policy's own
+    tests/integration/resource_options pack expects `aliases=[]` for an aliased resource)."""
+    from pulumi.runtime.proto import analyzer_pb2
+    opts = res.options
+    timeouts = opts.get("customTimeouts") or {}
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=bool(opts.get("protect")), ignoreChanges=list(opts.get("ignoreChanges") or []),
+        deleteBeforeReplace=bool(opts.get("deleteBeforeReplace")),
+        deleteBeforeReplaceDefined=bool(opts.get("deleteBeforeReplaceDefined")),
+        additionalSecretOutputs=list(opts.get("additionalSecretOutputs") or []),
+        aliases=[],
+        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+            **{k: _timeout_seconds(timeouts.get(k) or "", res.urn) for k in ("create", "update", "delete", "read")}),
+        parent=res.parent or "")
 
 
 def _analyzed(res: CapturedResource) -> bool:
@@ -516,45 +653,114 @@ def _stack_state(res: CapturedResource) -> dict[str, Any]:
 def analyzer_messages(result: PreviewResult) -> Iterator[tuple[CapturedResource, analyzer_pb2.AnalyzeRequest | None,
                                                                 analyzer_pb2.AnalyzerResource]]:
     """What the engine sends the pack for each analysed registration, in registration order: the
-    `Analyze` request (the inputs after `Check`, step_generator.go `analyzeAll`) and the
-    resource's `AnalyzeStack` entry. Reads get neither and are not yielded. The benchmarks use it
-    to send exactly these."""
-    from pulumi.runtime.proto import analyzer_pb2
-    by_urn = result.by_urn()
+    `Analyze` request (the inputs after `Check`, and after any remediation, step_generator.go
+    `continueStepsFromImport` / `analyzeAll`) and the resource's `AnalyzeStack` entry. Reads get
+    neither and are not yielded. The benchmarks use it to send exactly these."""
     providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+    by_urn = result.by_urn()
     for res in result.resources:
-        if not _analyzed(res):
-            continue
-        options = analyzer_pb2.AnalyzerResourceOptions(parent=res.parent or "")
-        # One message per provider, not per resource: every resource of a provider carries a copy.
-        key = provider_urn(res.provider) or ""
-        if key not in providers:
-            providers[key] = _provider_message(result, res, by_urn)
-        provider = providers[key]
-        request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
-                                              properties=_struct(res.inputs), options=options)
-        if provider is not None:
-            request.provider.CopyFrom(provider)
-        entry = analyzer_pb2.AnalyzerResource(
-            type=res.type, urn=res.urn, name=res.name, properties=_struct(_stack_state(res)),
-            options=options, parent=res.parent or "", dependencies=res.dependencies)
-        for prop, urns in res.property_dependencies.items():
-            entry.propertyDependencies[prop].urns.extend(urns)
-        if provider is not None:
-            entry.provider.CopyFrom(provider)
-        yield res, request, entry
+        if _analyzed(res):
+            yield res, *_messages(result, res, by_urn, providers)
+
+
+def _messages(result: PreviewResult, res: CapturedResource, by_urn, providers) -> tuple[
+        analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzerResource]:
+    from pulumi.runtime.proto import analyzer_pb2
+    options = _analyzer_options(res, result)
+    # One message per provider, not per resource: every resource of a provider carries a copy.
+    key = provider_urn(res.provider) or ""
+    if key not in providers:
+        providers[key] = _provider_message(result, res, by_urn)
+    provider = providers[key]
+    request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
+                                          properties=_struct(_without_internal_keys(res.inputs)),
+                                          options=options)
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    entry = analyzer_pb2.AnalyzerResource(
+        type=res.type, urn=res.urn, name=res.name,
+        properties=_struct(_without_internal_keys(_stack_state(res))),
+        options=options, parent=res.parent or "", dependencies=res.dependencies)
+    for prop, urns in res.property_dependencies.items():
+        entry.propertyDependencies[prop].urns.extend(urns)
+    if provider is not None:
+        entry.provider.CopyFrom(provider)
+    return request, entry
 
 
 def violations(diagnostics) -> list[Violation]:
-    """The engine's `Violation`s for the pack's `AnalyzeDiagnostic`s, in order."""
+    """The engine's `Violation`s for the pack's `AnalyzeDiagnostic`s, in order. A diagnostic at
+    `remediate` level is reported as `mandatory`: a remediation ran and the policy still fails
+    (pkg/resource/deploy/analyze_snapshot.go `analyzeResource`), and stack policies cannot
+    remediate (step_generator.go `AnalyzeResources`)."""
     from .analyzer import LEVELS
-    return [Violation(policy=d.policyName, pack=d.policyPackName,
-                      enforcement=LEVELS.get(d.enforcementLevel, "advisory"), urn=d.urn, message=d.message)
-            for d in diagnostics]
+    out = []
+    for d in diagnostics:
+        level = LEVELS.get(d.enforcementLevel, "advisory")
+        out.append(Violation(policy=d.policyName, pack=d.policyPackName,
+                             enforcement="mandatory" if level == "remediate" else level,
+                             urn=d.urn, message=d.message))
+    return out
+
+
+@dataclass
+class Remediation:
+    """A remediation the pack applied: the resource's inputs were replaced from then on."""
+    policy: str
+    urn: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def _remediate(pack: PolicyPackProcess, result: PreviewResult, res: CapturedResource, by_urn,
+               diagnostics: list) -> None:
+    """`Remediate` before `Analyze` (pulumi/pulumi pkg/resource/deploy/step_generator.go
+    `continueStepsFromImport`, "First pass: perform remediations", at preview and update alike):
+    the request carries the inputs with their internal keys (analyzer_plugin.go `Remediate`,
+    `SkipInternalKeys: false`); each remediation that returns properties replaces the inputs
+    ("Use the transformed inputs rather than the old ones from this point onwards": `inputs` and
+    `new.Inputs`), one that returns a diagnostic instead is an advisory violation on the resource.
+
+    The remediated inputs are what `Analyze` sees and what the provider plans from; offline the
+    plan is the host's, made from the program's inputs, so the resource's state takes the
+    remediated inputs over the ones they replace (at preview the plan of a create is its inputs
+    plus what the provider computes, schema.py `plan_object`)."""
+    from google.protobuf import json_format
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from .analyzer import LEVEL_VALUES
+    provider = _provider_message(result, res, by_urn)
+    request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name,
+                                          properties=_struct(res.inputs),
+                                          options=_analyzer_options(res, result))
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    response = pack.remediate(request)
+    if response is None:  # the pack does not implement Remediate
+        return
+    for remediation in response.remediations:
+        if remediation.diagnostic:
+            diagnostics.append(analyzer_pb2.AnalyzeDiagnostic(
+                policyName=remediation.policyName, policyPackName=remediation.policyPackName,
+                policyPackVersion=remediation.policyPackVersion, description=remediation.description,
+                message=remediation.diagnostic, enforcementLevel=LEVEL_VALUES["advisory"], urn=res.urn))
+            continue
+        after = json_format.MessageToDict(remediation.properties)
+        before = res.inputs
+        res.outputs = {**{k: v for k, v in res.outputs.items() if k not in before}, **after} \
+            if res.custom and res.kind == "register" else res.outputs
+        res.inputs = after
+        result.remediations.append(Remediation(remediation.policyName, res.urn, before, after))
+
+
+def _root_stack_urn(result: PreviewResult) -> str:
+    """pulumi/pulumi sdk/go/common/resource/urn.go `DefaultRootStackURN`."""
+    return f"urn:pulumi:{result.stack}::{result.project}::pulumi:pulumi:Stack::{result.project}-{result.stack}"
 
 
 def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> None:
-    """`Analyze` per registration in order, then `AnalyzeStack` once.
+    """`Remediate` (when the pack has a policy at `remediate` level) and `Analyze` per
+    registration in order, then `AnalyzeStack` once.
 
     In update mode a mandatory `Analyze` violation makes the resource invalid and the step
     generator bails before any step for it (pkg/resource/deploy/analyze_snapshot.go
@@ -564,20 +770,39 @@ def _analyze(pack: PolicyPackProcess, info: PackInfo, result: PreviewResult) -> 
     and the preview goes on."""
     diagnostics = []
     stack_resources = []
-    for res, request, entry in analyzer_messages(result):
+    by_urn = result.by_urn()
+    providers: dict[str, Any] = {}
+    # The CLI calls Remediate for every resource and every pack; pulumi_policy's `Remediate`
+    # (policy.py) skips every policy whose level is not `remediate`, so with none configured so
+    # the answer is empty and the call is left out.
+    remediates = any(entry.get("enforcementLevel") == "remediate" for entry in result.policy_config.values())
+    for res in result.resources:
+        if not _analyzed(res):
+            continue
+        if remediates:
+            _remediate(pack, result, res, by_urn, diagnostics)
+        request, entry = _messages(result, res, by_urn, providers)
         mandatory = False
         for diagnostic in pack.analyze(request).diagnostics:
-            # The CLI attributes a resource policy's diagnostic to the resource it analysed
-            # (analyze_snapshot.go `analyzeResource`: `events.OnPolicyViolation(r.URN, d)`).
-            diagnostic.urn = diagnostic.urn or res.urn
+            # The CLI attributes a resource policy's diagnostic to the resource it analysed,
+            # whatever URN the pack named (analyze_snapshot.go `analyzeResource`:
+            # `events.OnPolicyViolation(r.URN, d)`).
+            diagnostic.urn = res.urn
             diagnostics.append(diagnostic)
             level = violations([diagnostic])[0]
-            mandatory = mandatory or (level.enforcement in ("mandatory", "remediate") and not level.deferred)
+            mandatory = mandatory or (level.enforcement == "mandatory" and not level.deferred)
         if mandatory and result.mode == "update":
             result.stopped = Stopped(urn=res.urn, name=res.name, type=res.type)
             result.violations.extend(violations(diagnostics))
             return
         stack_resources.append(entry)
-    diagnostics.extend(pack.analyze_stack(stack_resources).diagnostics)
+    in_stack = {entry.urn for entry in stack_resources}
+    for diagnostic in pack.analyze_stack(stack_resources).diagnostics:
+        # A stack policy's diagnostic goes to the resource it names when that is in the stack,
+        # else to the root stack (step_generator.go `AnalyzeResources`,
+        # analyze_snapshot.go `resolveStackPolicyViolationURN`).
+        if diagnostic.urn not in in_stack:
+            diagnostic.urn = _root_stack_urn(result)
+        diagnostics.append(diagnostic)
     result.stack_analyzed = True
     result.violations.extend(violations(diagnostics))

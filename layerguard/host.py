@@ -149,6 +149,8 @@ def main(spec_path: str, out_path: str) -> int:
                 "inputs": inputs, "id": response_id or None, "outputs": state,
                 "import_id": getattr(request, "importId", "") or None,
                 "version": getattr(request, "version", "") or "",
+                "plugin_download_url": getattr(request, "pluginDownloadURL", "") or "",
+                "options": _resource_options(request),
             }
             if request.type.startswith("pulumi:providers:"):
                 providers[urn] = inputs
@@ -281,6 +283,24 @@ def main(spec_path: str, out_path: str) -> int:
         "error": error, "read_error": bool(read_errors),
     }), encoding="utf-8")
     return 0
+
+
+def _resource_options(request) -> dict[str, Any]:
+    """The resource options of a registration as the engine keeps them for the analyzers (the
+    engine turns them into `AnalyzerResourceOptions`, engine.py `_analyzer_options`). A read
+    request carries none of these."""
+    if not hasattr(request, "ignoreChanges"):
+        return {}
+    timeouts = request.customTimeouts if request.HasField("customTimeouts") else None
+    return {
+        "protect": bool(request.protect),
+        "ignoreChanges": list(request.ignoreChanges),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
+        "additionalSecretOutputs": list(request.additionalSecretOutputs),
+        "customTimeouts": {k: getattr(timeouts, k) for k in ("create", "update", "delete", "read")}
+        if timeouts is not None else {},
+    }
 
 
 def _describe(exc: BaseException, program_dir: Path) -> str:
