@@ -1,0 +1,401 @@
+"""The compute family of the reachability model: ECS services (tasks, containers, capacity),
+instances, network interfaces, Auto Scaling groups and launch templates, Lambda functions and
+function URLs, RDS instances, Elastic IPs, what carries an app's traffic, and the proof that a
+node-labelled service runs the Wallarm node (`NodeRules`, the image helpers). The assumptions
+are in `model.py`'s docstring (A NODE is a filter only when PROVEN, PROTECTED).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NamedTuple
+
+from guard.framework import UNCLASSIFIED, Resource, is_unknown
+
+from . import tokens as T
+from .base import Endpoint, _configured, _items, pget, same
+
+# Wallarm's node image, as published and as mirrored by an ECR pull-through cache.
+DEFAULT_NODE_REPOSITORIES = (
+    "wallarm/node", "docker.io/wallarm/node", "registry-1.docker.io/wallarm/node",
+    "index.docker.io/wallarm/node", "*.dkr.ecr.*.amazonaws.com/*/wallarm/node",
+)
+DEFAULT_NODE_MAJORS = (6, 7)
+_RELEASE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?$")
+
+# A task definition whose containerDefinitions is unknown only through these is waiting for the ARN
+# of a secret the stack creates (the Wallarm token), not for its image.
+_SECRET_REFERENCES = ("aws:secretsmanager/secret:", "aws:secretsmanager/secretVersion:", "aws:ssm/parameter:",
+                      "aws:kms/key:", "aws:cloudwatch/logGroup:")
+
+
+def split_image(image: str) -> tuple[str, str | None]:
+    """(repository, tag) of an image reference (registry host and digest allowed)."""
+    ref = image.split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1:]
+    return ref, None
+
+
+def _repo_matches(repo: str, pattern: str) -> bool:
+    # `*` matches within one path segment only (an account, a region, a cache prefix)
+    regex = "^" + ".*?".join(re.escape(p) for p in pattern.split("*")).replace(".*?", "[^/]+") + "$"
+    return re.match(regex, repo) is not None or (pattern == repo)
+
+
+class NodeRules(NamedTuple):
+    repositories: tuple = DEFAULT_NODE_REPOSITORIES
+    majors: tuple = DEFAULT_NODE_MAJORS
+
+    def image_problem(self, image: Any) -> str | None:
+        if not isinstance(image, str):
+            return f"its image {image!r} is not known"
+        repo, tag = split_image(image)
+        if not any(_repo_matches(repo, p) for p in self.repositories):
+            return f"image {image!r} is not from a Wallarm node repository ({', '.join(self.repositories)})"
+        m = _RELEASE.match(tag or "")
+        if not m:
+            return f"image {image!r} is not tagged with a Wallarm node release (e.g. 7.1.0)"
+        if int(m.group(1)) not in self.majors:
+            return (f"image {image!r} is major {m.group(1)}, not a supported major "
+                    f"({', '.join(str(x) for x in self.majors)})")
+        return None
+
+    def is_wallarm_repo(self, image: Any) -> bool:
+        return isinstance(image, str) and any(_repo_matches(split_image(image)[0], p) for p in self.repositories)
+
+
+def node_rules_from(cfg: dict) -> NodeRules:
+    repos = cfg.get("nodeImageRepositories") or DEFAULT_NODE_REPOSITORIES
+    majors = cfg.get("nodeImageMajors") or DEFAULT_NODE_MAJORS
+    return NodeRules(tuple(str(r) for r in repos), tuple(int(m) for m in majors))
+
+
+class Compute:
+    """Mixin of `Model` (model.py): the builders of this family; state lives on the model."""
+
+    def _ecs(self, svc: Resource) -> None:
+        sgt = T.SECURITY_GROUPS
+        sgs = self._owned(svc, "networkConfiguration.securityGroups", "networkConfiguration", sgt, "security groups")
+        subnets = self._owned(svc, "networkConfiguration.subnets", "networkConfiguration", [T.SUBNET], "subnets")
+        ep = self._endpoint(svc, "ecs", sgs, subnets)
+        if self._bool(svc, "networkConfiguration.assignPublicIp", False, "a public IP"):
+            self._publicly(ep, svc.urn, "assigns public IPs to its tasks")
+
+    def _instance(self, inst: Resource) -> None:
+        sgt = T.SECURITY_GROUPS
+        tpl = self.deps(inst, "launchTemplate", [T.LAUNCH_TEMPLATE])
+        sgs = self._owned(inst, "vpcSecurityGroupIds", "vpcSecurityGroupIds", sgt, "security groups")
+        sgs += self._owned(inst, "securityGroups", "securityGroups", sgt, "security groups")
+        subnets = self._owned(inst, "subnetId", "subnetId", [T.SUBNET], "subnet")
+        for lt in tpl:
+            sgs += self.deps_any(lt, ("vpcSecurityGroupIds", "networkInterfaces"), sgt)
+            subnets += self.deps(lt, "networkInterfaces", [T.SUBNET])
+        ep = self._endpoint(inst, "instance", sgs, subnets)
+        assoc = self._bool(inst, "associatePublicIpAddress", None, "a public IP")
+        for lt in tpl:
+            if assoc is None:
+                assoc = self._lt_public(lt)
+        if assoc is None:
+            assoc = any(pget(self.stack.by_urn[s], "mapPublicIpOnLaunch") is True for s in ep.subnets
+                        if s in self.stack.by_urn)
+        if assoc:
+            self._publicly(ep, inst.urn, "associates a public IP address")
+        if self._ipv6(inst, ep):
+            self._publicly(ep, inst.urn, "has IPv6 addresses (globally routable)")
+
+    def _eni(self, eni: Resource) -> None:
+        sgs = self._owned(eni, "securityGroups", "securityGroups", T.SECURITY_GROUPS, "security groups")
+        subnets = self._owned(eni, "subnetId", "subnetId", [T.SUBNET], "subnet")
+        ep = self._endpoint(eni, "eni", sgs, subnets)
+        if self._ipv6(eni, ep):
+            self._publicly(ep, eni.urn, "has IPv6 addresses (globally routable)")
+
+    def _ipv6(self, res: Resource, ep: Endpoint) -> bool:
+        """IPv6 addresses are public: no NAT stands between them and an internet gateway route."""
+        count = pget(res, "ipv6AddressCount")
+        if is_unknown(count) or (isinstance(count, (int, float)) and count > 0):
+            return True
+        addresses = pget(res, "ipv6Addresses")
+        if is_unknown(addresses) or (isinstance(addresses, list) and addresses):
+            return True
+        return any(pget(self.stack.by_urn[s], "assignIpv6AddressOnCreation") is True for s in ep.subnets
+                   if s in self.stack.by_urn)
+
+    def _asg(self, asg: Resource) -> None:
+        sgt = T.SECURITY_GROUPS
+        tpl = self.deps_any(asg, ("launchTemplate", "mixedInstancesPolicy"), [T.LAUNCH_TEMPLATE])
+        subnets = self._owned(asg, "vpcZoneIdentifiers", "vpcZoneIdentifiers", [T.SUBNET], "subnets")
+        sgs = []
+        for lt in tpl:
+            sgs += self.deps_any(lt, ("vpcSecurityGroupIds", "networkInterfaces"), sgt)
+            subnets += self.deps(lt, "networkInterfaces", [T.SUBNET])
+        if pget(asg, "launchConfiguration") is not None and not self.deps(asg, "launchConfiguration",
+                                                                          [T.LAUNCH_CONFIGURATION]):
+            self.problem(asg, "launchConfiguration", "the group launches from a launch configuration, whose "
+                                                     "public IP and security groups the model does not follow")
+        ep = self._endpoint(asg, "asg", sgs, subnets)
+        public = None
+        for lt in tpl:
+            value = self._lt_public(lt)
+            if value:
+                self._publicly(ep, lt.urn, "launch template associates public IP addresses")
+            public = value if public is None else (public or value)
+        if public is None and any(pget(self.stack.by_urn[s], "mapPublicIpOnLaunch") is True
+                                  for s in ep.subnets if s in self.stack.by_urn):
+            self._publicly(ep, asg.urn, "launches in a subnet that maps public IPs")
+
+    def _lambda(self, fn: Resource) -> None:
+        sgs = self._owned(fn, "vpcConfig.securityGroupIds", "vpcConfig", T.SECURITY_GROUPS, "security groups")
+        subnets = self._owned(fn, "vpcConfig.subnetIds", "vpcConfig", [T.SUBNET], "subnets")
+        self._endpoint(fn, "lambda", sgs, subnets)
+
+    def _rds(self, db: Resource) -> None:
+        subnets = []
+        for group in self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+            subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
+        if pget(db, "dbSubnetGroupName") is not None and not self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+            self.problem(db, "dbSubnetGroupName", "the database's subnet group is not a resource of this stack")
+        sgs = self._owned(db, "vpcSecurityGroupIds", "vpcSecurityGroupIds", T.SECURITY_GROUPS, "security groups")
+        ep = self._endpoint(db, "rds", sgs, subnets)
+        if self._bool(db, "publiclyAccessible", False, "public accessibility"):
+            self._publicly(ep, db.urn, "is publicly accessible")
+
+    def _rds_cluster_instance(self, db: Resource) -> None:
+        """An Aurora instance: its cluster's security groups, its (or its cluster's) subnet group."""
+        clusters = self.deps(db, "clusterIdentifier", [T.RDS_CLUSTER])
+        if not clusters:
+            self.problem(db, "clusterIdentifier", "the instance's cluster is not a resource of this stack")
+        sgs, subnets = [], []
+        for group in self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+            subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
+        for cluster in clusters:
+            sgs += self._owned(cluster, "vpcSecurityGroupIds", "vpcSecurityGroupIds", T.SECURITY_GROUPS,
+                               "security groups")
+            if not subnets:
+                for group in self.deps(cluster, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+                    subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
+        ep = self._endpoint(db, "rds", sgs, subnets)
+        if self._bool(db, "publiclyAccessible", False, "public accessibility"):
+            self._publicly(ep, db.urn, "is publicly accessible")
+
+    def _function_urls(self) -> None:
+        for url in self.of(T.LAMBDA_URL):
+            fns = self.deps(url, "functionName", [T.LAMBDA])
+            if not fns:
+                self.problem(url, "functionName", "the function URL's function is not a resource of this stack")
+            auth = pget(url, "authorizationType")
+            if same(auth, "AWS_IAM"):
+                continue  # only signed requests of IAM principals: not a public entry
+            if is_unknown(auth):
+                self.problem(url, "authorizationType", "the authorization type is unknown at preview; "
+                                                       "treated as NONE (public)")
+            for fn in fns:
+                self.endpoints[fn.urn].exposures.append((url.urn, "has a function URL reachable from the internet"))
+
+    def _elastic_ips(self) -> None:
+        targets_types = [T.INSTANCE, T.NETWORK_INTERFACE]
+        for_nat = {e.urn for nat in self.of(T.NAT_GATEWAY) for e in self.deps(nat, "allocationId", [T.EIP])}
+        for eip in self.of(T.EIP):
+            for target in self.deps_any(eip, ("instance", "networkInterface"), targets_types):
+                self._publicly(self.endpoints[target.urn], eip.urn, "has an Elastic IP")
+            # After an update the provider reports where AWS attached the address: a NAT gateway's
+            # own interface, or what an association resource names. Only what the program set
+            # itself is an attachment of the EIP (the Analyze inputs say what it set).
+            attached = [p for p in ("instance", "networkInterface")
+                        if pget(eip, p) is not None and _configured(eip, p)]
+            if attached and eip.urn not in for_nat and \
+                    not self.deps_any(eip, ("instance", "networkInterface"), targets_types):
+                self.problem(eip, "instance", "the Elastic IP is attached to something that is not a resource "
+                                              "of this stack")
+        for assoc in self.of(T.EIP_ASSOC):
+            targets = self.deps_any(assoc, ("instanceId", "networkInterfaceId"), targets_types)
+            for target in targets:
+                self._publicly(self.endpoints[target.urn], assoc.urn, "has an Elastic IP association")
+            if not targets:
+                self.problem(assoc, "instanceId", "the Elastic IP association targets nothing of this stack "
+                                                  "the model can follow (no property dependency)")
+
+    def _unused_launch_templates(self) -> None:
+        used = {lt.urn for r in self.of(T.INSTANCE, T.SPOT_INSTANCE, T.ASG)
+                for lt in self.deps_any(r, ("launchTemplate", "mixedInstancesPolicy"), [T.LAUNCH_TEMPLATE])}
+        for lt in self.of(T.LAUNCH_TEMPLATE):
+            if lt.urn not in used and self._lt_public(lt):
+                self.problem(lt, "networkInterfaces", "the launch template associates public IP addresses and "
+                                                      "is used by nothing in this stack the model can follow")
+
+    def _lt_public(self, lt: Resource) -> bool | None:
+        nics = pget(lt, "networkInterfaces")
+        if is_unknown(nics):
+            self.problem(lt, "networkInterfaces", "the launch template's network interfaces are unknown at "
+                                                  "preview; treated as public (fail closed)")
+            return True
+        result = None
+        for i, nic in enumerate(_items(nics)):
+            value = nic.get("associatePublicIpAddress") if isinstance(nic, dict) else None
+            if is_unknown(value):
+                self.problem(lt, f"networkInterfaces[{i}].associatePublicIpAddress",
+                             "unknown at preview; treated as a public IP (fail closed)")
+                return True
+            if isinstance(value, str):
+                value = value.lower() == "true"
+            if value is not None:
+                result = bool(value) or bool(result)
+        return result
+
+    # -- what carries an app's traffic is app
+
+    def _carriers(self) -> None:
+        for att in self.of(T.ENI_ATTACHMENT):
+            for eni in self.deps(att, "networkInterfaceId", [T.NETWORK_INTERFACE]):
+                for inst in self.deps(att, "instanceId", [T.INSTANCE, T.SPOT_INSTANCE]):
+                    if self.layer(inst.urn) in ("app", UNCLASSIFIED):
+                        self._carry(eni.urn, inst.urn)
+                    else:
+                        self._carry(inst.urn, eni.urn)
+        for sga in self.of(T.ENI_SG_ATTACHMENT):
+            sgs = self.deps(sga, "securityGroupId", T.SECURITY_GROUPS)
+            targets = self.deps(sga, "networkInterfaceId", [T.NETWORK_INTERFACE, T.INSTANCE, T.SPOT_INSTANCE])
+            if not sgs or not targets:
+                self.problem(sga, "networkInterfaceId", "the security group attachment names a network "
+                                                        "interface or group that is not a resource of this stack")
+            for t in targets:
+                ep = self.endpoints.get(t.urn)
+                if ep is not None:
+                    for s in sgs:
+                        if s.urn not in ep.sgs:
+                            ep.sgs.append(s.urn)
+                            ep.sg_openers[s.urn] = sga.urn
+        cluster_default: dict[str, list[Resource]] = {}
+        for ccp in self.of(T.ECS_CLUSTER_CAPACITY_PROVIDERS):
+            providers = self.deps_any(ccp, ("capacityProviders", "defaultCapacityProviderStrategies"),
+                                      [T.ECS_CAPACITY_PROVIDER])
+            for cluster in self.deps(ccp, "clusterName", [T.ECS_CLUSTER]):
+                cluster_default.setdefault(cluster.urn, []).extend(providers)
+        for svc in self.of(T.ECS_SERVICE):
+            ep = self.endpoints[svc.urn]
+            providers = self.deps(svc, "capacityProviderStrategies", [T.ECS_CAPACITY_PROVIDER])
+            launch = pget(svc, "launchType")
+            if not providers and not same(launch, "FARGATE") and pget(svc, "capacityProviderStrategies") is None:
+                for cluster in self.deps(svc, "cluster", [T.ECS_CLUSTER]):
+                    providers += cluster_default.get(cluster.urn, [])
+            hosts = [asg for cp in providers
+                     for asg in self.deps(cp, "autoScalingGroupProvider", [T.ASG])]
+            ec2 = same(launch, "EC2") or (bool(providers) and not any(
+                same(pget(cp, "name"), n) for cp in providers for n in ("FARGATE", "FARGATE_SPOT")))
+            if launch is None and not providers and pget(svc, "networkConfiguration") is None:
+                ec2 = True  # no launch type, no capacity provider: ECS places the tasks on EC2 hosts
+            if ec2 and not hosts:
+                self.problem(svc, "launchType", "the service runs on EC2 container instances that are not "
+                                                "resources of this stack, so the model cannot tell where its "
+                                                "traffic arrives (fail closed)")
+            for asg in hosts:
+                if ep.layer in ("app", UNCLASSIFIED):
+                    self._carry(asg.urn, svc.urn)
+                host = self.endpoints.get(asg.urn)
+                if host is not None and pget(svc, "networkConfiguration") is None:
+                    # bridge/host networking: the tasks receive on the hosts' addresses and groups
+                    ep.sgs.extend(s for s in host.sgs if s not in ep.sgs)
+                    ep.subnets.extend(s for s in host.subnets if s not in ep.subnets)
+                    ep.public.extend(host.public)
+
+    def _carry(self, carrier: str, app: str) -> None:
+        layer = self.layer(app)
+        if layer in ("app", UNCLASSIFIED):
+            self.layer_override[carrier] = "app"
+            ep = self.endpoints.get(carrier)
+            if ep is not None:
+                ep.layer = "app"
+
+    # -- ECS task ports and containers
+
+    def _task_ports(self, svc: Resource) -> list | None:
+        defs = self._containers(svc)
+        if defs is None:
+            return None
+        out = []
+        for c in defs:
+            for pm in _items(c.get("portMappings")) if isinstance(c, dict) else []:
+                if not isinstance(pm, dict):
+                    continue
+                port = pm.get("containerPort")
+                proto = str(pm.get("protocol") or "tcp").lower()
+                if not isinstance(port, (int, float)):
+                    return None
+                out.append((proto, int(port)))
+        if pget(svc, "networkConfiguration") is None:
+            return None  # bridge or host networking: host ports are dynamic
+        return out
+
+    def _containers(self, svc: Resource) -> list | None:
+        tds = self.deps(svc, "taskDefinition", [T.ECS_TASK_DEFINITION])
+        if len(tds) != 1:
+            return None
+        raw = pget(tds[0], "containerDefinitions")
+        if not isinstance(raw, str):
+            return raw if isinstance(raw, list) else None
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return None
+        return doc if isinstance(doc, list) else None
+
+    # -- proven nodes
+
+    def _prove_nodes(self) -> None:
+        for urn, ep in self.endpoints.items():
+            if ep.layer != "node" or not ep.compute:
+                continue
+            why = self._node_unproven(self.stack.by_urn[urn], ep)
+            if why is None:
+                self.filters.add(urn)
+            else:
+                self.unproven[urn] = why
+
+    def _node_unproven(self, res: Resource, ep: Endpoint) -> str | None:
+        if ep.kind != "ecs":
+            return (f"a {ep.kind} cannot be proven to run the Wallarm node (only an ECS service whose task "
+                    "definition the pack can read can)")
+        tds = self.deps(res, "taskDefinition", [T.ECS_TASK_DEFINITION])
+        if len(tds) != 1:
+            return "its task definition is not a resource of this stack"
+        raw = pget(tds[0], "containerDefinitions")
+        if is_unknown(raw):
+            sources = self.stack.deps(tds[0], "containerDefinitions")
+            if sources and all(d.type.startswith(_SECRET_REFERENCES) for d in sources):
+                # Unknown only because it embeds the ARN of a secret created in this stack: the
+                # image cannot come from that ARN. Trusted at preview, proved exactly when the ARN
+                # is known (update mode; `pulumi up` runs Analyze on the task definition first).
+                self.pending[res.urn] = ", ".join(d.name for d in sources)
+                return None
+            return (f"the containerDefinitions of task definition '{tds[0].name}' are unknown at preview, so its "
+                    "image cannot be proven (build them from values known at preview)")
+        defs = self._containers(res)
+        if defs is None:
+            return f"the containerDefinitions of task definition '{tds[0].name}' are not a JSON list"
+        rules = self.node_rules
+        wallarm = [c for c in defs if isinstance(c, dict) and rules.is_wallarm_repo(c.get("image"))]
+        if not wallarm:
+            images = ", ".join(repr(c.get("image")) for c in defs if isinstance(c, dict))
+            return f"no container runs the Wallarm node image (images: {images})"
+        for c in wallarm:
+            bad = rules.image_problem(c.get("image"))
+            if bad:
+                return bad
+        ports = {c.get("name"): {pm.get("containerPort") for pm in _items(c.get("portMappings"))
+                                 if isinstance(pm, dict)} for c in wallarm}
+        for i, lb in enumerate(_items(pget(res, "loadBalancers"))):
+            if not isinstance(lb, dict):
+                continue
+            name, port = lb.get("containerName"), lb.get("containerPort")
+            if is_unknown(name) or is_unknown(port):
+                return f"loadBalancers[{i}] names its container or port with a value unknown at preview"
+            if name not in ports:
+                return (f"its load balancer targets container {name!r}, not the Wallarm container "
+                        f"({', '.join(repr(n) for n in ports)}): traffic would skip the node")
+            if port not in ports[name] and (not isinstance(port, float) or int(port) not in ports[name]):
+                return f"its load balancer targets port {port} of {name!r}, which the Wallarm container does not map"
+        return None
