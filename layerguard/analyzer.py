@@ -27,6 +27,7 @@ from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from .errors import EngineError
+from .lifecycle import die_with_parent
 
 # The CLI raises gRPC's message limit the same way (rpcutil.GrpcChannelOptions): big stacks make
 # big AnalyzeStack requests.
@@ -108,7 +109,7 @@ class PolicyPackProcess:
         args += [f"-{k}={v}" for k, v in options.items() if str(v)]
         self.process = self._forked(args) or subprocess.Popen(
             args, cwd=self.pack_dir, env=self._environment(), stdout=subprocess.PIPE,
-            stderr=self.stderr_file, stdin=subprocess.DEVNULL)
+            stderr=self.stderr_file, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         try:
             port = self._read_port()
             self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
