@@ -205,7 +205,7 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
         path = Path(source)
         where = str(path)
         try:
-            doc = files.load_yaml(path, files.DOCUMENT_LIMIT)  # JSON is YAML too
+            doc = files.load_document(path)
         except files.FileProblem as exc:
             raise EngineError(f"existing resources: {exc}") from None
     if isinstance(doc, dict) and "resources" in doc:

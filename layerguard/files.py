@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_LIMIT = 1 << 20          # 1 MiB: project and stack files, policy pack config
-DOCUMENT_LIMIT = 64 << 20       # 64 MiB: existing resources, exported stack states
+DOCUMENT_LIMIT = 64 << 20       # 64 MiB: existing resources, exported stack states (JSON)
+YAML_LIMIT = 2 << 20            # 2 MiB: PyYAML's pure-Python reader takes ~1.5 s per MiB
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000           # scalars + collections once aliases are expanded
 
@@ -109,7 +110,10 @@ def _no_constant(name: str) -> Any:
 
 def load_json(path: Path | str, limit: int = CONFIG_LIMIT) -> Any:
     path = Path(path)
-    text = read_text(path, limit)
+    return _parse_json(read_text(path, limit), path)
+
+
+def _parse_json(text: str, path: Path) -> Any:
     try:
         value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
@@ -186,12 +190,35 @@ def _children(node, yaml) -> list[Any]:
     return []
 
 
+def load_document(path: Path | str) -> Any:
+    """A JSON or YAML document of up to DOCUMENT_LIMIT bytes: JSON when it parses as JSON (the C
+    decoder, fast at any size), else YAML, which must then fit YAML_LIMIT."""
+    path = Path(path)
+    text = read_text(path, DOCUMENT_LIMIT)
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return _parse_json(text, path)
+        except FileProblem:
+            if len(text) > YAML_LIMIT:
+                raise
+    if len(text) > YAML_LIMIT:
+        raise FileProblem(f"{path}: is {len(text)} characters of YAML, more than the {YAML_LIMIT}-character "
+                          "limit for YAML (write larger documents as JSON)")
+    return _parse_yaml(text, path)
+
+
 def load_yaml(path: Path | str, limit: int = CONFIG_LIMIT) -> Any:
     """A YAML (or JSON) document, bounded as the module says."""
     path = Path(path)
-    text = read_text(path, limit)
+    return _parse_yaml(read_text(path, limit), path)
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
     yaml, loader_cls = _yaml_loader()
-    loader = loader_cls(text)
+    try:
+        loader = loader_cls(text)  # the reader refuses control characters here
+    except yaml.YAMLError as exc:
+        raise FileProblem(f"{path}: not valid YAML: {getattr(exc, 'reason', None) or exc}") from None
     depth = [0]
     compose_node = loader.compose_node
 
@@ -219,5 +246,7 @@ def load_yaml(path: Path | str, limit: int = CONFIG_LIMIT) -> Any:
         raise FileProblem(f"{path}: not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise FileProblem(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, OverflowError) as exc:  # a scalar the constructor cannot convert (int digits)
+        raise FileProblem(f"{path}: not valid YAML: {str(exc).splitlines()[0][:200]}") from None
     finally:
         loader.dispose()

@@ -266,6 +266,21 @@ class _Forked:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
+    def _reaped(self, timeout: float = 2.0) -> None:
+        """Wait until the child is gone, as `Popen.wait` returns only then: its connection reaches
+        EOF when the dying child closes its descriptors, a moment before the kernel reaps it (the
+        zygote ignores SIGCHLD, so nothing else waits for it)."""
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            except PermissionError:  # the pid was reused by another user's process
+                return
+            time.sleep(0.005)
+
     def _send_signal(self, signum: int) -> None:
         for kill in (os.killpg, os.kill):  # its own process group once it has set one up
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -366,6 +381,7 @@ class ForkedPack(_Forked):
         self.returncode = int(reply["exit"]) if "exit" in reply else -(self._signal or signal.SIGKILL)
         with contextlib.suppress(OSError):
             self._conn.close()
+        self._reaped()
         return self.returncode
 
     def poll(self) -> int | None:
