@@ -52,13 +52,17 @@ def stop_children_on_exit() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+# Resolved here, in the parent: a child forked from a threaded process must not dlopen (another
+# thread may have held the loader's lock at the fork).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
 def die_with_parent() -> None:
     """`preexec_fn` for a child that must not outlive the process starting it (Linux only; a
-    no-op elsewhere). Async-signal-safe enough for preexec_fn: one libc call, no allocation."""
-    if not sys.platform.startswith("linux"):
+    no-op elsewhere): one libc call, nothing loaded in the child."""
+    if _prctl is None:
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() == 1:  # the parent died before prctl took effect
         os._exit(1)
 
