@@ -86,7 +86,8 @@ def load(path: Path | str) -> State:
     try:
         doc = files.load_json(path, files.DOCUMENT_LIMIT)
     except files.FileProblem as exc:
-        raise StateError(f"{exc}; expected the output of `pulumi stack export --file {path.name}`") from None
+        text = str(exc).replace(f"{path}: cannot read:", f"{path}: cannot read the state file:", 1)
+        raise StateError(f"{text}; expected the output of `pulumi stack export --file {path.name}`") from None
     return parse(doc, str(path))
 
 
