@@ -1,4 +1,5 @@
-"""Hostile files through the real command line (issue 20, item 5).
+"""Hostile files through the real command line (issue 20, item 5); `PulumiPolicy.yaml` of a
+`--policy-pack` directory is one of them.
 
 Each case of the corpus (tests/fixtures/hostile/, plus what cannot live in git: FIFOs, devices,
 symlinks to devices, directories, huge and deep files, made here) is handed to every CLI option
@@ -117,6 +118,14 @@ def _program(d: Path, project: Path | None = None, stack: Path | None = None) ->
     return prog
 
 
+def _pack(d: Path, project: Path) -> Path:
+    """A policy pack directory whose PulumiPolicy.yaml is the hostile file (a symlink)."""
+    pack = d / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").symlink_to(project)
+    return pack
+
+
 PREVIEW = ["preview", "--stack", "dev", "--no-policy-pack"]
 OPTIONS = {
     "config-file": lambda f, d: [*PREVIEW, "--config-file", str(f)],
@@ -126,9 +135,10 @@ OPTIONS = {
                                   "--program", str(_program(d, project=f))],
     "existing": lambda f, d: [*PREVIEW, "--existing", str(f)],
     "policy-pack-config": lambda f, d: ["preview", "--stack", "dev", "--policy-pack-config", str(f)],
+    "pack-project": lambda f, d: ["preview", "--stack", "dev", "--policy-pack", str(_pack(d, f))],
     "state": lambda f, d: ["verify", "--state", str(f), "--no-policy-pack", "--region", "eu-west-1"],
 }
-YAML_OPTIONS = ("config-file", "stack-file", "project-file", "existing")
+YAML_OPTIONS = ("config-file", "stack-file", "project-file", "existing", "pack-project")
 JSON_OPTIONS = ("policy-pack-config", "state", "existing")
 
 
@@ -152,9 +162,10 @@ CASES = list(_cases())
 def _names_the_file(stderr: str, path: Path, tmp_path: Path) -> bool:
     """The message names the file: the path given, or the program's own file it was linked as
     (`Pulumi.yaml` of a directory with none says so with the directory)."""
-    prog = tmp_path / "program"
+    prog, pack = tmp_path / "program", tmp_path / "pack"
     return any(str(name) in stderr for name in (
-        path, prog / "Pulumi.hostile.yaml", prog / "Pulumi.yaml", f"{prog}: no Pulumi.yaml"))
+        path, prog / "Pulumi.hostile.yaml", prog / "Pulumi.yaml", f"{prog}: no Pulumi.yaml",
+        pack / "PulumiPolicy.yaml", f"{pack}: no PulumiPolicy.yaml"))
 
 
 @pytest.mark.parametrize(("option", "case", "make"), CASES, ids=[f"{o}-{c}" for o, c, _m in CASES])
