@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from . import files
 from .errors import EngineError
+from .lifecycle import die_with_parent
 
 # The CLI raises gRPC's message limit the same way (rpcutil.GrpcChannelOptions): big stacks make
 # big AnalyzeStack requests.
@@ -54,9 +55,11 @@ def load_pack_project(pack_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EngineError(f"{pack_dir}: no PulumiPolicy.yaml (is this a policy pack directory?)")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise EngineError(f"{path}: not valid YAML: {exc}") from None
+        doc = files.load_yaml(path) or {}
+    except files.FileProblem as exc:
+        raise EngineError(str(exc)) from None
+    if not isinstance(doc, dict):
+        raise EngineError(f"{path}: must be a mapping with a 'runtime' key")
     runtime = doc.get("runtime")
     name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if name != "python":
@@ -108,7 +111,7 @@ class PolicyPackProcess:
         args += [f"-{k}={v}" for k, v in options.items() if str(v)]
         self.process = self._forked(args) or subprocess.Popen(
             args, cwd=self.pack_dir, env=self._environment(), stdout=subprocess.PIPE,
-            stderr=self.stderr_file, stdin=subprocess.DEVNULL)
+            stderr=self.stderr_file, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         try:
             port = self._read_port()
             self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
+from . import lifecycle
 from .engine import MODES, preview
 from .report import render
 
@@ -109,7 +112,23 @@ def _write_outputs(args, runs) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: exit 0 (clean), 1 (a violation or finding), 2 (anything else). Whatever
+    goes wrong is one line on stderr and exit 2, never a traceback and never 1: CI reads 1 as a
+    violation. `LAYERGUARD_DEBUG=1` prints the traceback of an unexpected error."""
     args = _parser().parse_args(argv)
+    secrets = [item.partition("=")[2] for item in getattr(args, "secret", []) if item.partition("=")[2]]
+    try:
+        with lifecycle.stop_children_on_exit():
+            return _run(args)
+    except (Exception, RecursionError, MemoryError) as exc:
+        if os.environ.get("LAYERGUARD_DEBUG"):
+            traceback.print_exc()
+        text = lifecycle.mask(f"{type(exc).__name__}: {exc}".splitlines()[0][:500], secrets)
+        print(f"error: layerguard could not finish: {text}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     if args.command == "verify":
         from .verify.run import run as run_verify
         return run_verify(args)
@@ -118,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         for item in items:
             key, sep, value = item.partition("=")
             if not sep or not key:
-                print(f"error: --{flag} takes KEY=VALUE, got {key + '=...' if sep else item!r}",
-                      file=sys.stderr)
+                # A `--secret` without "=" may be the secret itself: never echo it.
+                given = key + "=..." if sep else ("a value without '='" if flag == "secret" else repr(item))
+                print(f"error: --{flag} takes KEY=VALUE, got {given}", file=sys.stderr)
                 return 2
             overrides[flag][key] = value
     pack = args.policy_pack

@@ -7,6 +7,7 @@ The program runs in a language-host process (`host.py`), the pack in its own ana
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import files, lifecycle
 from . import project as project_config
 from .errors import EngineError
 
@@ -157,11 +159,9 @@ def _load_policy_config(policy_config: dict[str, Any] | Path | str | None) -> di
         return policy_config
     path = Path(policy_config)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EngineError(f"{path}: cannot read policy pack config: {exc.strerror}") from None
-    except ValueError as exc:
-        raise EngineError(f"{path}: policy pack config is not valid JSON: {exc}") from None
+        doc = files.load_json(path)
+    except files.FileProblem as exc:
+        raise EngineError(f"policy pack config: {exc}") from None
     if not isinstance(doc, dict):
         raise EngineError(f"{path}: policy pack config must be a JSON object")
     return doc
@@ -184,11 +184,18 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
-        return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
-                        policy_config, config or {}, secrets or {}, config_file and Path(config_file),
-                        load_existing(existing), tags or {})
+        result = _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
+                          policy_config, config or {}, secrets or {}, config_file and Path(config_file),
+                          load_existing(existing), tags or {})
     except EngineError as exc:
-        return PreviewResult(stack, mode, 2, error=str(exc))
+        result = PreviewResult(stack, mode, 2, error=str(exc))
+    # A program's validation message may quote the value it refused; a secret's never leaves.
+    hidden = list((secrets or {}).values())
+    if hidden:
+        result.error = result.error and lifecycle.mask(result.error, hidden)
+        for entry in result.program_log:
+            entry["message"] = lifecycle.mask(entry.get("message", ""), hidden)
+    return result
 
 
 def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> list[dict[str, Any]]:
@@ -202,15 +209,12 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
     where = "existing resources"
     doc: Any = source
     if isinstance(source, (str, Path)):
-        import yaml
         path = Path(source)
         where = str(path)
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
-        except OSError as exc:
-            raise EngineError(f"{path}: cannot read the existing resources: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise EngineError(f"{path}: existing resources are not valid JSON or YAML: {exc}") from None
+            doc = files.load_document(path)
+        except files.FileProblem as exc:
+            raise EngineError(f"existing resources: {exc}") from None
     if isinstance(doc, dict) and "resources" in doc:
         doc = doc["resources"]
     entries: list[dict[str, Any]] = []
@@ -251,19 +255,23 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
     file_policy_config = _load_policy_config(policy_config)
     dry_run = mode == "preview"
 
-    with tempfile.TemporaryDirectory(prefix="layerguard-") as tmp:
-        spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
-        spec_path.write_text(json.dumps({
-            "program_dir": str(program_dir.resolve()), "main": str(stack_config.main.resolve()),
-            "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
-            "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
-            "pwd": str((stack_config.pwd or program_dir).resolve()), "entry": stack_config.entry,
-            "existing": existing,
-        }), encoding="utf-8")
-        host = _start_host(program_dir, spec_path, out_path)
+    # The spec carries the config with its secrets, the output every captured input: both are
+    # memory files handed to the host by descriptor, never files on disk (lifecycle.py). The
+    # scratch directory (0700) holds only a forked host's standard streams and module list.
+    spec = lifecycle.MemFile("layerguard-spec", json.dumps({
+        "program_dir": str(program_dir.resolve()), "main": str(stack_config.main.resolve()),
+        "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
+        "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
+        "pwd": str((stack_config.pwd or program_dir).resolve()), "entry": stack_config.entry,
+        "existing": existing,
+    }).encode("utf-8"))
+    out = lifecycle.MemFile("layerguard-out")
+    with tempfile.TemporaryDirectory(prefix="layerguard-") as tmp, contextlib.closing(spec), \
+            contextlib.closing(out):
+        host = _start_host(program_dir, spec, out, Path(tmp))
         try:
             if pack_dir is None:
-                captured = _wait_host(host, out_path)
+                captured = _wait_host(host, out)
                 result = _result(stack_config, stack, mode, captured)
                 return result
             from .analyzer import PolicyPackProcess, resolve_policy_config
@@ -276,7 +284,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 info = pack.info()
                 resolved = resolve_policy_config(info, file_policy_config)
                 asked_layers = _ask_for_layers(info, resolved, file_policy_config)
-                captured = _wait_host(host, out_path)
+                captured = _wait_host(host, out)
                 result = _result(stack_config, stack, mode, captured)
                 pack.configure(resolved)
                 result.pack, result.policy_config = info, resolved
@@ -353,20 +361,23 @@ def _take_pack_layers(result: PreviewResult) -> None:
     result.violations = kept
 
 
-def _start_host(program_dir: Path, spec_path: Path, out_path: Path):
+def _start_host(program_dir: Path, spec: lifecycle.MemFile, out: lifecycle.MemFile, scratch: Path):
     """The program's language host: forked from a zygote when one is running (`zygote.py`: the SDK
-    imported once, a fresh process per preview), else a new interpreter, as the CLI starts one."""
+    imported once, a fresh process per preview), else a new interpreter, as the CLI starts one.
+    Either way it reads its spec from, and writes its result to, descriptors it inherits, and it
+    dies with the engine (lifecycle.py)."""
     socket_path = os.environ.get("LAYERGUARD_ZYGOTE")
     if socket_path and Path(socket_path).exists():
         from .zygote import ForkedHost
         try:
-            return ForkedHost(socket_path, spec_path, out_path)
+            return ForkedHost(socket_path, spec, out, scratch)
         except OSError:
             pass  # the zygote is gone: start a host the ordinary way
     return subprocess.Popen(
-        [sys.executable, "-m", "layerguard.host", str(spec_path), str(out_path)],
+        [sys.executable, "-m", "layerguard.host", spec.path, out.path],
         cwd=str(program_dir.resolve()), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(spec.fd, out.fd), umask=0o077,
+        preexec_fn=lifecycle.die_with_parent,
         env={**os.environ, "PYTHONPATH": _engine_pythonpath()},
     )
 
@@ -378,16 +389,17 @@ def _engine_pythonpath() -> str:
     return here + (os.pathsep + existing if existing else "")
 
 
-def _wait_host(host: subprocess.Popen, out_path: Path) -> dict[str, Any]:
+def _wait_host(host: subprocess.Popen, out: lifecycle.MemFile) -> dict[str, Any]:
     try:
         _stdout, stderr = host.communicate(timeout=HOST_TIMEOUT)
     except subprocess.TimeoutExpired:
         host.kill()
         raise EngineError(f"the program did not finish within {HOST_TIMEOUT} s") from None
-    if host.returncode != 0 or not out_path.exists():
+    written = out.read() if host.returncode == 0 else b""
+    if not written:
         tail = stderr.decode("utf-8", "replace").strip()[-2000:]
         raise EngineError(f"the program host crashed (exit {host.returncode}): {tail}")
-    captured = json.loads(out_path.read_text(encoding="utf-8"))
+    captured = json.loads(written.decode("utf-8"))
     if captured["error"]:
         raise EngineError(captured["error"])
     return captured

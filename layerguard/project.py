@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import files
 from .errors import EngineError
 
 # Values marked `secure:` are ciphertext under the stack's secrets provider (passphrase, KMS, Pulumi
@@ -57,16 +56,11 @@ class StackConfig:
 
 
 def _load_yaml(path: Path) -> Any:
+    # Bounded in size, depth, alias expansion and file type (layerguard/files.py).
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise EngineError(f"{path}: not valid YAML{where}: {problem}") from None
-    except OSError as exc:
-        raise EngineError(f"{path}: cannot read: {exc.strerror}") from None
+        return files.load_yaml(path)
+    except files.FileProblem as exc:
+        raise EngineError(str(exc)) from None
 
 
 def _encode(value: Any) -> str:

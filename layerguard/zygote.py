@@ -16,7 +16,7 @@ gives it, unbuffered standard streams on the descriptors the engine passes over 
 
 Protocol (a Unix socket, one connection per request, one JSON line each way):
 
-    -> {"op": "host", "spec": SPEC, "out": OUT, "stdout": FILE, "stderr": FILE}
+    -> {"op": "host", "stdout": FILE, "stderr": FILE, "modules": FILE}  + 2 descriptors: spec, out
     <- {"pid": PID}              then, when the host exits: {"exit": CODE}
     -> {"op": "pack", "cwd": DIR, "env": {...}, "args": [ADDR, ".", ...]}  + 2 descriptors: stdout, stderr
     <- {"pid": PID}              then, if the pack ends by itself: {"exit": CODE}
@@ -44,6 +44,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from .lifecycle import die_with_parent
 
 ENV = "LAYERGUARD_ZYGOTE"
 BASE_MODULES = (
@@ -88,19 +90,38 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     return json.loads(data.decode() or "{}"), fds
 
 
-def _become_child(server: socket.socket, out: int, err: int) -> None:
+def _become_child(conn: socket.socket, server: socket.socket, out: int, err: int) -> None:
     """First steps of every forked child: leave the zygote's socket and signals, take a process
-    group of its own, and `out` / `err` as standard output and error (stdin: /dev/null)."""
+    group of its own, and `out` / `err` as standard output and error (stdin: /dev/null); files it
+    creates are private (umask 077), and it ends with the engine (`_watch_engine`)."""
     server.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.setpgid(0, 0)
+    os.umask(0o077)
+    _watch_engine(conn)
     for fd, given in ((1, out), (2, err)):
         os.dup2(given, fd)
         os.close(given)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+
+
+def _watch_engine(conn: socket.socket) -> None:
+    """The engine never writes on a child's connection after its request: EOF means the engine
+    closed it (it killed the child, or it is gone, even by SIGKILL). The child's parent is the
+    zygote, so PR_SET_PDEATHSIG cannot tell it; a watcher thread ends the child's process group."""
+    import threading
+    watched = conn.dup()
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while watched.recv(1):
+                pass
+        os.killpg(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="layerguard-engine-watch", daemon=True).start()
 
 
 def _end_child(conn: socket.socket, code: int) -> None:
@@ -113,18 +134,20 @@ def _end_child(conn: socket.socket, code: int) -> None:
     os._exit(code)
 
 
-def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any]) -> None:
-    """In the forked child: become a language host for one program, report the exit code, exit."""
+def _child(conn: socket.socket, server: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    """In the forked child: become a language host for one program, report the exit code, exit.
+    The spec and the output are the descriptors the engine sent (memory files, lifecycle.py)."""
     code = 70
     try:
-        _become_child(server, *(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                                for name in ("stdout", "stderr")))
-        sys.argv = [sys.executable, "-m", "layerguard.host", request["spec"], request["out"]]
+        _become_child(conn, server, *(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                                      for name in ("stdout", "stderr")))
+        spec, out = (f"/dev/fd/{fd}" for fd in fds)
+        sys.argv = [sys.executable, "-m", "layerguard.host", spec, out]
         from . import host
-        code = host.main(request["spec"], request["out"])
+        code = host.main(spec, out)
         loaded = sorted({m.split(".")[0] if not m.startswith("pulumi_aws.") else ".".join(m.split(".")[:2])
                          for m in sys.modules if warmable(m)})
-        Path(request["out"] + ".modules").write_text(json.dumps(loaded), encoding="utf-8")
+        Path(request["modules"]).write_text(json.dumps(loaded), encoding="utf-8")
     except BaseException:  # whatever happens, the engine gets an exit code
         import traceback
         traceback.print_exc()
@@ -139,7 +162,7 @@ def _pack_child(conn: socket.socket, server: socket.socket, request: dict[str, A
     import runpy
     code = 70
     try:
-        _become_child(server, *fds)
+        _become_child(conn, server, *fds)
         # `-u`: unbuffered binary streams, text layers that write through.
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
@@ -203,10 +226,10 @@ def serve(socket_path: str, modules: list[str]) -> int:
         elif request.get("op") == "stop":
             conn.close()
             return 0
-        elif request.get("op") == "host":
+        elif request.get("op") == "host" and len(fds) == 2:
             pid = os.fork()
             if pid == 0:
-                _child(conn, server, request)
+                _child(conn, server, request, fds)
             with contextlib.suppress(OSError):
                 _send(conn, {"pid": pid})
             conn.close()
@@ -243,6 +266,21 @@ class _Forked:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
+    def _reaped(self, timeout: float = 2.0) -> None:
+        """Wait until the child is gone, as `Popen.wait` returns only then: its connection reaches
+        EOF when the dying child closes its descriptors, a moment before the kernel reaps it (the
+        zygote ignores SIGCHLD, so nothing else waits for it)."""
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            except PermissionError:  # the pid was reused by another user's process
+                return
+            time.sleep(0.005)
+
     def _send_signal(self, signum: int) -> None:
         for kill in (os.killpg, os.kill):  # its own process group once it has set one up
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -253,15 +291,18 @@ class ForkedHost(_Forked):
     """A language host forked by the zygote, with the part of `subprocess.Popen`'s interface the
     engine uses (`communicate`, `poll`, `kill`, `wait`, `returncode`)."""
 
-    def __init__(self, socket_path: str, spec_path: Path, out_path: Path) -> None:
-        self._out_path = out_path
-        self._stdout = str(out_path) + ".stdout"
-        self._stderr = str(out_path) + ".stderr"
+    def __init__(self, socket_path: str, spec, out, scratch: Path) -> None:
+        """`spec`, `out`: the engine's memory files (lifecycle.MemFile), sent as descriptors;
+        `scratch`: a private directory for the child's standard streams and module list."""
+        self._modules = str(scratch / "host.modules")
+        self._stdout = str(scratch / "host.stdout")
+        self._stderr = str(scratch / "host.stderr")
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._conn.connect(socket_path)
         self._socket_path = socket_path
-        _send(self._conn, {"op": "host", "spec": str(spec_path), "out": str(out_path),
-                           "stdout": self._stdout, "stderr": self._stderr})
+        message = (json.dumps({"op": "host", "stdout": self._stdout, "stderr": self._stderr,
+                               "modules": self._modules}) + "\n").encode()
+        socket.send_fds(self._conn, [message], [spec.fd, out.fd])
         self._buffer = b""
         self.pid = int(self._next(None)["pid"])
         self.returncode: int | None = None
@@ -279,7 +320,7 @@ class ForkedHost(_Forked):
 
     def _learn(self) -> None:
         """Tell the zygote which SDK modules this program used, so later forks start with them."""
-        modules_file = Path(str(self._out_path) + ".modules")
+        modules_file = Path(self._modules)
         try:
             modules = [m for m in json.loads(modules_file.read_text(encoding="utf-8")) if m not in _WARMED]
         except (OSError, ValueError):
@@ -340,6 +381,7 @@ class ForkedPack(_Forked):
         self.returncode = int(reply["exit"]) if "exit" in reply else -(self._signal or signal.SIGKILL)
         with contextlib.suppress(OSError):
             self._conn.close()
+        self._reaped()
         return self.returncode
 
     def poll(self) -> int | None:
@@ -396,7 +438,7 @@ class Zygote:
         env.pop(ENV, None)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "layerguard.zygote", self.socket_path, *self.modules],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, preexec_fn=die_with_parent)
         ready, _, _ = select.select([self._proc.stdout], [], [], START_TIMEOUT)
         line = self._proc.stdout.readline() if ready and self._proc.stdout else b""
         if line.strip() != b"ready":

@@ -22,14 +22,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pulumi.runtime.proto import analyzer_pb2
+
 from ..analyzer import LEVELS, PolicyPackProcess, resolve_policy_config
 from ..engine import ORGANIZATION, SECRET_SIG
 from .findings import Report
-from .routes import LiveRoutes, live_route_resources
+from .routes import ASSOCIATION, LiveRoutes, live_route_resources
 from .security_groups import SG, LiveGroups, live_source
 from .state import State, StateResource
+from .workloads import Overlay
 
-REACH_POLICIES = ("disallow-node-bypass", "enforce-perimeter-waf", "disallow-direct-origin-access")
+# The pack's relational rules, and the rule on the nodes' mode (judged on the revision the node
+# service runs live, workloads.py).
+REACH_POLICIES = ("disallow-node-bypass", "enforce-perimeter-waf", "disallow-direct-origin-access",
+                  "enforce-wallarm-mode")
 _SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
@@ -82,7 +88,8 @@ def live_rule_resources(state: State, live: LiveGroups) -> list[dict[str, Any]]:
     return out
 
 
-def _messages(state: State, extras: list[dict[str, Any]]):
+def _messages(state: State, extras: list[dict[str, Any]], overlay: Overlay | None = None,
+              withdrawn: set[str] | frozenset[str] = frozenset()):
     from google.protobuf import json_format, struct_pb2
     from pulumi.runtime.proto import analyzer_pb2
 
@@ -102,13 +109,17 @@ def _messages(state: State, extras: list[dict[str, Any]]):
                 type=p.type, urn=p.urn, name=p.name, properties=struct(_plain(p.inputs)))
         return providers[key]
 
+    overlay = overlay or Overlay()
     entries = []
     for res in state.resources:
+        if res.type == ASSOCIATION and {**res.inputs, **res.outputs}.get("subnetId") in withdrawn:
+            continue  # the account no longer associates that subnet so
+        props = {**properties(res), **_plain(overlay.props.get(res.urn, {}))}
         entry = analyzer_pb2.AnalyzerResource(
-            type=res.type, urn=res.urn, name=res.name, properties=struct(properties(res)),
+            type=res.type, urn=res.urn, name=res.name, properties=struct(props),
             options=analyzer_pb2.AnalyzerResourceOptions(parent=res.parent), parent=res.parent,
             dependencies=res.dependencies)
-        for prop, urns in res.property_dependencies.items():
+        for prop, urns in {**res.property_dependencies, **overlay.deps.get(res.urn, {})}.items():
             entry.propertyDependencies[prop].urns.extend(urns)
         provider = provider_of(res.provider)
         if provider is not None:
@@ -129,7 +140,7 @@ def _messages(state: State, extras: list[dict[str, Any]]):
 
 
 def check(state: State, live: LiveGroups, routes: LiveRoutes | None, pack_dir: Path, region: str,
-          report: Report) -> None:
+          report: Report, overlay: Overlay | None = None) -> None:
     config = {"aws:region": region}
     with PolicyPackProcess(pack_dir, project=state.project, stack=state.stack, organization=ORGANIZATION,
                            dry_run=False, config=config, secret_keys=set()) as pack:
@@ -140,8 +151,22 @@ def check(state: State, live: LiveGroups, routes: LiveRoutes | None, pack_dir: P
         wanted = [n for n in REACH_POLICIES if n in names]
         pack.configure(resolve_policy_config(info, {n: "mandatory" for n in wanted}))
         extras = live_rule_resources(state, live) + (live_route_resources(state, routes) if routes else [])
-        response = pack.analyze_stack(_messages(state, extras))
-    for d in response.diagnostics:
+        extras += overlay.extras if overlay else []
+        entries = _messages(state, extras, overlay, routes.withdrawn if routes else frozenset())
+        diagnostics = list(pack.analyze_stack(entries).diagnostics)
+        # Resource rules (the node mode) run on `Analyze`, one resource at a time: each resource
+        # whose live properties differ from the state's is analysed with them.
+        changed = set(overlay.props) if overlay else set()
+        for entry in entries:
+            if entry.urn in changed:
+                request = analyzer_pb2.AnalyzeRequest(type=entry.type, urn=entry.urn, name=entry.name,
+                                                      properties=entry.properties, options=entry.options)
+                if entry.HasField("provider"):
+                    request.provider.CopyFrom(entry.provider)
+                for d in pack.analyze(request).diagnostics:
+                    d.urn = d.urn or entry.urn
+                    diagnostics.append(d)
+    for d in diagnostics:
         if (d.policyName in wanted) if wanted else LEVELS.get(d.enforcementLevel) == "mandatory":
             report.add("reachability", d.urn or state.stack, f"{d.policyName}: {d.message}")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from ..errors import EngineError
-from . import access_analyzer, perimeter, probes, reachability, routes, security_groups
+from . import access_analyzer, perimeter, probes, reachability, routes, security_groups, workloads
 from .findings import Report
 from .live import InputError, connect, missing_credentials
 from .state import StateError, load
@@ -46,14 +46,21 @@ def verify(args: argparse.Namespace) -> Report:
         live = security_groups.audit(account, state, report)
         report.checks_run.append("route-tables")
         live_routes = routes.audit(account, state, report)
+        routes.check_subnet_tables(account, state, report, live_routes)
         report.checks_run.append("perimeter")
         perimeter.check_load_balancers(account, state, report)
         perimeter.check_rest_stages(account, state, report)
         perimeter.check_distributions(account, state, report)
+        workloads.check_web_acls(account, state, report)
+        report.checks_run.append("workloads")
+        overlay = workloads.Overlay()
+        workloads.check_services(account, state, report, overlay)
+        workloads.check_listeners(account, state, report, overlay)
+        workloads.check_targets(account, state, report)
         if pack is not None:
             report.checks_run.append("reachability")
             try:
-                reachability.check(state, live, live_routes, pack, account.region, report)
+                reachability.check(state, live, live_routes, pack, account.region, report, overlay)
             except EngineError as exc:
                 raise InputError(f"the policy pack could not run: {exc}") from None
         if args.network_access_analyzer:

@@ -13,11 +13,11 @@ use `pulumi stack export --file state.json`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..engine import LAYER_TAG, LAYERS, SECRET_SIG, is_unknown
 
 SUPPORTED_VERSIONS = (3, 4)
@@ -84,14 +84,10 @@ class State:
 def load(path: Path | str) -> State:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StateError(f"{path}: cannot read the state file: {exc.strerror}") from None
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise StateError(f"{path}: not JSON ({exc}); expected the output of "
-                         f"`pulumi stack export --file {path.name}`") from None
+        doc = files.load_json(path, files.DOCUMENT_LIMIT)
+    except files.FileProblem as exc:
+        text = str(exc).replace(f"{path}: cannot read:", f"{path}: cannot read the state file:", 1)
+        raise StateError(f"{text}; expected the output of `pulumi stack export --file {path.name}`") from None
     return parse(doc, str(path))
 
 
@@ -112,12 +108,7 @@ def parse(doc: Any, where: str = "state") -> State:
             raise StateError(f"{where}: deployment.resources[{i}] has no string `urn` and `type`")
         if r.get("delete"):
             continue  # pending deletion: no longer part of the stack
-        resources.append(StateResource(
-            urn=r["urn"], type=r["type"], custom=bool(r.get("custom")), id=str(r.get("id") or ""),
-            inputs=dict(r.get("inputs") or {}), outputs=dict(r.get("outputs") or {}),
-            parent=r.get("parent") or "", dependencies=list(r.get("dependencies") or []),
-            property_dependencies={k: list(v or []) for k, v in (r.get("propertyDependencies") or {}).items()},
-            provider=r.get("provider") or ""))
+        resources.append(_resource(r, f"{where}: deployment.resources[{i}] ({r['urn']})"))
     stack_res = next((r for r in resources if r.type == "pulumi:pulumi:Stack"), None)
     urn = stack_res.urn if stack_res else (resources[0].urn if resources else "")
     if not urn.startswith("urn:pulumi:"):
@@ -127,6 +118,35 @@ def parse(doc: Any, where: str = "state") -> State:
     state = State(where, stack=head[0], project=head[1] if len(head) > 1 else "", resources=resources)
     _assign_layers(state)
     return state
+
+
+# ResourceV3 fields (apitype/core.go) and the JSON type each must have when present.
+_FIELDS = {"id": str, "inputs": dict, "outputs": dict, "parent": str, "dependencies": list,
+           "propertyDependencies": dict, "provider": str, "custom": bool}
+
+
+def _resource(r: dict[str, Any], label: str) -> StateResource:
+    """One `ResourceV3`, each field checked against the type `pulumi stack export` writes."""
+    for key, kind in _FIELDS.items():
+        value = r.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise StateError(f"{label}: `{key}` must be a JSON {_JSON_NAMES[kind]}, got {_JSON_NAMES.get(type(value), type(value).__name__)}")
+    if not all(isinstance(u, str) for u in r.get("dependencies") or []):
+        raise StateError(f"{label}: `dependencies` must be a list of URN strings")
+    deps = r.get("propertyDependencies") or {}
+    for prop, urns in deps.items():
+        if urns is not None and not (isinstance(urns, list) and all(isinstance(u, str) for u in urns)):
+            raise StateError(f"{label}: `propertyDependencies.{prop}` must be a list of URN strings")
+    return StateResource(
+        urn=r["urn"], type=r["type"], custom=bool(r.get("custom")), id=r.get("id") or "",
+        inputs=dict(r.get("inputs") or {}), outputs=dict(r.get("outputs") or {}),
+        parent=r.get("parent") or "", dependencies=list(r.get("dependencies") or []),
+        property_dependencies={k: list(v or []) for k, v in deps.items()},
+        provider=r.get("provider") or "")
+
+
+_JSON_NAMES = {str: "string", dict: "object", list: "array", bool: "boolean", int: "number",
+               float: "number", type(None): "null"}
 
 
 def tags_of(res: StateResource) -> dict[str, Any]:

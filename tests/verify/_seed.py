@@ -9,6 +9,7 @@ too: one app and one node interface in the private subnets, registered in their 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import boto3
@@ -127,13 +128,32 @@ def seed(doc: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], dict[str, 
         record(listener, arn, arn=arn)
     for acl in _by_type(doc, "aws:wafv2/webAcl:WebAcl"):
         summary = waf.create_web_acl(Name=acl["outputs"]["name"], Scope=acl["inputs"]["scope"],
-                                     DefaultAction={"Allow": {}},
+                                     DefaultAction=_api(acl["inputs"].get("defaultAction") or {"allow": {}}),
+                                     Rules=_api(acl["inputs"].get("rules") or []),
                                      VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
                                                        "MetricName": "edge"})["Summary"]
         record(acl, summary["Id"], arn=summary["ARN"])
     for assoc in _by_type(doc, "aws:wafv2/webAclAssociation:WebAclAssociation"):
         waf.associate_web_acl(WebACLArn=ids[assoc["inputs"]["webAclArn"]], ResourceArn=ids[assoc["inputs"]["resourceArn"]])
         record(assoc, f"{ids[assoc['inputs']['webAclArn']]},{ids[assoc['inputs']['resourceArn']]}")
+    ecs = client("ecs", endpoint)
+    for cluster in _by_type(doc, "aws:ecs/cluster:Cluster"):
+        arn = ecs.create_cluster(clusterName=cluster["outputs"]["name"])["cluster"]["clusterArn"]
+        record(cluster, arn, arn=arn)
+    for td in _by_type(doc, "aws:ecs/taskDefinition:TaskDefinition"):
+        i = td["inputs"]
+        made = ecs.register_task_definition(
+            family=i["family"], containerDefinitions=json.loads(i["containerDefinitions"]),
+            networkMode=i.get("networkMode", "awsvpc"), requiresCompatibilities=i.get("requiresCompatibilities", ["FARGATE"]),
+            cpu=str(i.get("cpu", "256")), memory=str(i.get("memory", "512")))["taskDefinition"]
+        record(td, made["taskDefinitionArn"], arn=made["taskDefinitionArn"])
+    for svc in _by_type(doc, "aws:ecs/service:Service"):
+        i = svc["inputs"]
+        made = ecs.create_service(cluster=ids[i["cluster"]], serviceName=svc["outputs"]["name"],
+                                  taskDefinition=ids[i["taskDefinition"]], desiredCount=int(i.get("desiredCount", 1)),
+                                  launchType=i.get("launchType", "FARGATE"))["service"]
+        record(svc, made["serviceArn"])
+        live.setdefault("services", {})[svc["urn"].rsplit("::", 1)[1]] = (ids[i["cluster"]], made["serviceName"])
     # What ECS adds at run time: a task interface per service, registered as an IP target.
     private = [ids[s["id"]] for s in _by_type(doc, "aws:ec2/subnet:Subnet") if "private" in s["urn"]]
     by_name = live["by_name"]
@@ -142,6 +162,20 @@ def seed(doc: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], dict[str, 
         elb.register_targets(TargetGroupArn=by_name[tg_name], Targets=[{"Id": eni["PrivateIpAddress"], "Port": port}])
         live[f"{layer}_eni"] = eni["NetworkInterfaceId"]
     return rewrite(doc, ids), live
+
+
+_API_NAMES = {"cloudwatchMetricsEnabled": "CloudWatchMetricsEnabled"}
+
+
+def _api(value: Any) -> Any:
+    """Pulumi's camelCase WAFv2 inputs as the API's PascalCase shapes (numbers as integers)."""
+    if isinstance(value, dict):
+        return {_API_NAMES.get(k, k[:1].upper() + k[1:]): _api(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def rewrite(doc: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def test_clean_account_passes(account, tmp_path, capsys):
     code, report = run(account, tmp_path)
     assert report["findings"] == [], report["findings"]
     assert code == 0
-    assert report["checks"] == ["security-groups", "route-tables", "perimeter", "reachability"]
+    assert report["checks"] == ["security-groups", "route-tables", "perimeter", "workloads", "reachability"]
     assert "no findings" in capsys.readouterr().out
 
 
