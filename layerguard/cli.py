@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     _output_flags(p)
     from .verify.options import add_parser as add_verify_parser
     add_verify_parser(sub)
+    from .doctor import add_parsers as add_doctor_parsers
+    add_doctor_parsers(sub)
     return parser
 
 
@@ -110,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         from .verify.run import run as run_verify
         return run_verify(args)
+    if args.command in ("doctor", "init"):
+        from .doctor import run_doctor, run_init
+        return run_doctor(args) if args.command == "doctor" else run_init(args)
     overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
     for flag, items in (("config", args.config), ("secret", args.secret)):
         for item in items:
