@@ -128,14 +128,20 @@ class PreviewResult:
         return {r.urn: r for r in self.resources}
 
     def to_json(self) -> dict[str, Any]:
+        # Sorted (the stack first, then by URN; findings by policy, URN and text): the program's
+        # registration order varies from run to run (its outputs resolve concurrently), and two
+        # runs of one preview must write the same file.
+        resources = sorted(self.resources, key=lambda r: (r.type != "pulumi:pulumi:Stack", r.urn))
+        found = sorted((v for v in self.violations if not v.deferred), key=lambda v: (v.policy, v.urn, v.message))
+        later = sorted(self.deferred, key=lambda v: (v.policy, v.urn, v.message))
         return {
             "stack": self.stack, "mode": self.mode,
             "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                           "layer": r.layer, "kind": r.kind} for r in self.resources],
+                           "layer": r.layer, "kind": r.kind} for r in resources],
             "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
-                            "message": v.message} for v in self.violations if not v.deferred],
+                            "message": v.message} for v in found],
             "deferred": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
-                          "message": v.message} for v in self.deferred],
+                          "message": v.message} for v in later],
             "stopped": {"urn": self.stopped.urn, "name": self.stopped.name, "type": self.stopped.type}
             if self.stopped else None,
             "stackAnalyzed": self.stack_analyzed,
