@@ -172,20 +172,22 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
             policy_config: dict[str, Any] | Path | str | None = None,
             config: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
             config_file: Path | str | None = None,
-            existing: dict[str, Any] | list[Any] | Path | str | None = None) -> PreviewResult:
+            existing: dict[str, Any] | list[Any] | Path | str | None = None,
+            progress: Any = None) -> PreviewResult:
     """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
     settings, program and pack failures come back as exit code 2 with `error` set.
 
     `config` overrides values like `pulumi preview --config k=v`; `secrets` sets values the way
     `pulumi config set --secret k v` would (the program receives them as secrets). `existing`
     answers the program's reads (`Resource.get`): a file or the parsed document (see
-    `load_existing`)."""
+    `load_existing`). `progress(phase)` is called as each phase ends (the command line's progress
+    lines)."""
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         return _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
                         policy_config, config or {}, secrets or {}, config_file and Path(config_file),
-                        load_existing(existing))
+                        load_existing(existing), progress or (lambda _phase: None))
     except EngineError as exc:
         return PreviewResult(stack, mode, 2, error=str(exc))
 
@@ -243,7 +245,7 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
 
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
              policy_config: Any, overrides: dict[str, str], secret_overrides: dict[str, str],
-             config_file: Path | None, existing: list[dict[str, Any]]) -> PreviewResult:
+             config_file: Path | None, existing: list[dict[str, Any]], progress) -> PreviewResult:
     stack_config = project_config.load(program_dir, stack, config_file=config_file,
                                        overrides=overrides, secret_overrides=secret_overrides)
     file_policy_config = _load_policy_config(policy_config)
@@ -263,6 +265,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
             if pack_dir is None:
                 captured = _wait_host(host, out_path)
                 result = _result(stack_config, stack, mode, captured)
+                progress(f"program ran: {len(result.resources)} registrations")
                 return result
             from .analyzer import PolicyPackProcess, resolve_policy_config
             with PolicyPackProcess(pack_dir, project=stack_config.project, stack=stack,
@@ -272,13 +275,16 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 pack.handshake()
                 pack.configure_stack(stack_config.stack_tags)
                 info = pack.info()
+                progress(f"policy pack {info.name} started: {len(info.policies)} policies")
                 resolved = resolve_policy_config(info, file_policy_config)
                 asked_layers = _ask_for_layers(info, resolved, file_policy_config)
                 captured = _wait_host(host, out_path)
                 result = _result(stack_config, stack, mode, captured)
+                progress(f"program ran: {len(result.resources)} registrations")
                 pack.configure(resolved)
                 result.pack, result.policy_config = info, resolved
                 _analyze(pack, info, result)
+                progress(f"analysed: {len(result.violations)} diagnostics")
                 if asked_layers:
                     _take_pack_layers(result)
                     # A channel the engine opened, not a policy the user configured: the result (and
