@@ -2,7 +2,8 @@
 # Everything runs in the project virtualenv .venv, made with the PYTHON given (default python3;
 # `make PYTHON=/usr/bin/python3.12 setup` for another one): Debian's system Python refuses pip
 # installs (PEP 668), and `pulumi up` runs the program and the pack in the same .venv (Pulumi.yaml
-# and policy/PulumiPolicy.yaml name it). `make clean` removes it.
+# and policy/PulumiPolicy.yaml name it). `make clean` removes it (do that first to switch an existing
+# .venv to another PYTHON: an existing one is kept).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
