@@ -2,7 +2,8 @@
 
 The CLI (sdk/go/common/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer) reads
 `PulumiPolicy.yaml`, starts `pulumi-analyzer-policy-python ENGINE_ADDRESS .` in the pack's directory
-(the shim runs `python -u -m pulumi.policy`, inside the runtime's `virtualenv` option when set), with
+(through the python language plugin: `python -u -m pulumi.policy ENGINE_ADDRESS DIR`, inside the
+runtime's `virtualenv` option when set), with
 the environment PULUMI_CONFIG (stack config as JSON, secrets decrypted), PULUMI_ORGANIZATION,
 PULUMI_PROJECT, PULUMI_STACK and PULUMI_DRY_RUN; it reads the port from the first line of stdout,
 tries `Handshake`, calls `ConfigureStack`, then `GetAnalyzerInfo`, `Configure`, `Analyze` per
@@ -88,9 +89,17 @@ class PolicyPackProcess:
         options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
         venv = options.get("virtualenv") or os.environ.get("PULUMI_RUNTIME_VIRTUALENV")
         if venv:
-            candidate = (self.pack_dir / venv / "bin" / "python").resolve()
+            # Relative to the pack's directory, as the CLI resolves it (pulumi/pulumi
+            # sdk/python/toolchain/pip.go, resolveVirtualEnvironmentPath). Not `resolve()`d: a
+            # virtualenv's bin/python is a symlink to its base interpreter, and following it
+            # would run the pack outside the virtualenv's packages.
+            home = Path(os.path.normpath(self.pack_dir / venv))
+            if home == Path(os.path.normpath(sys.prefix)):
+                return sys.executable  # the engine runs in that very virtualenv
+            candidate = home / "bin" / "python"
             if not candidate.exists():
-                raise EngineError(f"{self.pack_dir}: virtualenv {venv!r} from PulumiPolicy.yaml has no bin/python")
+                raise EngineError(f"{self.pack_dir}: virtualenv {venv!r} from PulumiPolicy.yaml has no bin/python "
+                                  f"({candidate}); create it first (`make setup` in this repository)")
             return str(candidate)
         return sys.executable
 
@@ -105,10 +114,12 @@ class PolicyPackProcess:
     def __enter__(self) -> PolicyPackProcess:
         import tempfile
         self.stderr_file = tempfile.TemporaryFile()
-        runtime = self.project_doc.get("runtime")
-        options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
+        # The runtime options choose the interpreter (_python) and are not passed on: with the
+        # python language plugin (bundled with every CLI), NewPolicyAnalyzer starts the pack through
+        # the plugin's RunPlugin, which runs `python -u -m pulumi.policy ENGINE_ADDRESS PACK_DIR`
+        # (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go, RunPlugin); only the old
+        # `pulumi-analyzer-policy-<runtime>` shim got `-key=value` flags.
         args = [self._python(), "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."]
-        args += [f"-{k}={v}" for k, v in options.items() if str(v)]
         self.process = self._forked(args) or subprocess.Popen(
             args, cwd=self.pack_dir, env=self._environment(), stdout=subprocess.PIPE,
             stderr=self.stderr_file, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)

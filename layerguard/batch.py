@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .engine import PreviewResult, preview
+from .report import Progress
 from .zygote import Zygote, sdk_modules
 
 WORKERS = 2
@@ -36,10 +38,14 @@ def preview_all(program_dir: Path, file_stack: str, config_files: list[Path], mo
         return 2
 
     def one(run: tuple[str, str, Path | None]) -> PreviewResult:
-        stack, _label, config_file = run
-        return preview(program_dir, stack, mode, policy_pack=pack, policy_config=policy_config,
-                       config=overrides["config"], secrets=overrides["secret"], config_file=config_file,
-                       tags=overrides.get("tag"))
+        stack, label, config_file = run
+        result = preview(program_dir, stack, mode, policy_pack=pack, policy_config=policy_config,
+                         config=overrides["config"], secrets=overrides["secret"], config_file=config_file,
+                         tags=overrides.get("tag"), progress=Progress(label, started))
+        Progress(label, started)(f"done: {'error' if result.exit_code == 2 else 'exit ' + str(result.exit_code)}")
+        return result
+
+    started = time.monotonic()
 
     with Zygote(sdk_modules(program_dir)), ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(one, runs))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import lifecycle
 from .engine import MODES, preview
-from .report import render
+from .report import Progress, render
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     _output_flags(p)
     from .verify.options import add_parser as add_verify_parser
     add_verify_parser(sub)
+    from .doctor import add_parsers as add_doctor_parsers
+    add_doctor_parsers(sub)
     return parser
 
 
@@ -63,6 +65,10 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
                    help="write a Markdown summary with a Mermaid traffic path (pull-request comment) to FILE")
     g.add_argument("--diagram", type=Path, metavar="FILE.svg|.png",
                    help="draw the traffic path with AWS icons to FILE (needs diagrams and Graphviz)")
+
+
+def _wrote(path: Path) -> None:
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _check_outputs(args) -> str | None:
@@ -91,15 +97,19 @@ def _write_outputs(args, runs) -> None:
         from .project import main_file
         # A stack's run keeps the category a single preview of it has (`layerguard/<stack>/`).
         categories = [stack if config_file is None else label for label, stack, config_file, _r in runs]
-        sarif.write(args.sarif, [(result, main_file(args.program, stack, config_file))
+        sarif.write(args.sarif, [(result, main_file(args.program, stack, config_file),
+                                  config_file or args.program / f"Pulumi.{stack}.yaml")
                                  for _label, stack, config_file, result in runs],
                     categories if args.all_stacks else None)
+        _wrote(args.sarif)
     if args.junit is not None:
         from .outputs import junit
         junit.write(args.junit, results, labels)
+        _wrote(args.junit)
     if args.markdown is not None:
         from .outputs import markdown
         markdown.write(args.markdown, results, labels)
+        _wrote(args.markdown)
     if args.diagram is not None:
         from .outputs import diagram
         from .outputs.model import slug
@@ -109,6 +119,7 @@ def _write_outputs(args, runs) -> None:
             target = args.diagram.with_name(f"{args.diagram.stem}-{slug(label)}{args.diagram.suffix}") \
                 if args.all_stacks else args.diagram
             diagram.render(result, target)
+            _wrote(target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +143,9 @@ def _run(args) -> int:
     if args.command == "verify":
         from .verify.run import run as run_verify
         return run_verify(args)
+    if args.command in ("doctor", "init"):
+        from .doctor import run_doctor, run_init
+        return run_doctor(args) if args.command == "doctor" else run_init(args)
     overrides: dict[str, dict[str, str]] = {"config": {}, "secret": {}, "tag": {}}
     for flag, items in (("config", args.config), ("secret", args.secret), ("tag", args.tag)):
         for item in items:
@@ -166,12 +180,13 @@ def _run(args) -> int:
                      policy_config=args.policy_pack_config, config=overrides["config"],
                      secrets=overrides["secret"], tags=overrides["tag"],
                      config_file=args.config_file[0] if args.config_file else None,
-                     existing=args.existing)
+                     existing=args.existing, progress=Progress())
     if result.exit_code == 2:
         print(f"error: {result.error}", file=sys.stderr)
         return 2
     print(render(result))
     if args.json_file is not None:
         args.json_file.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        _wrote(args.json_file)
     _write_outputs(args, [(args.stack, args.stack, args.config_file[0] if args.config_file else None, result)])
     return result.exit_code

@@ -136,14 +136,20 @@ class PreviewResult:
         return {r.urn: r for r in self.resources}
 
     def to_json(self) -> dict[str, Any]:
+        # Sorted (the stack first, then by URN; findings by policy, URN and text): the program's
+        # registration order varies from run to run (its outputs resolve concurrently), and two
+        # runs of one preview must write the same file.
+        resources = sorted(self.resources, key=lambda r: (r.type != "pulumi:pulumi:Stack", r.urn))
+        found = sorted((v for v in self.violations if not v.deferred), key=lambda v: (v.policy, v.urn, v.message))
+        later = sorted(self.deferred, key=lambda v: (v.policy, v.urn, v.message))
         return {
             "stack": self.stack, "mode": self.mode,
             "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                           "layer": r.layer, "kind": r.kind} for r in self.resources],
+                           "layer": r.layer, "kind": r.kind} for r in resources],
             "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
-                            "message": v.message} for v in self.violations if not v.deferred],
+                            "message": v.message} for v in found],
             "deferred": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn,
-                          "message": v.message} for v in self.deferred],
+                          "message": v.message} for v in later],
             "stopped": {"urn": self.stopped.urn, "name": self.stopped.name, "type": self.stopped.type}
             if self.stopped else None,
             "stackAnalyzed": self.stack_analyzed,
@@ -173,20 +179,21 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
             config: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
             config_file: Path | str | None = None,
             existing: dict[str, Any] | list[Any] | Path | str | None = None,
-            tags: dict[str, str] | None = None) -> PreviewResult:
+            tags: dict[str, str] | None = None, progress: Any = None) -> PreviewResult:
     """Run one offline preview (or update, with `mode="update"`). Never raises for bad input:
     settings, program and pack failures come back as exit code 2 with `error` set.
 
     `config` overrides values like `pulumi preview --config k=v`; `secrets` sets values the way
     `pulumi config set --secret k v` would (the program receives them as secrets). `existing`
     answers the program's reads (`Resource.get`): a file or the parsed document (see
-    `load_existing`). `tags` are the tags the stack already has (`pulumi stack tag set`)."""
+    `load_existing`). `tags` are the tags the stack already has (`pulumi stack tag set`).
+    `progress(phase)` is called as each phase ends (the command line's progress lines)."""
     if mode not in MODES:
         return PreviewResult(stack, mode, 2, error=f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         result = _preview(Path(program_dir), stack, mode, policy_pack and Path(policy_pack),
                           policy_config, config or {}, secrets or {}, config_file and Path(config_file),
-                          load_existing(existing), tags or {})
+                          load_existing(existing), tags or {}, progress or (lambda _phase: None))
     except EngineError as exc:
         result = PreviewResult(stack, mode, 2, error=str(exc))
     # A program's validation message may quote the value it refused; a secret's never leaves.
@@ -249,7 +256,7 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
              policy_config: Any, overrides: dict[str, str], secret_overrides: dict[str, str],
              config_file: Path | None, existing: list[dict[str, Any]],
-             tags: dict[str, str]) -> PreviewResult:
+             tags: dict[str, str], progress) -> PreviewResult:
     stack_config = project_config.load(program_dir, stack, config_file=config_file,
                                        overrides=overrides, secret_overrides=secret_overrides)
     file_policy_config = _load_policy_config(policy_config)
@@ -273,6 +280,7 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
             if pack_dir is None:
                 captured = _wait_host(host, out)
                 result = _result(stack_config, stack, mode, captured)
+                progress(f"program ran: {len(result.resources)} registrations")
                 return result
             from .analyzer import PolicyPackProcess, resolve_policy_config
             with PolicyPackProcess(pack_dir, project=stack_config.project, stack=stack,
@@ -282,13 +290,16 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
                 pack.handshake()
                 pack.configure_stack(stack_tags(stack_config, tags))
                 info = pack.info()
+                progress(f"policy pack {info.name} started: {len(info.policies)} policies")
                 resolved = resolve_policy_config(info, file_policy_config)
                 asked_layers = _ask_for_layers(info, resolved, file_policy_config)
                 captured = _wait_host(host, out)
                 result = _result(stack_config, stack, mode, captured)
+                progress(f"program ran: {len(result.resources)} registrations")
                 pack.configure(resolved)
                 result.pack, result.policy_config = info, resolved
                 _analyze(pack, info, result)
+                progress(f"analysed: {len(result.violations)} diagnostics")
                 if asked_layers:
                     _take_pack_layers(result)
                     # A channel the engine opened, not a policy the user configured: the result (and

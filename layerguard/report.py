@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import Counter
 
 from . import paths
@@ -107,3 +109,18 @@ def _entry(out: list[str], v, tag: str, by_urn) -> None:
     out.append(f"  [{tag}] {v.policy}  {target}")
     for line in rest or [first]:
         out.append(f"      {line}")
+
+
+class Progress:
+    """Progress lines on stderr, one per phase, once a run has taken LONG seconds (a quick preview
+    stays quiet); stdout keeps the report alone."""
+    LONG = 3.0
+
+    def __init__(self, label: str = "", start: float | None = None):
+        self.start = time.monotonic() if start is None else start
+        self.label = f"{label}: " if label else ""
+
+    def __call__(self, phase: str) -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed >= self.LONG:
+            print(f"[layerguard {elapsed:5.1f}s] {self.label}{phase}", file=sys.stderr, flush=True)

@@ -82,7 +82,20 @@ def _icon(node: model.Node, inputs: dict):
 
 
 def _text(node: model.Node) -> str:
-    return "\n".join(t for t in (node.name, node.detail, *node.notes) if t)
+    return "\n".join(_wrap(t) for t in (node.name, node.detail, *node.notes) if t)
+
+
+def _wrap(text: str, width: int = 44) -> str:
+    """Graphviz does not wrap labels: a long one (an exemption reason, a backend's DNS name) runs
+    out of its cluster. Break it after a space, a dot or a slash."""
+    lines, line = [], ""
+    for piece in re.findall(r"[^ ./]+[ ./]*|[ ./]+", text):
+        if line and len(line) + len(piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def render(result: PreviewResult, path: Path) -> None:
@@ -93,8 +106,9 @@ def render(result: PreviewResult, path: Path) -> None:
 
     picture = model.traffic(result)
     by_urn = result.by_urn()
+    fleet = f" · nodes: {', '.join(dict.fromkeys(picture.fleet))}" if picture.fleet else ""
     title = f"layerguard · stack {result.stack} · {model.verdict(result)} · " \
-            f"{len(picture.bypasses) or 'no'} bypass{'es' if len(picture.bypasses) != 1 else ''}\n" \
+            f"{len(picture.bypasses) or 'no'} bypass{'es' if len(picture.bypasses) != 1 else ''}{fleet}\n" \
             "blue: the path through the Wallarm nodes · red: a bypass, named by the resource that opens it · " \
             "grey: another hop · dashed: AWS WAF"
     graph = {"fontsize": "18", "fontname": "Helvetica", "pad": "0.4", "nodesep": "0.7", "ranksep": "1.4",
@@ -104,16 +118,18 @@ def render(result: PreviewResult, path: Path) -> None:
         with Diagram(title, filename=str(stem), outformat=fmt, show=False, direction="LR", graph_attr=graph,
                      node_attr={"fontname": "Helvetica", "fontsize": "12"},
                      edge_attr={"fontname": "Helvetica", "fontsize": "12"}):
-            drawn = {model.INTERNET: InternetAlt1("internet")}
+            # Node ids by position, not the package's random uuid4: the same preview draws the same bytes.
+            drawn = {model.INTERNET: InternetAlt1("internet", nodeid="internet")}
             for layer, nodes in picture.layers().items():
                 style = {"bgcolor": LAYER_COLOURS.get(layer, "#ffffff"), "fontsize": "15",
                          "fontname": "Helvetica-Bold", "margin": "18",
                          "labelloc": "b"}
                 with Cluster(LAYER_TITLES.get(layer, layer), graph_attr=style):
                     for n in nodes:
+                        ordinal = len(drawn)
                         attrs = {"fontcolor": BYPASS, "fontname": "Helvetica-Bold"} if n.opener else {}
                         icon = _icon(n, by_urn[n.key].inputs if n.key in by_urn else {})
-                        drawn[n.key] = icon(_text(n), **attrs)
+                        drawn[n.key] = icon(_text(n), nodeid=f"n{ordinal}", **attrs)
             for e in picture.edges:
                 if e.bypass:
                     edge = Edge(color=BYPASS, fontcolor=BYPASS, penwidth="3.0", label=e.label,
@@ -124,7 +140,8 @@ def render(result: PreviewResult, path: Path) -> None:
                     edge = Edge(color=OTHER, fontcolor=OTHER, penwidth="1.5", label=e.label)
                 drawn[e.src] >> edge >> drawn[e.dst]
             for acl, target in picture.protections:
-                drawn[acl] >> Edge(color="#8c959f", style="dashed", label="protects", fontcolor="#57606a") \
+                drawn[acl] >> Edge(color="#8c959f", style="dashed", label=picture.protection_label(acl, target),
+                                   fontcolor="#57606a") \
                     >> drawn[target]
         produced = stem.with_suffix(f".{fmt}")
         if fmt == "svg":

@@ -1,13 +1,13 @@
-"""JUnit XML for a CI test tab: one test case per policy and resource judged.
+"""JUnit XML for a CI test tab: one test case per policy.
 
 The common shape (`testsuites` > `testsuite` > `testcase` with `failure` / `skipped`) that CI test
-reporters read. One suite per preview; in it, every policy in force against every resource the pack
-judged (the Analyzer protocol does not say which types a policy looks at, so each policy meets every
-resource, as it does in `Analyze`), plus a case for each finding on the stack as a whole. A finding
-at a failing level (mandatory, remediate) is a `failure`; an advisory finding stays a passing case
-with the finding in `system-out`; a policy that could not decide during preview is `skipped`, and a
-disabled policy is one skipped case. A preview that could not run (exit 2: bad settings, a
-program or pack failure) is one case with an `error`.
+reporters read. One suite per preview; in it one case per policy in force (classname its rule ID,
+name the policy), which fails when the policy has a finding at a failing level (mandatory,
+remediate): the failure's message counts and names the resources, its text lists each resource's
+URN with its finding. Advisory findings stay in the passing case's `system-out`; a policy that
+could not decide during preview (and has no failing finding) is `skipped`, as is a disabled
+policy. Findings of a policy GetAnalyzerInfo did not list get a case of their own. A preview that
+could not run (exit 2: bad settings, a program or pack failure) is one case with an `error`.
 """
 
 from __future__ import annotations
@@ -33,53 +33,54 @@ def suite(result: PreviewResult, label: str | None = None) -> ET.Element:
     if model.verdict(result) == "ERROR":
         return _error_suite(result, name)
     policies = model.policies(result)
-    findings: dict[tuple[str, str], list] = defaultdict(list)
-    for v in result.violations:
-        findings[(v.policy, v.urn)].append(v)
+    by_policy: dict[str, list] = defaultdict(list)
+    for v in sorted(result.violations, key=lambda v: (v.policy, v.urn, v.message)):
+        by_policy[v.policy].append(v)
+    by_urn = result.by_urn()
     stack_urn = next((r.urn for r in result.resources if r.type == "pulumi:pulumi:Stack"), "")
-    cases: list[tuple[str, str]] = []  # (policy, urn)
-    for p in policies:
-        if p.level == "disabled":
-            continue
-        cases += [(p.name, r.urn) for r in model.judged(result)]
-    # Findings on resources not judged on their own (the stack, components) or by unlisted policies.
-    listed = set(cases)
-    cases += [key for key in findings if key not in listed]
+
+    def where(v) -> str:
+        res = by_urn.get(v.urn)
+        return res.name if res is not None else (v.urn or "(stack)")
 
     el = ET.Element("testsuite", name=name)
     counts = {"tests": 0, "failures": 0, "skipped": 0}
-    meta = {p.name: p for p in policies}
-    for p in policies:
-        if p.level == "disabled":
-            case = ET.SubElement(el, "testcase", classname=p.name, name="(policy disabled)")
-            ET.SubElement(case, "skipped", message="disabled by the policy pack config")
-            counts["tests"] += 1
-            counts["skipped"] += 1
-    for policy, urn in cases:
-        case = ET.SubElement(el, "testcase", classname=policy, name=urn or stack_urn or "(stack)")
+    listed = [(p.name, p.rule_id, p.level) for p in policies]
+    known = {p.name for p in policies}
+    listed += [(policy, policy, "") for policy in sorted(by_policy) if policy not in known]
+    for policy, rule_id, level in listed:
+        case = ET.SubElement(el, "testcase", classname=rule_id, name=policy)
         counts["tests"] += 1
-        found = findings.get((policy, urn), [])
+        if level == "disabled":
+            ET.SubElement(case, "skipped", message="disabled by the policy pack config")
+            counts["skipped"] += 1
+            continue
+        found = by_policy.get(policy, [])
         failing = [v for v in found if v.enforcement in model.FAILING and not v.could_not_run]
         undecided = [v for v in found if v.could_not_run]
         advisory = [v for v in found if v not in failing and v not in undecided]
-        rule_id = meta[policy].rule_id if policy in meta else policy
         if failing:
             counts["failures"] += 1
+            names = list(dict.fromkeys(where(v) for v in failing))
             failure = ET.SubElement(case, "failure", type=rule_id,
-                                    message=model.finding(failing[0]).splitlines()[0])
-            failure.text = "\n\n".join(model.finding(v) for v in failing)
+                                    message=f"{len(names)} resource(s): {', '.join(names)}")
+            failure.text = "\n\n".join(f"{v.urn or stack_urn or '(stack)'}\n{model.finding(v)}" for v in failing)
         elif undecided:
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=undecided[0].message.splitlines()[0])
+            names = list(dict.fromkeys(where(v) for v in undecided))
+            ET.SubElement(case, "skipped", message=f"could not decide during preview on {len(names)} "
+                                                   f"resource(s): {', '.join(names)}")
         if advisory:
             out = ET.SubElement(case, "system-out")
-            out.text = "\n\n".join(f"[advisory] {model.finding(v)}" for v in advisory)
+            out.text = "\n\n".join(f"[advisory] {v.urn or stack_urn or '(stack)'}\n{model.finding(v)}"
+                                     for v in advisory)
     for key, value in counts.items():
         el.set(key, str(value))
     el.set("errors", "0")
     properties = ET.Element("properties")
     for name, value in (("stack", result.stack), ("mode", result.mode), ("verdict", model.verdict(result)),
-                        ("policyPack", f"{result.pack.name}@v{result.pack.version}" if result.pack else "")):
+                        ("policyPack", f"{result.pack.name}@v{result.pack.version}" if result.pack else ""),
+                        ("resourcesJudged", str(len(model.judged(result))))):
         ET.SubElement(properties, "property", name=name, value=value)
     el.insert(0, properties)
     return el

@@ -45,7 +45,7 @@ def mermaid(result: PreviewResult) -> str:
         links.append(f"  {ids[e.src]} -->{label} {ids[e.dst]}")
     for acl, target in picture.protections:
         protect.append(len(links))
-        links.append(f'  {ids[acl]} -.->|"protects"| {ids[target]}')
+        links.append(f'  {ids[acl]} -.->|"{_label(picture.protection_label(acl, target))}"| {ids[target]}')
     lines += links
     if intended:
         lines.append(f"  linkStyle {','.join(map(str, intended))} stroke:{INTENDED},stroke-width:2px")

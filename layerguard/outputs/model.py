@@ -128,6 +128,11 @@ class Traffic:
     edges: list[Edge]
     protections: list[tuple[str, str]]   # (web ACL URN, protected resource URN)
     bypasses: list[tuple[Violation, list[str]]]  # each bypass finding and the nodes it opens onto
+    protection_labels: dict[tuple[str, str], str] = field(default_factory=dict)  # "protects stage x"
+    fleet: list[str] = field(default_factory=list)   # the node fleet's mode and fail state, per service
+
+    def protection_label(self, acl: str, target: str) -> str:
+        return self.protection_labels.get((acl, target), "protects")
 
     def layers(self) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = defaultdict(list)
@@ -148,8 +153,8 @@ def _detail(res: CapturedResource) -> str:
     t = res.type
     if t in paths.LB_TYPES:
         kind = res.inputs.get("loadBalancerType") or "application"
-        return f"{'ALB' if kind == 'application' else kind.upper() if len(kind) < 5 else kind}, " \
-               f"{'internal' if res.inputs.get('internal') is True else 'internet-facing'}"
+        short = {"application": "ALB", "network": "NLB", "gateway": "GWLB"}.get(kind, kind)
+        return f"{short}, {'internal' if res.inputs.get('internal') is True else 'internet-facing'}"
     if t == "aws:ecs/service:Service":
         launch = res.inputs.get("launchType")
         service = "ECS Fargate service" if launch == "FARGATE" else "ECS service"
@@ -159,7 +164,17 @@ def _detail(res: CapturedResource) -> str:
         shown = [", ".join(map(str, s)) if isinstance(s, list) else s for s in sources if s]
         return "security group rule" + (f" from {shown[0]}" if shown and isinstance(shown[0], str)
                                         and not _unknown(shown[0]) else "")
+    if not res.custom:
+        address = res.outputs.get("address")
+        if isinstance(address, str) and not _unknown(address):
+            return f"{short_type(t)}: {_host_of(address)}"
     return _DETAILS.get(t, short_type(t))
+
+
+def _host_of(address: str) -> str:
+    """`https://host:8443/prefix` -> `https://host:8443/prefix` without a trailing slash; the host
+    is what names an existing backend in a picture."""
+    return address.rstrip("/")
 
 
 def _unknown(value: str) -> bool:
@@ -229,7 +244,84 @@ def _source_groups(opener: CapturedResource) -> list[str]:
             for u in opener.property_dependencies.get(prop, [])]
 
 
+def _env(container: dict) -> dict[str, str]:
+    return {e.get("name"): e.get("value") for e in container.get("environment") or []
+            if isinstance(e, dict) and isinstance(e.get("value"), str)}
+
+
+def _containers(task: CapturedResource) -> list[dict] | None:
+    import json
+    raw = task.inputs.get("containerDefinitions")
+    if isinstance(raw, str):
+        if _unknown(raw):
+            return None
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    return [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else None
+
+
+_VHOST_DIRECTIVE = re.compile(r"^\s*(wallarm_mode|wallarm_fallback|wallarm_mode_allow_override)\s+(\S+);", re.M)
+
+
+def fleet_state(result: PreviewResult, service: CapturedResource) -> list[str]:
+    """The Wallarm mode and fail state a node service's task definition gives its nodes, as lines:
+    `mode block (Cloud may only tighten)`, `fail-closed` or `FAIL-OPEN ...`. Read from Wallarm's
+    documented settings: `WALLARM_MODE`/`WALLARM_FALLBACK` on the node container, and the
+    `wallarm_mode`/`wallarm_fallback` directives of a virtual host the task writes (its first
+    `wallarm_mode` is the server's; later ones are locations such as a health check)."""
+    by_urn = result.by_urn()
+    tasks = [by_urn[u] for u in service.property_dependencies.get("taskDefinition", []) if u in by_urn]
+    if not tasks:
+        return []
+    containers = _containers(tasks[0])
+    if containers is None:
+        return ["mode: unknown at this preview"]
+    env: dict[str, str] = {}
+    directives: dict[str, str] = {}
+    for c in containers:
+        values = _env(c)
+        if "WALLARM_MODE" in values or "wallarm/node" in str(c.get("image", "")):
+            env.update(values)
+        for text in values.values():
+            for name, value in _VHOST_DIRECTIVE.findall(text):
+                directives.setdefault(name, value)
+    if not env and not directives:
+        return []
+    mode = directives.get("wallarm_mode") or env.get("WALLARM_MODE") or "monitoring (the image's default)"
+    override = directives.get("wallarm_mode_allow_override")
+    lines = [f"mode {mode}" + {"strict": " (Cloud may only tighten)", "off": " (Cloud cannot change it)",
+                               "on": " (Cloud may override)"}.get(override or "", "")]
+    fallback = directives.get("wallarm_fallback")
+    closed = fallback == "off" if fallback else env.get("WALLARM_FALLBACK", "").lower() == "false"
+    lines.append("fail-closed" if closed else "FAIL-OPEN: serves unfiltered if its rules fail to load")
+    return lines
+
+
+def _origin_headers(dist: CapturedResource) -> list[str]:
+    """The custom headers a distribution adds towards its origins, by name; a secret value says so
+    (the value is never shown)."""
+    out = []
+    for origin in dist.inputs.get("origins") or []:
+        if not isinstance(origin, dict):
+            continue
+        for header in origin.get("customHeaders") or []:
+            if not isinstance(header, dict) or not isinstance(header.get("name"), str):
+                continue
+            value = header.get("value")
+            secret = isinstance(value, dict) and "4dabf18193072939515e22adb298388d" in value
+            out.append(f"origin header {header['name']} ({'secret' if secret else 'PLAINTEXT value'})")
+    return list(dict.fromkeys(out))
+
+
+
 def traffic(result: PreviewResult) -> Traffic:
+    # The program registers in an order that varies from run to run; the picture is drawn from
+    # the resources and findings sorted, so one preview always gives the same picture (and bytes).
+    import dataclasses
+    result = dataclasses.replace(result, resources=sorted(result.resources, key=lambda r: r.urn),
+                                 violations=sorted(result.violations, key=lambda v: (v.policy, v.urn, v.message)))
     by_urn = result.by_urn()
     nodes: dict[str, Node] = {INTERNET: Node(INTERNET, INTERNET, "", "internet", "the internet")}
     edges: dict[tuple[str, str], Edge] = {}
@@ -278,16 +370,43 @@ def traffic(result: PreviewResult) -> Traffic:
         walks.append((set(chain), steps))
 
     protections = []
+    labels: dict[tuple[str, str], str] = {}
     for r in result.resources:
         if r.type == "aws:wafv2/webAclAssociation:WebAclAssociation":
             for acl in r.property_dependencies.get("webAclArn", []):
                 for target in r.property_dependencies.get("resourceArn", []):
-                    if target in nodes and acl in by_urn:
-                        protections.append((acl, target))
+                    shown, label = target, "protects"
+                    stage = by_urn.get(target)
+                    if target not in nodes and stage is not None and stage.type == "aws:apigateway/stage:Stage":
+                        # WAF sits on a REST API's stage; the path shows the API
+                        shown = next((u for u in stage.property_dependencies.get("restApi", []) if u in nodes), target)
+                        label = f"protects stage {stage.name}"
+                    if shown in nodes and acl in by_urn:
+                        protections.append((acl, shown))
+                        labels[(acl, shown)] = label
         elif r.urn in nodes and r.type == "aws:cloudfront/distribution:Distribution":
             protections += [(acl, r.urn) for acl in r.property_dependencies.get("webAclId", []) if acl in by_urn]
     for acl, _ in protections:
         node(acl)
+    protected = {target for _acl, target in protections}
+    fleet: list[str] = []
+    for key, n in list(nodes.items()):
+        res = by_urn.get(key)
+        if res is None:
+            continue
+        if res.type == "aws:ecs/service:Service" and res.layer == "node":
+            state = fleet_state(result, res)
+            n.notes.extend(state)
+            fleet.extend(state)
+        if res.type == "aws:cloudfront/distribution:Distribution":
+            n.notes.extend(_origin_headers(res))
+        exemption = (res.inputs.get("tags") or {}).get("layerguard:waf-exemption") \
+            if isinstance(res.inputs.get("tags"), dict) else None
+        first_hop = any(e.src == INTERNET and e.dst == key for e in edges.values())
+        if isinstance(exemption, str):
+            n.notes.append(f"NO AWS WAF, exempt: {exemption}")
+        elif first_hop and key not in protected:
+            n.notes.append("NO AWS WAF")
 
     def through(urn: str) -> list[Edge]:
         """Mark the edges of every chain through `urn` as the bypass, except where it shares the
@@ -352,7 +471,7 @@ def traffic(result: PreviewResult) -> Traffic:
             node(target)
             edge(v.urn, target).bypass = True
         bypasses.append((v, targets or [v.urn]))
-    return Traffic(nodes, list(edges.values()), protections, bypasses)
+    return Traffic(nodes, list(edges.values()), protections, bypasses, labels, fleet)
 
 
 def summary_line(result: PreviewResult) -> str:

@@ -2,9 +2,11 @@
 
 Shaped for GitHub code scanning ("SARIF support for code scanning", docs.github.com): every result
 has a physical location (GitHub rejects results without `physicalLocation.artifactLocation.uri`),
-here the program's entry point, since a finding is about a resource the program registers and the
-engine does not know the line; the resource itself is the result's logical location, its URN the
-`fullyQualifiedName`. Rules carry `security-severity` (GitHub's scale: critical > 9.0, high 7.0-8.9,
+the line of the stack file (`Pulumi.<stack>.yaml`, or the `--config-file`) that set the offending
+value where it can be found (the finding names the key, or quotes a value the file sets and the
+resource carries), else the program's entry point (a finding about a resource the program
+registers, whose line the engine does not know); the resource itself is the result's logical
+location, its URN the `fullyQualifiedName`. Rules carry `security-severity` (GitHub's scale: critical > 9.0, high 7.0-8.9,
 medium 4.0-6.9, low 0.1-3.9) and the `security` tag, `help` and `helpUri`; results carry a
 `partialFingerprints` entry of their own (rule and URN), so an alert stays one alert across runs
 however the program file changes; `automationDetails.id` is per stack, so each stack's upload is
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, stackfile
 from ..engine import PreviewResult
 from . import model
 
@@ -39,6 +42,43 @@ def _artifact_uri(program_file: Path) -> str:
         return program_file.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return program_file.resolve().as_uri()
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        if value[:1] in "[{":   # a JSON document as an input (ECS container definitions, policies)
+            try:
+                return [value, *_strings(json.loads(value))]
+            except ValueError:
+                pass
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _config_line(message: str, res, entries: list[stackfile.Entry], keys: dict[str, int]) -> int | None:
+    """The stack-file line that set what a finding is about: a config key the message names, else
+    a value of the file the message quotes (or, six characters or longer, contains) and the
+    resource's inputs carry."""
+    for key, line in keys.items():
+        if len(key.split(":")[-1]) >= 6 and re.search(rf"(?<![\w]){re.escape(key.split(':')[-1])}(?![\w])", message):
+            return line
+    if res is None:
+        return None
+    carried = _strings(res.inputs)
+    for entry in entries:
+        value = entry.value if isinstance(entry.value, str) else None
+        if not value or len(value) < 2:
+            continue
+        quoted = f"'{value}'" in message or f'"{value}"' in message
+        # a short value must be an input of its own (WALLARM_MODE=off), not part of a name (/dev/)
+        held = any(value == text or (len(value) >= 6 and value in text) for text in carried)
+        if (quoted or (len(value) >= 6 and value in message)) and held:
+            return entry.line
+    return None
 
 
 def _rule(policy: model.Policy) -> dict[str, Any]:
@@ -67,9 +107,13 @@ def _rule(policy: model.Policy) -> dict[str, Any]:
     return rule
 
 
-def run(result: PreviewResult, program_file: Path, label: str | None = None) -> dict[str, Any]:
+def run(result: PreviewResult, program_file: Path, label: str | None = None,
+        stack_file: Path | None = None) -> dict[str, Any]:
     """One SARIF run for one preview (`label`: the run's name in `preview --all`, which keeps two
-    runs of one stack apart in code scanning)."""
+    runs of one stack apart in code scanning; `stack_file`: the config file it read)."""
+    entries = stackfile.entries(stack_file) if stack_file is not None else []
+    keys = stackfile.key_lines(stack_file) if stack_file is not None else {}
+    stack_uri = _artifact_uri(stack_file) if stack_file is not None else ""
     policies = model.policies(result)
     index = {p.name: i for i, p in enumerate(policies)}
     rules = [_rule(p) for p in policies]
@@ -91,14 +135,17 @@ def run(result: PreviewResult, program_file: Path, label: str | None = None) -> 
         properties: dict[str, Any] = {"enforcementLevel": v.enforcement, "policyPack": v.pack, "stack": result.stack}
         if res is not None:
             properties.update({"resourceType": res.type, "layer": res.layer})
+        program_location = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 1}}
+        line = _config_line(v.message, res, entries, keys) if stack_file is not None else None
+        physical = {"artifactLocation": {"uri": stack_uri, "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": line}} if line else program_location
         results.append({
             "ruleId": rule["id"],
             "ruleIndex": index[v.policy],
             "level": _level(v),
             "message": {"text": model.finding(v)},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                                     "region": {"startLine": 1}},
+                "physicalLocation": physical,
                 "logicalLocations": [logical],
             }],
             "partialFingerprints": {"layerguardFinding/v1": fingerprint},
@@ -122,12 +169,12 @@ def run(result: PreviewResult, program_file: Path, label: str | None = None) -> 
     }
 
 
-def document(results: list[tuple[PreviewResult, Path]], labels: list[str] | None = None) -> dict[str, Any]:
-    """The SARIF log: one run per (preview, its program's entry point)."""
+def document(results: list[tuple], labels: list[str] | None = None) -> dict[str, Any]:
+    """The SARIF log: one run per (preview, its program's entry point[, its stack file])."""
     return {"$schema": SCHEMA_URI, "version": "2.1.0",
-            "runs": [run(result, program_file, labels[i] if labels else None)
-                     for i, (result, program_file) in enumerate(results)]}
+            "runs": [run(item[0], item[1], labels[i] if labels else None, item[2] if len(item) > 2 else None)
+                     for i, item in enumerate(results)]}
 
 
-def write(path: Path, results: list[tuple[PreviewResult, Path]], labels: list[str] | None = None) -> None:
+def write(path: Path, results: list[tuple], labels: list[str] | None = None) -> None:
     path.write_text(json.dumps(document(results, labels), indent=2) + "\n", encoding="utf-8")

@@ -15,7 +15,7 @@ spec.loader.exec_module(gen_settings)
 def test_readme_settings_table_is_current():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert gen_settings.section(readme) == gen_settings.render(), \
-        "README.md settings table is stale: run python docs/gen_settings.py"
+        "README.md settings table is stale: run .venv/bin/python docs/gen_settings.py"
 
 
 def test_table_lists_every_declared_setting():
