@@ -531,10 +531,46 @@ def placeholder(ctx: Context, path: list[Any], kind: str) -> Any:
     if kind == "number":
         return 1 if attr in ("revision", "version", "latestVersion") else 0
     if kind == "array":
+        if (ctx.module, attr) in AWS_LISTS and len(path) == 1:
+            return AWS_LISTS[(ctx.module, attr)](ctx)
         return []
+    if kind == "map" and (ctx.module, attr) in AWS_MAPS and len(path) == 1:
+        return AWS_MAPS[(ctx.module, attr)](ctx)
     if kind in ("map", "object"):
         return {}
     return _string(ctx, path, attr)
+
+
+def _dns_validation_options(ctx: Context) -> list[dict[str, str]]:
+    """ACM RequestCertificate with DNS validation: one CNAME per distinct domain of the certificate
+    (DescribeCertificate's DomainValidationOptions[].ResourceRecord; pulumi/examples
+    aws-py-static-website reads `domain_validation_options[0]`)."""
+    if ctx.inputs.get("validationMethod") != "DNS":
+        return []
+    names = [ctx.inputs.get("domainName"), *(ctx.inputs.get("subjectAlternativeNames") or [])]
+    out = []
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        token = digest("acm", ctx.name, name, length=32)
+        out.append({"domainName": name, "resourceRecordName": f"_{token}.{name.lstrip('*.')}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{digest('acm-value', name, length=32)}.acm-validations.aws."})
+    return out
+
+
+# Computed lists AWS fills from the inputs, which programs index.
+AWS_LISTS: dict[tuple[str, str], Callable[[Context], list[dict[str, str]]]] = {
+    ("acm", "domainValidationOptions"): _dns_validation_options,
+}
+
+# Computed maps whose keys AWS fixes: a program indexes them (pulumi/examples aws-py-appsync:
+# `api.uris["GRAPHQL"]`). AppSync CreateGraphqlApi returns `uris` with GRAPHQL and REALTIME
+# (AWS AppSync API reference, GraphqlApi.uris).
+AWS_MAPS: dict[tuple[str, str], Callable[[Context], dict[str, str]]] = {
+    ("appsync", "uris"): lambda ctx: {
+        "GRAPHQL": f"https://{digest(ctx.name, length=26)}.appsync-api.{ctx.region}.amazonaws.com/graphql",
+        "REALTIME": f"wss://{digest(ctx.name, length=26)}.appsync-realtime-api.{ctx.region}.amazonaws.com/graphql",
+    },
+}
 
 
 def _string(ctx: Context, path: list[Any], attr: str) -> str:
