@@ -370,6 +370,7 @@ def main(spec_path: str, out_path: str) -> int:
     if error is None and (read_errors or invoke_errors):
         error = (read_errors or invoke_errors)[0]
     if cannot_plan:
+        followed = f"\nThe program then stopped ({error}); what it registered is named above." if error else ""
         # Before anything else the program did: what followed a registration the engine could not
         # plan (a crash on its outputs, a verdict) would be judged on a stack that is not the one
         # the CLI would deploy. Every such registration is named, not only the first.
@@ -378,7 +379,7 @@ def main(spec_path: str, out_path: str) -> int:
                  + "\n".join(f"  - {line}" for line in cannot_plan)
                  + "\nBuild these from resources of an installed provider SDK (pulumi-aws), or "
                    "judge the stack with `pulumi preview --policy-pack` where the plugins run "
-                   "(docs/ENGINE-FIDELITY.md).")
+                   "(docs/ENGINE-FIDELITY.md)." + followed)
     if error is None:
         errors = [entry["message"] for entry in log if entry["severity"] == "error"]
         if errors:
