@@ -16,7 +16,9 @@ DOC = REPO / "docs" / "ENGINE-FIDELITY.md"
 
 def _fails_closed_rows() -> list[tuple[str, Path]]:
     rows = []
-    for line in DOC.read_text(encoding="utf-8").splitlines():
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("## The table", 1)[1].split("\n## ", 1)[0]  # the public programs have their own test
+    for line in table.splitlines():
         if line.startswith("|") and "**fails closed**" in line:
             fixture = re.search(r"fixture `([^`]+)`", line)
             assert fixture, f"a fails-closed row names no fixture: {line}"
