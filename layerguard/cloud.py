@@ -1,9 +1,11 @@
 """Realistic answers for what a cloud provider would compute: invoke results and, in update mode,
 resource outputs (ids, ARNs, DNS names).
 
-Everything here is deterministic (derived from the resource's type, name and region) so two runs of
-the same stack give the same report. An invoke nobody taught us fails loudly, naming its token: a
-made-up answer would let a program or a policy pass on data no AWS account would return.
+Everything here is deterministic (derived from the resource's type, name and region, an invoke's
+arguments) so two runs of the same stack give the same report. Lookups of existing cloud state get
+AWS's shapes; the user's own answers (`invokes:` in the file of existing resources, host.py) come
+first. An invoke nobody answers fails loudly, naming its token and arguments and how to answer it:
+a made-up answer would let a program or a policy pass on data no AWS account would return.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ proposed state of a create (inputs, what the provider knows at plan time, every 
 attribute unknown); in update mode the inputs plus a realistic placeholder for every computed
 attribute (`cloud.py`). The program sees that state as the resource's outputs, as it would under
 the CLI.
+
+What the CLI would hand to a plugin the engine does not have (a remote component's `Construct`, a
+dynamic provider, a type no installed SDK describes) is recorded as it registers and fails the run
+at the end, every such registration named (`unplannable`): no verdict over a stack the engine
+could not see whole.
 """
 
 from __future__ import annotations
