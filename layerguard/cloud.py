@@ -203,10 +203,13 @@ def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
         zone = args.get("availabilityZone") or _filter(args, "availability-zone")
         listed = _subnets_of(vpc_id, region)
         sid = next((s for s, az, _ in listed if zone in (None, az)), listed[0][0])
-    if sid not in _SUBNETS:  # a subnet no lookup listed: its own /24 in the default VPC's shape
-        vpc_id = args.get("vpcId") or "vpc-" + digest("default-vpc", region)
-        _SUBNETS[sid] = (vpc_id, f"{region}a", f"10.{int(digest(sid, length=2), 16) % 200 + 20}."
-                                              f"{int(digest(sid, 'x', length=2), 16)}.0/24")
+    if sid not in _SUBNETS:  # a subnet no lookup listed: a /24 inside its VPC's CIDR
+        import ipaddress
+        vpc_id = args.get("vpcId") or "vpc-" + digest("vpc-of", sid)
+        blocks = ipaddress.ip_network(_vpc_cidr(vpc_id, region)).subnets(new_prefix=24)
+        nth = int(digest(sid, length=2), 16)
+        block = next(b for i, b in enumerate(blocks) if i == nth)
+        _SUBNETS[sid] = (vpc_id, f"{region}{AZ_SUFFIXES[nth % 3]}", str(block))
     vpc_id, zone, cidr = _SUBNETS[sid]
     default_vpc = vpc_id == "vpc-" + digest("default-vpc", region)
     return {"id": sid, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:subnet/{sid}", "vpcId": vpc_id,

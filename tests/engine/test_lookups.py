@@ -56,6 +56,13 @@ def test_lookups_are_deterministic_and_follow_their_arguments():
     assert a["zoneId"] != b["zoneId"]
 
 
+def test_a_subnet_no_lookup_listed_lies_in_its_vpc():
+    subnet = cloud.invoke("aws:ec2/getSubnet:getSubnet", {"id": "subnet-0feedface0000001"}, "eu-west-1")
+    vpc = cloud.invoke("aws:ec2/getVpc:getVpc", {"id": subnet["vpcId"]}, "eu-west-1")
+    assert ipaddress.ip_network(subnet["cidrBlock"]).subnet_of(ipaddress.ip_network(vpc["cidrBlock"]))
+    assert subnet["availabilityZone"].startswith("eu-west-1")
+
+
 def test_secret_lookup_fields_stay_secret():
     for token, args in (("aws:ecr/getAuthorizationToken:getAuthorizationToken", {}),
                         ("aws:ecr/getCredentials:getCredentials", {"registryId": "123456789012"})):
