@@ -1,9 +1,11 @@
 """Realistic answers for what a cloud provider would compute: invoke results and, in update mode,
 resource outputs (ids, ARNs, DNS names).
 
-Everything here is deterministic (derived from the resource's type, name and region) so two runs of
-the same stack give the same report. An invoke nobody taught us fails loudly, naming its token: a
-made-up answer would let a program or a policy pass on data no AWS account would return.
+Everything here is deterministic (derived from the resource's type, name and region, an invoke's
+arguments) so two runs of the same stack give the same report. Lookups of existing cloud state get
+AWS's shapes; the user's own answers (`invokes:` in the file of existing resources, host.py) come
+first. An invoke nobody answers fails loudly, naming its token and arguments and how to answer it:
+a made-up answer would let a program or a policy pass on data no AWS account would return.
 """
 
 from __future__ import annotations
@@ -161,6 +163,202 @@ def _ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+# --- lookups of existing cloud resources ---------------------------------------------------------
+#
+# What a lookup finds depends on the account; offline there is none. These answers have the shape
+# the provider returns (every field the SDK's `Get...Result` reads), derived only from the
+# arguments and the region, so the same program gets the same answer every run. Where the account's
+# real values matter (a VPC's CIDR a policy judges, a parameter's value), the user answers the
+# invoke in the `--existing` file (`invokes:`), and that answer wins (host.py).
+
+DEFAULT_VPC_CIDR = "172.31.0.0/16"  # what AWS gives every region's default VPC
+DEFAULT_SUBNET_CIDRS = ("172.31.0.0/20", "172.31.16.0/20", "172.31.32.0/20")  # one per AZ
+SECRET_SIG, SECRET_VALUE = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+# Subnets this run's lookups named, so that a later `get_subnet(id=...)` agrees with the
+# `get_subnets` that listed it (id -> (vpc id, availability zone, CIDR)).
+_SUBNETS: dict[str, tuple[str, str, str]] = {}
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A value the provider's schema marks secret, as it crosses the wire (pulumi/pulumi
+    sdk/go/common/resource/plugin/rpc.go `MarshalPropertyValue`: `SecretSig`)."""
+    return {SECRET_SIG: SECRET_VALUE, "value": value}
+
+
+def _filter(args: dict[str, Any], name: str) -> str | None:
+    for flt in args.get("filters") or args.get("filter") or []:
+        if isinstance(flt, dict) and flt.get("name") == name and flt.get("values"):
+            return str(flt["values"][0])
+    return None
+
+
+def _vpc_id(args: dict[str, Any], region: str) -> str:
+    given = args.get("id") or _filter(args, "vpc-id")
+    if given:
+        return str(given)
+    if args.get("default") or _filter(args, "isDefault") == "true":
+        return "vpc-" + digest("default-vpc", region)
+    return "vpc-" + digest("vpc", json.dumps(args, sort_keys=True), region)
+
+
+def _vpc_cidr(vpc_id: str, region: str) -> str:
+    if vpc_id == "vpc-" + digest("default-vpc", region):
+        return DEFAULT_VPC_CIDR
+    return f"10.{int(digest(vpc_id, length=2), 16) % 200 + 20}.0.0/16"
+
+
+def _vpc(args: dict[str, Any], region: str) -> dict[str, Any]:
+    vpc_id = _vpc_id(args, region)
+    cidr = args.get("cidrBlock") or _vpc_cidr(vpc_id, region)
+    return {"id": vpc_id, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:vpc/{vpc_id}", "cidrBlock": cidr,
+            "cidrBlockAssociations": [{"associationId": "vpc-cidr-assoc-" + digest(vpc_id), "cidrBlock": cidr,
+                                       "state": "associated"}],
+            "default": vpc_id == "vpc-" + digest("default-vpc", region),
+            "dhcpOptionsId": "dopt-" + digest("dopt", region), "enableDnsHostnames": True,
+            "enableDnsSupport": True, "enableNetworkAddressUsageMetrics": False,
+            "instanceTenancy": "default", "ipv6AssociationId": "", "ipv6CidrBlock": "",
+            "mainRouteTableId": "rtb-" + digest("main", vpc_id), "ownerId": ACCOUNT_ID,
+            "region": region, "state": "available", "tags": args.get("tags") or {},
+            "filters": args.get("filters")}
+
+
+def _subnets_of(vpc_id: str, region: str) -> list[tuple[str, str, str]]:
+    """Three subnets, one per AZ, inside the VPC's CIDR (the default VPC's are AWS's /20s)."""
+    import ipaddress
+    cidr = _vpc_cidr(vpc_id, region)
+    if cidr == DEFAULT_VPC_CIDR:
+        blocks = list(DEFAULT_SUBNET_CIDRS)
+    else:
+        blocks = [str(b) for b in list(ipaddress.ip_network(cidr).subnets(new_prefix=24))[:3]]
+    out = []
+    for i, block in enumerate(blocks):
+        sid = "subnet-" + digest(vpc_id, str(i))
+        _SUBNETS[sid] = (vpc_id, f"{region}{AZ_SUFFIXES[i]}", block)
+        out.append((sid, f"{region}{AZ_SUFFIXES[i]}", block))
+    return out
+
+
+def _subnets(args: dict[str, Any], region: str) -> dict[str, Any]:
+    vpc_id = _filter(args, "vpc-id") or _vpc_id({"default": True}, region)
+    listed = _subnets_of(vpc_id, region)
+    zone = _filter(args, "availability-zone")
+    ids = [sid for sid, az, _ in listed if zone in (None, az)]
+    return {"id": region, "ids": ids, "region": region, "filters": args.get("filters"),
+            "tags": args.get("tags")}
+
+
+def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
+    sid = args.get("id") or _filter(args, "subnet-id")
+    if not sid:
+        vpc_id = args.get("vpcId") or _filter(args, "vpc-id") or _vpc_id({"default": True}, region)
+        zone = args.get("availabilityZone") or _filter(args, "availability-zone")
+        listed = _subnets_of(vpc_id, region)
+        sid = next((s for s, az, _ in listed if zone in (None, az)), listed[0][0])
+    if sid not in _SUBNETS:  # a subnet no lookup listed: a /24 inside its VPC's CIDR
+        import ipaddress
+        vpc_id = args.get("vpcId") or "vpc-" + digest("vpc-of", sid)
+        blocks = ipaddress.ip_network(_vpc_cidr(vpc_id, region)).subnets(new_prefix=24)
+        nth = int(digest(sid, length=2), 16)
+        block = next(b for i, b in enumerate(blocks) if i == nth)
+        _SUBNETS[sid] = (vpc_id, f"{region}{AZ_SUFFIXES[nth % 3]}", str(block))
+    vpc_id, zone, cidr = _SUBNETS[sid]
+    default_vpc = vpc_id == "vpc-" + digest("default-vpc", region)
+    return {"id": sid, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:subnet/{sid}", "vpcId": vpc_id,
+            "availabilityZone": zone, "availabilityZoneId": f"{region[:2]}{region.split('-')[1][:1]}{region[-1]}-az{AZ_SUFFIXES.index(zone[-1]) + 1}",
+            "cidrBlock": cidr, "availableIpAddressCount": 251, "defaultForAz": default_vpc,
+            # a default VPC's subnets are public (AWS: "Default subnets ... public IPv4 address")
+            "mapPublicIpOnLaunch": default_vpc, "assignIpv6AddressOnCreation": False,
+            "ipv6CidrBlock": "", "ipv6CidrBlockAssociationId": "", "ipv6Native": False,
+            "ownerId": ACCOUNT_ID, "region": region, "state": "available", "tags": args.get("tags") or {},
+            "enableDns64": False, "enableLniAtDeviceIndex": 0, "mapCustomerOwnedIpOnLaunch": False,
+            "customerOwnedIpv4Pool": "", "outpostArn": "", "privateDnsHostnameTypeOnLaunch": "ip-name",
+            "enableResourceNameDnsARecordOnLaunch": False, "enableResourceNameDnsAaaaRecordOnLaunch": False}
+
+
+def _security_group(args: dict[str, Any], region: str) -> dict[str, Any]:
+    sid = args.get("id") or _filter(args, "group-id") or "sg-" + digest("sg", json.dumps(args, sort_keys=True))
+    name = args.get("name") or _filter(args, "group-name") or ("default" if sid.startswith("sg-") and not args else sid)
+    vpc_id = args.get("vpcId") or _filter(args, "vpc-id") or _vpc_id({"default": True}, region)
+    return {"id": sid, "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{sid}", "name": name,
+            "description": f"{name} security group", "vpcId": vpc_id, "region": region,
+            "tags": args.get("tags") or {}, "filters": args.get("filters")}
+
+
+def _zone(args: dict[str, Any], _region: str) -> dict[str, Any]:
+    name = str(args.get("name") or "").rstrip(".")
+    zone_id = args.get("zoneId") or "Z" + digest("zone", name, str(bool(args.get("privateZone"))), length=13).upper()
+    name = name or f"zone-{zone_id.lower()}.example"
+    n = int(digest(zone_id, length=4), 16)
+    servers = [f"ns-{(n + i * 517) % 2048}.awsdns-{(n + i) % 64:02d}.{tld}"
+               for i, tld in enumerate(("com", "net", "org", "co.uk"))]
+    return {"id": zone_id, "zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+            "name": name + ".", "nameServers": servers, "primaryNameServer": servers[0],
+            "privateZone": bool(args.get("privateZone")), "vpcId": args.get("vpcId") or "",
+            "comment": "", "callerReference": digest("ref", zone_id), "resourceRecordSetCount": 2,
+            "linkedServiceDescription": "", "linkedServicePrincipal": "", "tags": args.get("tags") or {},
+            "enableAcceleratedRecovery": False}
+
+
+def _registry_credentials(registry_id: str, region: str) -> dict[str, Any]:
+    import base64
+    password = "offline-preview-ecr-password-" + digest("ecr", registry_id, region)
+    return {"authorizationToken": secret(base64.b64encode(f"AWS:{password}".encode()).decode()),
+            "password": secret(password), "userName": "AWS", "expiresAt": "2026-01-01T12:00:00Z",
+            "proxyEndpoint": f"https://{registry_id}.dkr.ecr.{region}.amazonaws.com",
+            "registryId": registry_id, "id": region, "region": region}
+
+
+def _ecr_authorization_token(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return _registry_credentials(str(args.get("registryId") or ACCOUNT_ID), region)
+
+
+def _ecr_credentials(args: dict[str, Any], region: str) -> dict[str, Any]:
+    registry = str(args.get("registryId") or ACCOUNT_ID)
+    out = _registry_credentials(registry, region)
+    return {**out, "id": registry}
+
+
+def _role(args: dict[str, Any], _region: str) -> dict[str, Any]:
+    name = str(args.get("name") or "")
+    if not name:
+        raise InvokeError("aws:iam/getRole:getRole: 'name' is required")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "ec2.amazonaws.com"}}]})
+    return {"id": name, "name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "path": "/",
+            "assumeRolePolicy": trust, "createDate": PLACEHOLDER_TIME, "description": "",
+            "maxSessionDuration": 3600, "permissionsBoundary": "", "roleLastUseds": [],
+            "tags": args.get("tags") or {}, "uniqueId": "AROA" + digest("role", name, length=17).upper()}
+
+
+def _ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
+    name = str(args.get("name") or "")
+    if not name:
+        raise InvokeError("aws:ssm/getParameter:getParameter: 'name' is required")
+    if name.startswith("/aws/service/"):
+        # AWS's public parameters (latest AMIs, regions, ...) have values an account cannot
+        # choose: answering one with a made-up AMI would hide a real dependency.
+        raise InvokeError(f"aws:ssm/getParameter:getParameter: {name!r} is one of AWS's public "
+                          f"parameters; the offline preview does not know its current value")
+    value = f"offline-preview-parameter-value-{digest(name, region, length=8)}"
+    arn_name = name if name.startswith("/") else "/" + name
+    return {"id": name, "name": name, "arn": f"arn:aws:ssm:{region}:{ACCOUNT_ID}:parameter{arn_name}",
+            # the provider's schema marks `value` secret whatever the parameter's type
+            "value": secret(value), "insecureValue": value, "type": "String", "version": 1,
+            "withDecryption": args.get("withDecryption", True), "region": region}
+
+
+def _certificate(args: dict[str, Any], region: str) -> dict[str, Any]:
+    domain = str(args.get("domain") or "")
+    if not domain:
+        raise InvokeError("aws:acm/getCertificate:getCertificate: 'domain' is required")
+    cid = _uuid("acm/" + domain + "/" + region)
+    return {"id": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{cid}",
+            "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{cid}", "domain": domain,
+            "status": "ISSUED", "statuses": args.get("statuses"), "types": args.get("types"),
+            "keyTypes": args.get("keyTypes"), "mostRecent": bool(args.get("mostRecent")),
+            "certificate": "", "certificateChain": "", "region": region, "tags": args.get("tags") or {}}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
@@ -169,16 +367,34 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
     "aws:ec2/getAmi:getAmi": _ami,
+    "aws:ec2/getVpc:getVpc": _vpc,
+    "aws:ec2/getSubnets:getSubnets": _subnets,
+    "aws:ec2/getSubnet:getSubnet": _subnet,
+    "aws:ec2/getSecurityGroup:getSecurityGroup": _security_group,
+    "aws:route53/getZone:getZone": _zone,
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": _ecr_authorization_token,
+    "aws:ecr/getCredentials:getCredentials": _ecr_credentials,
+    "aws:iam/getRole:getRole": _role,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:acm/getCertificate:getCertificate": _certificate,
 }
 
 
 def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
     handler = INVOKES.get(token)
     if handler is None:
-        raise InvokeError(
-            f"the offline preview cannot answer the invoke {token!r}; known invokes: "
-            f"{', '.join(sorted(INVOKES))}")
+        raise InvokeError(f"the offline preview has no answer of its own for the invoke {token!r}")
     return handler(args, region)
+
+
+def how_to_answer(token: str, args: dict[str, Any]) -> str:
+    """What an unanswered invoke says: itself, and the `--existing` entry that would answer it."""
+    shown = json.dumps(args, sort_keys=True, default=str)
+    return (f"answer it in the file of existing resources (--existing), e.g. in YAML:\n"
+            f"  invokes:\n    - token: {token}\n      args: {shown}\n"
+            f"      result: {{...the fields the program reads, engine camelCase names...}}\n"
+            f"(an entry answers every call of that token whose arguments include all of `args`; "
+            f"the invokes answered without a file: {', '.join(sorted(INVOKES))})")
 
 
 # --- update mode: what the provider computes on create ------------------------------------------
@@ -372,10 +588,46 @@ def placeholder(ctx: Context, path: list[Any], kind: str) -> Any:
     if kind == "number":
         return 1 if attr in ("revision", "version", "latestVersion") else 0
     if kind == "array":
+        if (ctx.module, attr) in AWS_LISTS and len(path) == 1:
+            return AWS_LISTS[(ctx.module, attr)](ctx)
         return []
+    if kind == "map" and (ctx.module, attr) in AWS_MAPS and len(path) == 1:
+        return AWS_MAPS[(ctx.module, attr)](ctx)
     if kind in ("map", "object"):
         return {}
     return _string(ctx, path, attr)
+
+
+def _dns_validation_options(ctx: Context) -> list[dict[str, str]]:
+    """ACM RequestCertificate with DNS validation: one CNAME per distinct domain of the certificate
+    (DescribeCertificate's DomainValidationOptions[].ResourceRecord; pulumi/examples
+    aws-py-static-website reads `domain_validation_options[0]`)."""
+    if ctx.inputs.get("validationMethod") != "DNS":
+        return []
+    names = [ctx.inputs.get("domainName"), *(ctx.inputs.get("subjectAlternativeNames") or [])]
+    out = []
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        token = digest("acm", ctx.name, name, length=32)
+        out.append({"domainName": name, "resourceRecordName": f"_{token}.{name.lstrip('*.')}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{digest('acm-value', name, length=32)}.acm-validations.aws."})
+    return out
+
+
+# Computed lists AWS fills from the inputs, which programs index.
+AWS_LISTS: dict[tuple[str, str], Callable[[Context], list[dict[str, str]]]] = {
+    ("acm", "domainValidationOptions"): _dns_validation_options,
+}
+
+# Computed maps whose keys AWS fixes: a program indexes them (pulumi/examples aws-py-appsync:
+# `api.uris["GRAPHQL"]`). AppSync CreateGraphqlApi returns `uris` with GRAPHQL and REALTIME
+# (AWS AppSync API reference, GraphqlApi.uris).
+AWS_MAPS: dict[tuple[str, str], Callable[[Context], dict[str, str]]] = {
+    ("appsync", "uris"): lambda ctx: {
+        "GRAPHQL": f"https://{digest(ctx.name, length=26)}.appsync-api.{ctx.region}.amazonaws.com/graphql",
+        "REALTIME": f"wss://{digest(ctx.name, length=26)}.appsync-realtime-api.{ctx.region}.amazonaws.com/graphql",
+    },
+}
 
 
 def _string(ctx: Context, path: list[Any], attr: str) -> str:

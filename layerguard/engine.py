@@ -208,9 +208,13 @@ def preview(program_dir: Path | str = ".", stack: str = "dev", mode: str = "prev
 def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> list[dict[str, Any]]:
     """The existing resources a program may read with `Resource.get`, as a list of
     `{"type", "id", "name", "properties"}` (an entry answers a read by type and id, or by the
-    logical name given to `.get()`). The document (JSON or YAML) is either
-    `{"resources": [entry, ...]}` or a mapping whose keys are `TYPE::ID` or a logical name and whose
-    values are the properties (engine camelCase names)."""
+    logical name given to `.get()`), followed by the invoke answers, `{"token", "args", "result"}`.
+    The document (JSON or YAML) is either `{"resources": [entry, ...], "invokes": [answer, ...]}`
+    or a mapping whose keys are `TYPE::ID` or a logical name and whose values are the properties
+    (engine camelCase names), with an optional `invokes` key. An invoke answer answers every call
+    of `token` whose arguments include all of `args` (engine camelCase names); `result` is what
+    the provider would return. The lookups of existing cloud state (`aws.ec2.get_vpc`, ...) are
+    invokes: the engine's own answers have the right shape but not the account's values."""
     if source is None:
         return []
     where = "existing resources"
@@ -222,6 +226,10 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
             doc = files.load_document(path)
         except files.FileProblem as exc:
             raise EngineError(f"existing resources: {exc}") from None
+    invokes: Any = []
+    if isinstance(doc, dict) and "invokes" in doc:
+        doc = dict(doc)
+        invokes = doc.pop("invokes") or []
     if isinstance(doc, dict) and "resources" in doc:
         doc = doc["resources"]
     entries: list[dict[str, Any]] = []
@@ -250,7 +258,29 @@ def load_existing(source: dict[str, Any] | list[Any] | Path | str | None) -> lis
         for key in ("type", "id", "name"):
             if key in entry and not isinstance(entry[key], str):
                 raise EngineError(f"{label}: '{key}' must be a string, got {entry[key]!r}")
-    return entries
+    return entries + _invoke_answers(invokes, where)
+
+
+def _invoke_answers(invokes: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(invokes, list):
+        raise EngineError(f"{where}: 'invokes' must be a list of {{token, args, result}}, got {invokes!r}")
+    for i, answer in enumerate(invokes):
+        label = f"{where}: invokes entry {i + 1}"
+        if not isinstance(answer, dict):
+            raise EngineError(f"{label}: must be a mapping, got {answer!r}")
+        unknown = sorted(set(answer) - {"token", "args", "result"})
+        if unknown:
+            raise EngineError(f"{label}: unknown key(s) {', '.join(unknown)} (allowed: token, args, result)")
+        token = answer.get("token")
+        if not isinstance(token, str) or token.count(":") != 2:
+            raise EngineError(f"{label}: 'token' must be an invoke token such as "
+                              f"'aws:ec2/getVpc:getVpc', got {token!r}")
+        if not isinstance(answer.get("args", {}), dict):
+            raise EngineError(f"{label}: 'args' must be a mapping of the invoke's arguments, got {answer['args']!r}")
+        if not isinstance(answer.get("result"), dict):
+            raise EngineError(f"{label}: 'result' must be a mapping of what the invoke returns, "
+                              f"got {answer.get('result')!r}")
+    return [{**answer, "args": answer.get("args") or {}} for answer in invokes]
 
 
 def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
@@ -270,12 +300,13 @@ def _preview(program_dir: Path, stack: str, mode: str, pack_dir: Path | None,
         "project": stack_config.project, "stack": stack, "organization": ORGANIZATION,
         "mode": mode, "config": stack_config.config, "secret_keys": sorted(stack_config.secret_keys),
         "pwd": str((stack_config.pwd or program_dir).resolve()), "entry": stack_config.entry,
-        "existing": existing,
+        "existing": [e for e in existing if "token" not in e],
+        "invokes": [e for e in existing if "token" in e],
     }).encode("utf-8"))
     out = lifecycle.MemFile("layerguard-out")
     with tempfile.TemporaryDirectory(prefix="layerguard-") as tmp, contextlib.closing(spec), \
             contextlib.closing(out):
-        host = _start_host(program_dir, spec, out, Path(tmp))
+        host = _start_host(program_dir, spec, out, Path(tmp), stack_config.python)
         try:
             if pack_dir is None:
                 captured = _wait_host(host, out)
@@ -372,24 +403,33 @@ def _take_pack_layers(result: PreviewResult) -> None:
     result.violations = kept
 
 
-def _start_host(program_dir: Path, spec: lifecycle.MemFile, out: lifecycle.MemFile, scratch: Path):
+def _start_host(program_dir: Path, spec: lifecycle.MemFile, out: lifecycle.MemFile, scratch: Path,
+                python: Path | None = None):
     """The program's language host: forked from a zygote when one is running (`zygote.py`: the SDK
     imported once, a fresh process per preview), else a new interpreter, as the CLI starts one.
     Either way it reads its spec from, and writes its result to, descriptors it inherits, and it
-    dies with the engine (lifecycle.py)."""
+    dies with the engine (lifecycle.py).
+
+    `python` is the program's virtualenv interpreter (`runtime.options.virtualenv`, project.py);
+    the CLI runs the program with it (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go
+    `Run` -> the toolchain's `Command`). The zygote is this interpreter, so it serves only a
+    program whose virtualenv is the one the engine runs in (or none)."""
     socket_path = os.environ.get("LAYERGUARD_ZYGOTE")
-    if socket_path and Path(socket_path).exists():
+    env = {**os.environ, "PYTHONPATH": _engine_pythonpath()}
+    interpreter = sys.executable
+    if python is not None and not project_config.same_interpreter(python):
+        interpreter, env["VIRTUAL_ENV"] = str(python), str(python.parent.parent)
+    elif socket_path and Path(socket_path).exists():
         from .zygote import ForkedHost
         try:
             return ForkedHost(socket_path, spec, out, scratch)
         except OSError:
             pass  # the zygote is gone: start a host the ordinary way
     return subprocess.Popen(
-        [sys.executable, "-m", "layerguard.host", spec.path, out.path],
+        [interpreter, "-m", "layerguard.host", spec.path, out.path],
         cwd=str(program_dir.resolve()), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(spec.fd, out.fd), umask=0o077,
-        preexec_fn=lifecycle.die_with_parent,
-        env={**os.environ, "PYTHONPATH": _engine_pythonpath()},
+        preexec_fn=lifecycle.die_with_parent, env=env,
     )
 
 

@@ -12,6 +12,11 @@ proposed state of a create (inputs, what the provider knows at plan time, every 
 attribute unknown); in update mode the inputs plus a realistic placeholder for every computed
 attribute (`cloud.py`). The program sees that state as the resource's outputs, as it would under
 the CLI.
+
+What the CLI would hand to a plugin the engine does not have (a remote component's `Construct`, a
+dynamic provider, a type no installed SDK describes) is recorded as it registers and fails the run
+at the end, every such registration named (`unplannable`): no verdict over a stack the engine
+could not see whole.
 """
 
 from __future__ import annotations
@@ -28,8 +33,86 @@ from typing import Any
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
+# A special value on the wire: `{SIG_KEY: RESOURCE_SIG, "urn": ..., "id": ...}` is a resource
+# reference (pulumi/runtime/rpc.py `_special_sig_key`, `_special_resource_sig`).
+SIG_KEY, RESOURCE_SIG = "4dabf18193072939515e22adb298388d", "5cf8f73096256a8f31e491e813e4eb8e"
+
+
 class ReadNotAnswered(Exception):
     """A `.get()` the file of existing resources does not answer."""
+
+
+class InvokeNotAnswered(Exception):
+    """An invoke neither the engine nor the file of existing resources answers."""
+
+
+def downgrade_references(value: Any) -> Any:
+    """A resource passed as an input (`vpc_id=vpc`) as the provider receives it.
+
+    The SDK sends a resource reference (pulumi/runtime/rpc.py `serialize_property`: a
+    CustomResource becomes `{sig: resource, urn, id}` when the monitor supports resource
+    references, which the engine's does). The engine hands a provider its inputs with
+    `KeepResources: protocol.acceptResources` (pulumi/pulumi
+    sdk/go/common/resource/plugin/provider_plugin.go `Check`), and a reference not kept becomes
+    its id, or its URN when it has none (sdk/go/common/resource/plugin/rpc.go
+    `MarshalPropertyValue`). pulumi-terraform-bridge's `Configure` does not set `AcceptResources`
+    (pkg/tfbridge/provider.go `Configure`), so a bridged provider's `Check` - and so `Analyze`,
+    which gets Check's result - sees the id: unknown at the first preview, as the id itself."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == RESOURCE_SIG:
+            rid = value.get("id")
+            return rid if isinstance(rid, str) and rid != "" else value.get("urn", "")
+        return {k: downgrade_references(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [downgrade_references(v) for v in value]
+    return value
+
+
+def _args_match(wanted: Any, given: Any) -> bool:
+    """Whether an answer's `args` are part of the call's arguments (mappings by key, the rest equal)."""
+    if isinstance(wanted, dict):
+        return isinstance(given, dict) and all(k in given and _args_match(v, given[k]) for k, v in wanted.items())
+    return wanted == given
+
+
+def answer_invoke(answers: list[dict[str, Any]], token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The user's answer to an invoke (the `invokes:` of --existing), first match in file order."""
+    for entry in answers:
+        if entry.get("token") == token and _args_match(entry.get("args") or {}, args):
+            return entry["result"]
+    return None
+
+
+def unplannable(request, has_schema: bool) -> str | None:
+    """Why the offline engine cannot plan a registration the CLI would, or None.
+
+    - A remote component (`ComponentResource(..., remote=True)`; every `pulumi_awsx` component):
+      the SDK sends `remote: true` (pulumi/resource.py `Resource.__init__` -> runtime/resource.py
+      `register_resource`), and the engine does not register it but calls its plugin's `Construct`
+      (pulumi/pulumi pkg/resource/deploy/source_eval.go `resmon.RegisterResource`: "If this is a
+      remote component, fetch its provider and issue the construct call"), which registers the
+      children from inside the plugin. No plugin runs offline: the children would never exist.
+    - A dynamic provider's resource (`pulumi.dynamic.Resource`, type `pulumi-python:dynamic:...`):
+      its provider is the program's own pickled Python code (`__provider`), which the CLI runs
+      in `pulumi-resource-pulumi-python` (sdk/python/dist/pulumi-resource-pulumi-python ->
+      pulumi/dynamic/__main__.py `DynamicResourceProviderServicer`); what its `create` makes in the
+      cloud is invisible to the engine and to the pack.
+    - A custom resource no installed provider SDK describes: the engine does not know which of its
+      attributes its provider computes (host: `schema.resource_class`)."""
+    typ = request.type
+    if getattr(request, "remote", False):
+        package = typ.split(":", 1)[0]
+        return (f"a remote component: the CLI has its plugin (pulumi-resource-{package}) construct "
+                f"its children, which never exist offline")
+    if not request.custom or typ.startswith("pulumi:providers:"):
+        return None
+    if typ.startswith("pulumi-python:dynamic") or typ.startswith("pulumi-nodejs:dynamic"):
+        return ("a dynamic provider's resource: its provider is the program's own code, which the "
+                "CLI runs in pulumi-resource-pulumi-python; what it creates is invisible offline")
+    if not has_schema:
+        return ("a custom resource no installed provider SDK describes: what its provider computes "
+                "is unknown offline")
+    return None
 
 
 def _provider_urn(reference: str) -> str:
@@ -50,6 +133,7 @@ def main(spec_path: str, out_path: str) -> int:
     config: dict[str, str] = spec["config"]
     secret_keys: list[str] = spec["secret_keys"]
     existing: list[dict[str, Any]] = spec.get("existing") or []
+    invoke_answers: list[dict[str, Any]] = spec.get("invokes") or []
 
     # The environment the Python language host gives a program: PULUMI_CONFIG and
     # PULUMI_CONFIG_SECRET_KEYS, added to its own (pulumi/pulumi
@@ -76,6 +160,8 @@ def main(spec_path: str, out_path: str) -> int:
     component_outputs: dict[str, dict[str, Any]] = {}
     by_id: dict[str, dict[str, Any]] = {}   # update mode: created states by id (subnet CIDRs)
     read_errors: list[str] = []
+    invoke_errors: list[str] = []
+    cannot_plan: list[str] = []
 
     def provider_config(type_token: str, reference: str) -> dict[str, Any]:
         """The configuration of the provider a resource uses: an explicit provider's inputs, or
@@ -119,8 +205,20 @@ def main(spec_path: str, out_path: str) -> int:
             return cloud.digest(args.typ, args.name, length=12), {}
 
         def call(self, args: mocks.MockCallArgs):
+            # The user's answer first: the file describes the real account, the engine's own
+            # answers only its shape (cloud.py).
+            answered = answer_invoke(invoke_answers, args.token, args.args)
+            if answered is not None:
+                return answered, []
             region = region_of(args.token, args.provider or "", {}) or config.get("aws:region", "us-east-1")
-            return cloud.invoke(args.token, args.args, region), []
+            try:
+                return cloud.invoke(args.token, args.args, region), []
+            except cloud.InvokeError as exc:
+                message = (f"the program calls the invoke {args.token} with arguments "
+                           f"{json.dumps(args.args, sort_keys=True, default=str)}, which the offline "
+                           f"preview cannot answer ({exc}); {cloud.how_to_answer(args.token, args.args)}")
+                invoke_errors.append(message)
+                raise InvokeNotAnswered(message) from None
 
     class Monitor(mocks.MockMonitor):
         """Sees every registration exactly as the engine would, and answers as the provider would."""
@@ -166,8 +264,13 @@ def main(spec_path: str, out_path: str) -> int:
                 return response
             inputs = json_format.MessageToDict(request.object)
             cls = schema.resource_class(request.type) if request.custom else None
+            reason = unplannable(request, cls is not None)
+            if request.custom:
+                inputs = downgrade_references(inputs)
             if cls is None or request.type.startswith("pulumi:providers:"):
                 response = super().RegisterResource(request)
+                if reason:
+                    cannot_plan.append(f"{response.urn} ({request.type}): {reason}")
                 state = json_format.MessageToDict(response.object)
                 if request.custom:
                     # A provider's outputs are its inputs (pulumi/pulumi
@@ -270,9 +373,20 @@ def main(spec_path: str, out_path: str) -> int:
     try:
         _sync_await(run_in_stack(lambda: runpy.run_path(entry, run_name="__main__")))
     except BaseException as exc:
-        error = read_errors[0] if read_errors else _describe(exc, pwd)
-    if error is None and read_errors:
-        error = read_errors[0]
+        error = (read_errors or invoke_errors or [None])[0] or _describe(exc, pwd)
+    if error is None and (read_errors or invoke_errors):
+        error = (read_errors or invoke_errors)[0]
+    if cannot_plan:
+        followed = f"\nThe program then stopped ({error}); what it registered is named above." if error else ""
+        # Before anything else the program did: what followed a registration the engine could not
+        # plan (a crash on its outputs, a verdict) would be judged on a stack that is not the one
+        # the CLI would deploy. Every such registration is named, not only the first.
+        error = (f"the offline preview cannot plan {len(cannot_plan)} registration(s) the Pulumi CLI "
+                 f"would hand to a plugin, so it cannot judge this stack (no verdict is given):\n"
+                 + "\n".join(f"  - {line}" for line in cannot_plan)
+                 + "\nBuild these from resources of an installed provider SDK (pulumi-aws), or "
+                   "judge the stack with `pulumi preview --policy-pack` where the plugins run "
+                   "(docs/ENGINE-FIDELITY.md)." + followed)
     if error is None:
         errors = [entry["message"] for entry in log if entry["severity"] == "error"]
         if errors:

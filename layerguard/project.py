@@ -9,6 +9,7 @@ keys.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class StackConfig:
     description: str = ""
     pwd: Path | None = None      # where the language host runs the program
     entry: str = "."             # the entry point it passes the executor
+    python: Path | None = None   # the program's virtualenv interpreter (None: the engine's own)
 
     @property
     def stack_tags(self) -> dict[str, str]:
@@ -111,7 +113,8 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
         raise EngineError(f"{project_file}: program entry point {main} does not exist")
 
     result = StackConfig(project=project["name"], stack=stack, main=main, runtime=runtime_name,
-                         description=str(project.get("description") or ""), pwd=pwd, entry=entry)
+                         description=str(project.get("description") or ""), pwd=pwd, entry=entry,
+                         python=_virtualenv_python(program_dir, project_file, runtime))
 
     declared = project.get("config") or {}
     if not isinstance(declared, dict):
@@ -131,12 +134,21 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
             result.config[key] = _encode(decl)
 
     stack_file = config_file or program_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
+    if stack_file.is_file():
+        stack_doc = _load_yaml(stack_file) or {}
+    elif config_file is None and (overrides or secret_overrides):
+        # The CLI reads a missing stack file as a stack with no config (pulumi/pulumi
+        # sdk/go/common/workspace/loaders.go `LoadProjectStack`: os.IsNotExist -> an empty
+        # ProjectStack); what it requires is that the stack exists in the backend. Offline there is
+        # no backend, so the file is the only sign of the stack: without it, the values on the
+        # command line are the stack's config, and without those the name is taken for a typo.
+        stack_doc = {}
+    else:
         raise EngineError(
-            f"stack '{stack}': no config file {stack_file} "
-            f"(create it, or run `pulumi stack init {stack}` with the CLI)"
+            f"stack '{stack}': no config file {stack_file} and no --config values "
+            f"(create the file, run `pulumi stack init {stack}` with the CLI, or give the stack's "
+            f"config with --config KEY=VALUE)"
         )
-    stack_doc = _load_yaml(stack_file) or {}
     if not isinstance(stack_doc, dict):
         raise EngineError(f"{stack_file}: must be a mapping with a 'config' key")
     values = stack_doc.get("config") or {}
@@ -163,6 +175,60 @@ def load(program_dir: Path, stack: str, *, config_file: Path | None = None,
         result.config[key] = value
         result.secret_keys.add(key)
     return result
+
+
+def _virtualenv_python(program_dir: Path, project_file: Path, runtime: Any) -> Path | None:
+    """The interpreter the language host runs the program with, from `runtime.options`.
+
+    pulumi/pulumi sdk/python/toolchain/toolchain.go `ResolveToolchain`: `toolchain` pip (the
+    default with no uv.lock/poetry.lock), poetry or uv. For pip, `virtualenv` is taken relative to
+    the project's root (pip.go `resolveVirtualEnvironmentPath`), and `Run`
+    (cmd/pulumi-language-python/main.go) first calls `ValidateVenv`: a declared virtualenv
+    without `bin/python` (`IsVirtualEnv`) is an error (`NewVirtualEnvError`), the program does not
+    run. No virtualenv: the ambient python, here the engine's. poetry and uv run the program
+    through their own executable (`poetry run`, `uv run`), which the offline preview does not
+    start: those are refused by name rather than run with a different interpreter."""
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise EngineError(f"{project_file}: 'runtime.options' must be a mapping, got {options!r}")
+    toolchain = options.get("toolchain", "pip")
+    if toolchain not in ("pip", "poetry", "uv"):
+        raise EngineError(f"{project_file}: runtime.options.toolchain is {toolchain!r}; the Pulumi "
+                          f"CLI allows pip, poetry or uv")
+    if toolchain != "pip":
+        raise EngineError(
+            f"{project_file}: runtime.options.toolchain is {toolchain!r}: the CLI runs the program "
+            f"with `{toolchain} run`, which the offline preview does not do; use toolchain 'pip' "
+            f"with 'virtualenv' naming the environment {toolchain} made (e.g. .venv) to preview offline")
+    virtualenv = options.get("virtualenv")
+    if virtualenv in (None, ""):
+        return None
+    if not isinstance(virtualenv, str):
+        raise EngineError(f"{project_file}: runtime.options.virtualenv must be a path, got {virtualenv!r}")
+    root = project_file.parent
+    path = Path(virtualenv) if Path(virtualenv).is_absolute() else root / virtualenv
+    python = path / "bin" / "python"
+    if not python.is_file():
+        state = "doesn't exist" if not path.exists() else "doesn't appear to be a virtual environment"
+        raise EngineError(
+            f"{project_file}: the 'virtualenv' option in Pulumi.yaml (runtime.options.virtualenv) "
+            f"is set to {virtualenv!r}, but {str(path)!r} {state} (no {python}); create it: "
+            f"python3 -m venv {path} && {python} -m pip install -r requirements.txt")
+    return python
+
+
+def same_interpreter(python: Path) -> bool:
+    """Whether `python` (a virtualenv's `bin/python`) is the environment this engine runs in."""
+    try:
+        return path_of_env(python) == Path(sys.prefix).resolve()
+    except OSError:
+        return False
+
+
+def path_of_env(python: Path) -> Path:
+    return python.parent.parent.resolve()
 
 
 def main_file(program_dir: Path, stack: str, config_file: Path | None = None) -> Path:

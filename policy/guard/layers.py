@@ -197,3 +197,32 @@ def layer_of(res, stack=None, _seen: set | None = None) -> str:
 def layer_hint(res) -> str:
     """`layer_of` without a stack: what a resource policy can see (label, then component)."""
     return layer_of(res, None)
+
+
+# Where a stack that has not adopted the layer contract is told what to label.
+CONTRACT_LINK = "README.md#layer-identity"
+
+
+def adopted(stack) -> bool:
+    """Whether the stack uses the layer contract at all: some resource carries a `layerguard:layer`
+    label (its tags, an `aws:ec2/tag:Tag`, its provider's default tags; an unknown label counts,
+    the program did set one) or sits in a `layerguard:<layer>:<Name>` component. A stack with none
+    has every resource unclassified: each path it opens is then a bypass to an unclassified
+    resource, and the first thing to say is why."""
+    if stack.tag_labels():
+        return True
+    return any(res.tag_layer is not None or component_layer(res.urn) for res in stack.resources)
+
+
+def not_adopted_message(stack) -> str:
+    """The one finding that leads when the stack has no layer labels (see `adopted`)."""
+    return (f"this stack has no `{LAYER_TAG}` labels: none of its {len(stack.resources)} resources "
+            f"is labelled or inside a `layerguard:<layer>:<Name>` component, so the pack knows no "
+            f"Wallarm node and no app, treats every resource as unclassified (untrusted, and "
+            f"protected as if it were app) and reports each path from the internet as a bypass. "
+            f"Label what you deploy with the tag `{LAYER_TAG}`: the internet entry (load balancer, "
+            f"CloudFront, API Gateway) and its WAF `edge`, the Wallarm node service or instances and "
+            f"their security group `node`, what the nodes protect `app`, the VPC and subnets "
+            f"`network` (a provider's `default_tags` labels everything it creates). See \"Layer "
+            f"identity\" in the README ({CONTRACT_LINK}). The findings that follow stay: the "
+            f"verdict fails until every path is shown to pass a node.")

@@ -75,7 +75,9 @@ def test_invokes_are_answered_realistically(runs):
 def test_unknown_invoke_fails_loudly_naming_the_token():
     result = preview(PROGRAM, "dev", config={"callUnknownInvoke": "true"})
     assert result.exit_code == 2
-    assert "aws:ec2/getVpc:getVpc" in result.error
+    assert "aws:rds/getEngineVersion:getEngineVersion" in result.error
+    # it names its arguments and how to answer it
+    assert '"engine": "postgres"' in result.error and "invokes:" in result.error and "--existing" in result.error
     assert result.resources == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guard import layers
 from guard.framework import Finding, Rule, Stack, stack_policy
 from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
@@ -19,7 +20,11 @@ RULE = Rule(
 
 def check(stack: Stack, cfg: dict):
     model = model_for(stack, *model_args(cfg))
-    for opener, target, path, note in model.bypasses():
+    bypasses = list(model.bypasses())
+    if bypasses and not layers.adopted(stack):
+        # One finding first that says why every path below is a bypass; the rest stay (fail closed).
+        yield Finding("", layers.not_adopted_message(stack))
+    for opener, target, path, note in bypasses:
         what = "app-layer" if model.layer(target) == "app" else "unclassified (it may be app, so it is protected)"
         yield Finding(opener, f"{' -> '.join(path)} (bypasses the Wallarm nodes to {what} "
                               f"{model.label(target)}; opened by {model.label(opener)}: {note})")
