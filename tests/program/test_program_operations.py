@@ -195,7 +195,7 @@ INVALID = [
     ("wallarmModeAllowOverride", {"wallarmModeAllowOverride": "Strict!"}, "dev"),
     ("nodeFailClosed", {"nodeFailClosed": "false"}, "prod"),
     ("nodeFailClosed", {"nodeFailClosed": "maybe"}, "dev"),
-    ("nodeFailClosed", {"nodeImageTag": "6.6.0"}, "staging"),
+    ("nodeFailClosed", {"nodeImageTag": "6.13.0"}, "staging"),
     ("nodeImagePullThrough", {"nodeImagePullThrough": "yes"}, "dev"),
     ("nodeImagePullThroughPrefix", {"nodeImagePullThroughPrefix": "Docker_Hub"}, "dev"),
     ("nodeImagePullThroughPrefix", {"nodeImagePullThroughPrefix": "x"}, "dev"),
