@@ -86,8 +86,10 @@ WAF_WCU_BUDGET = 1500
 NODE_NGINX_HEADROOM_MIB = 512
 # Wallarm supports the latest minor of each of its two latest majors only
 # (https://docs.wallarm.com/updating-migrating/versioning-policy/): the oldest release accepted per
-# major. Production needs 7.1 or later, which fixes a detection bypass through streamed request data
-# (issue 20); the policy pack holds the same floor (LG-WLM-003, `productionFloor`).
+# major (6.13 is the last 6.x minor, 6.13.9 of 2026-11-30 in
+# https://docs.wallarm.com/6.x/updating-migrating/node-artifact-versions/). Production needs 7.1 or
+# later, which fixes a detection bypass through streamed request data (issue 20; not found in the
+# stored Wallarm pages); the policy pack holds the same floor (LG-WLM-003, `productionFloor`).
 SUPPORTED_NODE_RELEASES = {7: (7, 1), 6: (6, 13)}
 SUPPORTED_NODE_MAJORS = tuple(sorted(SUPPORTED_NODE_RELEASES))
 PRODUCTION_NODE_FLOOR = (7, 1)
@@ -868,7 +870,7 @@ def _environment(r: _Reader) -> str:
     fallback globs, PRODUCTION_STACKS) must say prod, so the program and the pack agree."""
     before = len(r.problems)
     environment = r.string("environment")
-    if len(r.problems) > before:      # not set, or not readable: reported already
+    if len(r.problems) > before or "environment" in r.refused:   # not set, or unreadable: reported
         return ""
     r.one_of("environment", environment, ENVIRONMENTS)
     stack = pulumi.get_stack()
