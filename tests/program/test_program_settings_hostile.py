@@ -208,16 +208,31 @@ SHAPES = {
 }
 
 
+def _timed_load(overrides: dict, secrets: dict | None) -> tuple[float, list[str]]:
+    """(seconds settings.load() took, its problems); the stack files are read before the clock."""
+    import pulumi.runtime.config as runtime_config
+    config, secret_keys = stack_config("dev", overrides, secrets)
+    runtime_config.set_all_config(config, sorted(secret_keys))
+    started = time.perf_counter()
+    try:
+        settings.load()
+        found: list[str] = []
+    except settings.SettingsError as exc:
+        found = exc.problems
+    return time.perf_counter() - started, found
+
+
 @pytest.mark.parametrize("key", _string_keys())
 def test_a_64_kb_value_is_refused_quickly(problems, key):
+    """The old image pattern took 99 s on 64 KB; every string setting now refuses 64 KB in a
+    fraction of a second (the bound allows for a loaded shared machine)."""
+    baseline, _ = _timed_load({}, None)
     for shape, value in SHAPES.items():
         assert len(value) >= 65_535
         overrides = {key: value} if key != "wallarmToken" else {}
         secrets = {key: value} if key == "wallarmToken" else None
-        started = time.perf_counter()
-        found = problems("dev", overrides, secrets)
-        took = time.perf_counter() - started
-        assert took < 0.5, f"{key} ({shape}): {took:.2f} s"
+        took, found = _timed_load(overrides, secrets)
+        assert took < 0.5 + 2 * baseline, f"{key} ({shape}): {took:.2f} s (valid settings: {baseline:.2f} s)"
         assert key in keys_of(found), (key, shape, found)
         assert all(len(line) < 600 for line in found), (key, shape)
 
