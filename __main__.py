@@ -30,7 +30,8 @@ if s.adopted_alb is not None:
         alb=s.adopted_alb, certificate_arn=s.certificate_arn,
         managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
         rate_window_seconds=s.waf_rate_window_seconds, log_retention_days=s.log_retention_days,
-        deletion_protection=s.deletion_protection, body_size_action=s.ops.waf_body_size_action), opts=layer)
+        deletion_protection=s.deletion_protection, body_size_action=s.ops.waf_body_size_action,
+        bot_control_inspection_level=s.waf_bot_control_inspection_level), opts=layer)
 else:
     # The entry (settings `entry`): alb, cloudfront, nlb or apigateway; see components/entries/.
     edge = entries.build("edge", s, network, default_tags, layer)

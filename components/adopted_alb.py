@@ -50,6 +50,7 @@ class AdoptedAlbArgs:
     deletion_protection: bool = True
     # SizeRestrictions_BODY of the Common rule set: count (the nodes inspect whole bodies) or block.
     body_size_action: str = "count"
+    bot_control_inspection_level: str = "COMMON"
 
 
 class AdoptedAlbEntry(pulumi.ComponentResource):
@@ -90,7 +91,8 @@ class AdoptedAlbEntry(pulumi.ComponentResource):
         acl = waf.web_acl(name, "REGIONAL", waf.WafArgs(
             managed_rule_groups=args.managed_rule_groups, rate_limit=args.rate_limit,
             rate_window_seconds=args.rate_window_seconds, rate_limit_key="IP",
-            log_retention_days=args.log_retention_days, body_size_action=args.body_size_action),
+            log_retention_days=args.log_retention_days, body_size_action=args.body_size_action,
+            bot_control_inspection_level=args.bot_control_inspection_level),
             self._tags, child, "Web ACL of the adopted ALB: AWS managed rules and a per-client rate limit")
         self.web_acl, self.waf_log_group = acl.web_acl, acl.log_group
         self.web_acl_association = aws.wafv2.WebAclAssociation(

@@ -189,6 +189,13 @@ class NodeFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
 
+def fail_closed_environment(fail_closed: bool) -> list[dict]:
+    """The node image's own start-up switches for failing closed (see _containers)."""
+    value = "false" if fail_closed else "true"
+    return [{"name": "WALLARM_FALLBACK", "value": value},
+            {"name": "WALLARM_IGNORE_REGISTER_ERROR", "value": value}]
+
+
 def _containers(args: NodeFleetArgs, image: str, token_arn: str, log_group_name: str,
                 vhost: str, upstream_ca: str | None = None) -> list[dict]:
     """The init container that writes the vhost, then the node that serves it."""
@@ -221,9 +228,14 @@ def _containers(args: NodeFleetArgs, image: str, token_arn: str, log_group_name:
                 {"name": "WALLARM_MODE", "value": args.wallarm_mode},
                 {"name": "WALLARM_APPLICATION", "value": str(args.wallarm_application)},
                 {"name": "SLAB_ALLOC_ARENA", "value": args.slab_alloc_arena_gb},
-                # The image's init reads it (scripts/init in wallarm/docker-wallarm-node); the vhost
-                # says the same with `wallarm_fallback`.
-                {"name": "WALLARM_FALLBACK", "value": "false" if args.fail_closed else "true"},
+                # What the pinned image's start-up really reads (wallarm/docker-wallarm-node
+                # scripts/init at the 7.1.0 build, commit d2feee3 "Bump AIO version", AIO_VERSION
+                # 7.1.0; the repository carries no 7.x git tag): WALLARM_FALLBACK=false only turns
+                # on `set -e` (lines 93-96). NGINX starts after `wd ctl status --wait-init`
+                # (lines 132-143), which fails, and the container exits instead of serving, only
+                # when wd runs strict, WALLARM_IGNORE_REGISTER_ERROR=false (comment, lines 133-136;
+                # NODE-7648). Both are set; the vhost's `wallarm_fallback` says the same to NGINX.
+                *fail_closed_environment(args.fail_closed),
             ],
             "secrets": [{"name": "WALLARM_API_TOKEN", "valueFrom": token_arn}],
             "dependsOn": [{"containerName": VHOST_CONTAINER, "condition": "SUCCESS"}],

@@ -8,6 +8,8 @@ a test keeps the two in step. `load()` reads every key, collects every problem, 
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import ipaddress
 import json
 import re
@@ -16,11 +18,28 @@ from typing import Any
 
 import pulumi
 
+from components.partition import partition
+
 NAMESPACE = "layerguard"
 
+
+def _pattern(regex: str) -> re.Pattern:
+    """Every settings pattern is ASCII-only (Python's `\\d` and `\\w` also match other scripts'
+    digits and letters) and is used with `fullmatch` (`$` alone accepts a trailing newline)."""
+    return re.compile(regex, re.ASCII)
+
+
 ENVIRONMENTS = ("dev", "staging", "prod")
+# What "production" means, shared with the policy pack (docs/CONTRACTS.md, "Production"): the
+# environment prod, which the program declares to the pack as the provider default tag
+# layerguard:environment; a stack whose name matches these globs is production whatever it
+# declares (the pack's own fallback for stacks that declare nothing), so the program refuses a
+# stack so named with any other environment.
+PRODUCTION_ENVIRONMENT = "prod"
+PRODUCTION_STACKS = ("prod", "prod-*", "production")
 WALLARM_MODES = ("off", "monitoring", "safe_blocking", "block")
-WALLARM_API_HOSTS = {"us": "us1.api.wallarm.com", "eu": "api.wallarm.com"}
+# The Wallarm Clouds and their API hosts (https://docs.wallarm.com/api/overview/: US, EU, ME).
+WALLARM_API_HOSTS = {"us": "us1.api.wallarm.com", "eu": "api.wallarm.com", "me": "me1.api.wallarm.com"}
 NAT_LAYOUTS = ("single", "perAz")
 RATE_LIMIT_KEYS = ("IP", "FORWARDED_IP")
 RATE_WINDOWS = (60, 120, 300, 600)
@@ -52,22 +71,39 @@ WAF_MANAGED_RULE_GROUPS = {
     "AWSManagedRulesBotControlRuleSet": 50,
 }
 WAF_RATE_RULE_WCU = 2
+# Bot Control needs its inspection level, COMMON or TARGETED (ManagedRuleGroupConfig
+# AWSManagedRulesBotControlRuleSet.InspectionLevel, required by the WAFV2 API:
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-bot.html).
+BOT_CONTROL = "AWSManagedRulesBotControlRuleSet"
+BOT_CONTROL_INSPECTION_LEVELS = ("COMMON", "TARGETED")
+# What a prod web ACL must always run: AWS's baseline groups for any web application
+# (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html).
+WAF_PRODUCTION_BASELINE = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 # Capacity included in the web ACL price; more is billed extra, so the program refuses it.
 WAF_WCU_BUDGET = 1500
 
 # NGINX itself needs room beside the postanalytics arena inside the node task.
 NODE_NGINX_HEADROOM_MIB = 512
-# The Wallarm node image majors that are still supported.
-SUPPORTED_NODE_MAJORS = (6, 7)
+# Wallarm supports the latest minor of each of its two latest majors only
+# (https://docs.wallarm.com/updating-migrating/versioning-policy/): the oldest release accepted per
+# major (6.13 is the last 6.x minor, 6.13.9 of 2026-11-30 in
+# https://docs.wallarm.com/6.x/updating-migrating/node-artifact-versions/). Production needs 7.1 or
+# later, which fixes a detection bypass through streamed request data (issue 20; not found in the
+# stored Wallarm pages); the policy pack holds the same floor (LG-WLM-003, `productionFloor`).
+SUPPORTED_NODE_RELEASES = {7: (7, 1), 6: (6, 13)}
+SUPPORTED_NODE_MAJORS = tuple(sorted(SUPPORTED_NODE_RELEASES))
+PRODUCTION_NODE_FLOOR = (7, 1)
 
-_NODE_TAG = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-\d+)?$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
-_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
-# registry/repository[:tag][@digest], lower-case repository as Docker requires.
-_IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-                    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
-_HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_NODE_TAG = _pattern(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,4})(?:-[0-9]{1,4})?")
+_DIGEST = _pattern(r"sha256:[0-9a-f]{64}")
+_REGION = _pattern(r"[a-z]{2}(?:-gov)?-[a-z]{4,9}-[0-9]")
+# ARNs: the partition is checked against the stack's region after the match (_same_region).
+_PARTITIONS = "(?:aws|aws-cn|aws-us-gov)"
+_ACM_ARN = _pattern(rf"arn:{_PARTITIONS}:acm:([a-z0-9-]{{1,32}}):[0-9]{{12}}:certificate/[0-9a-f-]{{36}}")
+# Secret names: at most 512 of these characters; the ARN adds `-` and 6 random characters.
+_SECRET_ARN = _pattern(rf"arn:{_PARTITIONS}:secretsmanager:([a-z0-9-]{{1,32}}):[0-9]{{12}}:"
+                       r"secret:[A-Za-z0-9/_+=.@-]{1,519}")
+_HEALTH_PATH = _pattern(r"/[A-Za-z0-9._~/-]{0,1023}")
 
 DEFAULTS: dict[str, Any] = {
     "vpcCidr": "10.20.0.0/16",
@@ -79,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
     "wallarmToken": "",
     "wallarmTokenSecretArn": "",
     "nodeImageTag": "7.1.0",
+    "nodeImageDigest": "",
     "nodeCpu": 1024,
     "nodeMemory": 2048,
     "nodePostanalyticsMemoryMib": 1024,
@@ -97,6 +134,7 @@ DEFAULTS: dict[str, Any] = {
         "AWSManagedRulesSQLiRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
     ],
+    "wafBotControlInspectionLevel": "COMMON",
     "wafRateLimit": 2000,
     "wafRateWindowSeconds": 300,
     "wafRateLimitKey": "IP",
@@ -206,6 +244,7 @@ class Settings:
     app_health_check_path: str
     certificate_arn: str | None
     waf_managed_rule_groups: tuple[str, ...]
+    waf_bot_control_inspection_level: str
     waf_rate_limit: int
     waf_rate_window_seconds: int
     waf_rate_limit_key: str
@@ -229,6 +268,11 @@ class Settings:
     # --- end node fleet form ---
 
     @property
+    def production(self) -> bool:
+        """The one meaning of production (PRODUCTION_ENVIRONMENT; see `_environment`)."""
+        return self.environment == PRODUCTION_ENVIRONMENT
+
+    @property
     def https(self) -> bool:
         return self.certificate_arn is not None
 
@@ -238,37 +282,76 @@ class Settings:
         return f"{self.node_postanalytics_memory_mib / 1024:g}"
 
 
+# Lengths are checked before any pattern runs, so no value can make a pattern slow; every pattern
+# is also free of nested quantifiers over overlapping characters (issue 20: a 64 KB appImage took
+# 99 s against the old image pattern).
+MAX_VALUE_CHARS = 1024
+MAX_VALUE_CHARS_BY_KEY = {"backendCaBundle": 32_768, "wallarmToken": 4096}
+MAX_LIST_ENTRIES = 64
+MAX_LIST_ENTRY_CHARS = 512
+# Printable ASCII: every setting is an AWS name, id, ARN, CIDR, host name or choice; only the CA
+# bundle spans lines.
+_PRINTABLE = _pattern(r"[\x20-\x7e]*")
+_PRINTABLE_LINES = _pattern(r"[\x20-\x7e\r\n]*")
+_INTEGER = _pattern(r"-?[0-9]{1,10}")
+_GIVEN_CHARS = 80
+
+
+def _shown(given: Any) -> str:
+    """`given` as a message shows it: repr, cut to a readable length."""
+    text = repr(given)
+    return text if len(text) <= _GIVEN_CHARS else f"{text[:_GIVEN_CHARS]}... ({len(text)} characters)"
+
+
 class _Reader:
     """Reads raw config strings and parses them, recording problems instead of raising."""
 
     def __init__(self, config: pulumi.Config):
         self.config = config
         self.problems: list[str] = []
+        self.refused: set[str] = set()
 
     def problem(self, key: str, given: Any, allowed: str) -> None:
-        self.problems.append(f"{key}: got {given!r}; {allowed}")
+        self.problems.append(f"{key}: got {_shown(given)}; {allowed}")
 
     def raw(self, key: str) -> str | None:
-        return self.config.get(key)
+        """The value as given, or None when unset. A value that is too long or holds characters no
+        setting takes is reported once and read as unset (its default), so nothing else judges it."""
+        value = self.config.get(key)
+        if value is None or key in self.refused:
+            return None
+        limit = MAX_VALUE_CHARS_BY_KEY.get(key, MAX_VALUE_CHARS * (16 if _is_list(key) else 1))
+        secret = key == "wallarmToken"
+        if len(value) > limit:
+            self.refused.add(key)
+            self.problems.append(f"{key}: got {len(value)} characters; allowed: at most {limit}")
+            return None
+        printable = _PRINTABLE_LINES if key == "backendCaBundle" or _is_list(key) else _PRINTABLE
+        if not printable.fullmatch(value):
+            self.refused.add(key)
+            self.problems.append(f"{key}: got " + ("a value" if secret else _shown(value))
+                                 + " with a control or non-ASCII character; allowed: printable ASCII")
+            return None
+        return value
 
     def string(self, key: str) -> str:
         value = self.raw(key)
         if value is None:
-            if key in REQUIRED:
+            if key in REQUIRED and key not in self.refused:
                 self.problems.append(f"{key}: not set; it is required in every stack")
                 return ""
-            return DEFAULTS[key]
+            return DEFAULTS.get(key, "")
         return value.strip()
 
     def integer(self, key: str) -> int:
         value = self.raw(key)
         if value is None:
             return DEFAULTS[key]
-        try:
-            return int(value.strip())
-        except ValueError:
-            self.problem(key, value, "expected an integer")
+        # int() would also take `1_0`, ` 10 ` and other scripts' digits (`١`).
+        if not _INTEGER.fullmatch(value.strip()):
+            self.problem(key, value, "expected an integer (ASCII digits, optionally a leading -)")
             return DEFAULTS[key]
+        return int(value.strip())
 
     def boolean(self, key: str) -> bool:
         value = self.raw(key)
@@ -286,10 +369,18 @@ class _Reader:
             return list(DEFAULTS[key])
         try:
             parsed = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             parsed = None
         if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
             self.problem(key, value, "expected a list of strings")
+            return list(DEFAULTS[key])
+        if len(parsed) > MAX_LIST_ENTRIES:
+            self.problem(key, f"{len(parsed)} entries", f"allowed: at most {MAX_LIST_ENTRIES}")
+            return list(DEFAULTS[key])
+        bad = [v for v in parsed if len(v) > MAX_LIST_ENTRY_CHARS or not _PRINTABLE.fullmatch(v)]
+        if bad:
+            self.problem(key, bad[0], f"each entry is printable ASCII of at most {MAX_LIST_ENTRY_CHARS} "
+                                      "characters (no newline or other control character)")
             return list(DEFAULTS[key])
         return parsed
 
@@ -304,21 +395,109 @@ class _Reader:
         self.check(key, value, low <= value <= high, f"allowed: an integer from {low} to {high}")
 
 
+def _is_list(key: str) -> bool:
+    return isinstance(DEFAULTS.get(key), list)
+
+
+def known_keys() -> set[str]:
+    """Every `layerguard:` key the program reads (read at call time: other blocks add keys)."""
+    return set(DEFAULTS) | set(REQUIRED)
+
+
+def _config_keys() -> set[str]:
+    """Every key of the stack's configuration. `pulumi.Config` cannot list keys; under the CLI the
+    Python language host passes the whole configuration as PULUMI_CONFIG (pulumi/pulumi
+    sdk/python/cmd/pulumi-language-python/main.go, `Run`) and pulumi-language-python-exec loads it
+    with `pulumi.runtime.set_all_config(get_config_env(), ...)` before the program starts, so
+    `pulumi.runtime.config.CONFIG` holds it (the environment is read too, for hosts that skip that)."""
+    from pulumi.runtime import config as runtime_config
+    try:
+        from_env = set(runtime_config.get_config_env())
+    except ValueError:   # PULUMI_CONFIG that is not JSON: nothing to list from it
+        from_env = set()
+    return set(runtime_config.CONFIG.get()) | from_env
+
+
+def _unknown_keys(r: _Reader) -> None:
+    """Refuse every `layerguard:` key the program does not read, naming the closest known one."""
+    known = known_keys()
+    by_lower = {k.lower(): k for k in known}
+    for full in sorted(_config_keys()):
+        if not full.startswith(f"{NAMESPACE}:"):
+            continue
+        key = full[len(NAMESPACE) + 1:]
+        if key in known:
+            continue
+        if len(key) > 64:
+            r.problems.append(f"{NAMESPACE}:{key[:64]}... ({len(key)} characters): not a setting of "
+                              "this program; remove it")
+            continue
+        guess = by_lower.get(key.lower())
+        if guess is None:
+            close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+            guess = by_lower[close[0]] if close else None
+        r.problems.append(f"{NAMESPACE}:{key}: not a setting of this program"
+                          + (f"; did you mean {guess}?" if guess else "; remove it")
+                          + " (the settings are listed in Pulumi.yaml)")
+
+
+_REGISTRY = _pattern(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
+_PATH_COMPONENT = _pattern(r"[a-z0-9._-]{1,128}")
+_SEPARATOR_RUN = _pattern(r"[._]{2}|[._]-|-[._]")
+_IMAGE_TAG = _pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+IMAGE_MAX_CHARS = 512
+
+
+def image_reference_ok(ref: str) -> bool:
+    """`[registry[:port]/]path[/path...][:tag][@sha256:<hex>]` as Docker reads it, checked piece by
+    piece (no single pattern over the whole reference, so its time is linear in its length)."""
+    if not ref or len(ref) > IMAGE_MAX_CHARS:
+        return False
+    name, at, digest = ref.partition("@")
+    if at and not _DIGEST.fullmatch(digest):
+        return False
+    parts = name.split("/")
+    last, colon, tag = parts[-1].partition(":")
+    if colon and not _IMAGE_TAG.fullmatch(tag):
+        return False
+    parts[-1] = last
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry = parts.pop(0)
+        if not _REGISTRY.fullmatch(registry) or registry[0] in ".-" or registry.split(":")[0][-1] in ".-":
+            return False
+    return all(_PATH_COMPONENT.fullmatch(p) and p[0].isalnum() and p[-1].isalnum()
+               and not _SEPARATOR_RUN.search(p.replace("__", "_0")) for p in parts)
+
+
+def _ca_bundle_ok(pem: str) -> bool:
+    """PEM certificates that parse as X.509, and nothing else in the text."""
+    from cryptography import x509
+    blocks = pem.count("-----BEGIN CERTIFICATE-----")
+    if blocks == 0 or blocks != pem.count("-----END CERTIFICATE-----"):
+        return False
+    stripped = re.sub(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\r\n]*-----END CERTIFICATE-----", "", pem)
+    if stripped.strip():
+        return False
+    try:
+        return len(x509.load_pem_x509_certificates(pem.encode("ascii"))) == blocks
+    except ValueError:
+        return False
+
+
 # --- network and backend (issue 11) ------------------------------------------------------------
 
 NETWORKS = ("new", "existing")
 BACKENDS = ("service", "existing", "private-apigateway")
 BACKEND_SCHEMES = ("http", "https")
-_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_SG_ID = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_VPC_ID = _pattern(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SUBNET_ID = _pattern(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SG_ID = _pattern(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_DNS_NAME = _pattern(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-_API_ID = re.compile(r"^[a-z0-9]{10}$")
-_STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_LISTENER_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):"
+_API_ID = _pattern(r"^[a-z0-9]{10}$")
+_STAGE = _pattern(r"^[A-Za-z0-9_-]{1,128}$")
+_LISTENER_ARN = _pattern(r"^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):(\d{12}):"
                            r"listener/app/([A-Za-z0-9-]{1,32})/([0-9a-f]{16})/([0-9a-f]{16})$")
-_PEM = re.compile(r"^(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)+$")
 
 
 @dataclass(frozen=True)
@@ -375,7 +554,7 @@ def _subnets(r: _Reader, key: str, vpc_nets: list, region: str) -> tuple[SubnetD
                                   "e.g. subnet-0123456789abcdef0,10.40.0.0/24,eu-west-1a")
             continue
         sid, cidr, az = parts
-        ok = bool(_SUBNET_ID.match(sid))
+        ok = bool(_SUBNET_ID.fullmatch(sid))
         r.check(key, entry, ok, f"{sid!r} is not a subnet id (subnet-<8 or 17 hex digits>)")
         try:
             net = ipaddress.ip_network(cidr, strict=True)
@@ -385,7 +564,7 @@ def _subnets(r: _Reader, key: str, vpc_nets: list, region: str) -> tuple[SubnetD
         if vpc_nets and not any(net.version == v.version and net.subnet_of(v) for v in vpc_nets):
             r.problem(key, entry, f"{cidr} lies outside existingVpcCidrs "
                                   f"({', '.join(map(str, vpc_nets))})")
-        if region and not (az.startswith(region) and len(az) == len(region) + 1):
+        if region and not re.fullmatch(re.escape(region) + "[a-z]", az, re.ASCII):
             r.problem(key, entry, f"availability zone {az!r} is not in the stack's region "
                                   f"({region}), e.g. {region}a")
         out.append(SubnetDecl(sid, str(net), az))
@@ -406,7 +585,7 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
                      "existingPrivateSubnets")
     if network == "existing":
         vpc_id = r.string("existingVpcId")
-        r.check("existingVpcId", vpc_id, bool(_VPC_ID.match(vpc_id)),
+        r.check("existingVpcId", vpc_id, bool(_VPC_ID.fullmatch(vpc_id)),
                 "required with network existing: a VPC id such as vpc-0123456789abcdef0")
         cidrs = r.string_list("existingVpcCidrs")
         nets = []
@@ -449,7 +628,7 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
     api_keys = ("backendApiId", "backendApiStage")
     if backend == "existing":
         host = r.string("backendHost")
-        r.check("backendHost", host, bool(_DNS_NAME.match(host)),
+        r.check("backendHost", host, bool(_DNS_NAME.fullmatch(host)),
                 "required with backend existing: the backend's DNS name, e.g. "
                 "internal-kong-123.eu-west-1.elb.amazonaws.com")
         port = r.integer("backendPort")
@@ -461,9 +640,9 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
         if ca:
             ca = ca.replace("\r\n", "\n") + "\n"
             # The PEM is public; a mangled one would only fail at the node, so reject it here.
-            r.check("backendCaBundle", ca[:40] + "...", bool(_PEM.match(ca)),
-                    "allowed: PEM certificates (-----BEGIN CERTIFICATE----- ...), or empty for the "
-                    "system store")
+            r.check("backendCaBundle", ca[:40] + "...", _ca_bundle_ok(ca),
+                    "allowed: PEM X.509 certificates (-----BEGIN CERTIFICATE----- ...) and nothing "
+                    "else, or empty for the system store")
             if scheme != "https" or not verify:
                 r.problem("backendCaBundle", ca[:40] + "...",
                           "allowed only with backendScheme https and backendTlsVerify true")
@@ -471,11 +650,11 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
             r.problem("backendTlsVerify", False, "must be true in the prod environment")
         host_header = r.string("backendHostHeader")
         if host_header:
-            r.check("backendHostHeader", host_header, bool(_DNS_NAME.match(host_header)),
+            r.check("backendHostHeader", host_header, bool(_DNS_NAME.fullmatch(host_header)),
                     "allowed: a DNS name, or empty to pass on the client's Host")
         sg_ids = r.string_list("backendSecurityGroupIds")
         for sg in sg_ids:
-            r.check("backendSecurityGroupIds", sg, bool(_SG_ID.match(sg)),
+            r.check("backendSecurityGroupIds", sg, bool(_SG_ID.fullmatch(sg)),
                     "each entry is a security group id such as sg-0123456789abcdef0")
         if len(set(sg_ids)) != len(sg_ids):
             r.problem("backendSecurityGroupIds", sg_ids, "each group may appear once")
@@ -516,11 +695,11 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
                           if backend == "private-apigateway" else "allowed only with backend existing")
     if backend == "private-apigateway":
         api_id = r.string("backendApiId")
-        r.check("backendApiId", api_id, bool(_API_ID.match(api_id)),
+        r.check("backendApiId", api_id, bool(_API_ID.fullmatch(api_id)),
                 "required with backend private-apigateway: the REST API id (10 lower-case "
                 "letters and digits)")
         stage = r.string("backendApiStage")
-        r.check("backendApiStage", stage, bool(_STAGE.match(stage)),
+        r.check("backendApiStage", stage, bool(_STAGE.fullmatch(stage)),
                 "required with backend private-apigateway: the stage name, e.g. prod")
         found["private_api"] = PrivateApi(api_id, stage)
     else:
@@ -533,14 +712,12 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
     listener_sg = r.string("adoptedLoadBalancerSecurityGroupId")
     app_sg = r.string("adoptedAppSecurityGroupId")
     if listener:
-        match = _LISTENER_ARN.match(listener)
+        match = _LISTENER_ARN.fullmatch(listener)
         r.check("adoptedListenerArn", listener, bool(match),
                 "allowed: an application load balancer listener ARN "
                 "(arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)")
-        if match and region and match.group(1) != region:
-            r.problem("adoptedListenerArn", listener,
-                      f"the listener must be in the stack's region ({region})")
-        r.check("adoptedLoadBalancerSecurityGroupId", listener_sg, bool(_SG_ID.match(listener_sg)),
+        _same_region(r, "adoptedListenerArn", listener, match, region)
+        r.check("adoptedLoadBalancerSecurityGroupId", listener_sg, bool(_SG_ID.fullmatch(listener_sg)),
                 "required with adoptedListenerArn: the adopted ALB's security group id")
         if network != "existing":
             r.problem("adoptedListenerArn", listener,
@@ -549,7 +726,7 @@ def _network_and_backend(r: _Reader, region: str, environment: str) -> dict[str,
             r.problem("adoptedListenerArn", listener,
                       "the adopted listener becomes HTTPS:443: set certificateArn")
         if app_sg:
-            r.check("adoptedAppSecurityGroupId", app_sg, bool(_SG_ID.match(app_sg)),
+            r.check("adoptedAppSecurityGroupId", app_sg, bool(_SG_ID.fullmatch(app_sg)),
                     "allowed: a security group id such as sg-0123456789abcdef0")
             if backend != "existing":
                 r.problem("adoptedAppSecurityGroupId", app_sg,
@@ -622,7 +799,7 @@ def _node_fleet(r: _Reader, node_tag: str, grace: int) -> dict[str, Any]:
         return found
 
     instance_type = r.string("nodeInstanceType")
-    m = _INSTANCE_TYPE.match(instance_type)
+    m = _INSTANCE_TYPE.fullmatch(instance_type)
     if not m:
         r.problem("nodeInstanceType", instance_type, "allowed: an EC2 instance type such as c6i.large")
     elif "g" in m.group(3) or m.group(1) == "a":
@@ -633,17 +810,17 @@ def _node_fleet(r: _Reader, node_tag: str, grace: int) -> dict[str, Any]:
                   "more): Wallarm sizes NGINX and postanalytics at one vCPU each")
     ami_id = r.string("nodeAmiId")
     if ami_id:
-        r.check("nodeAmiId", ami_id, bool(_AMI_ID.match(ami_id)),
+        r.check("nodeAmiId", ami_id, bool(_AMI_ID.fullmatch(ami_id)),
                 "allowed: an AMI id such as ami-0123456789abcdef0, or empty for the newest image "
                 "matching nodeAmiOwner and nodeAmiNamePattern")
     owner = r.string("nodeAmiOwner")
-    r.check("nodeAmiOwner", owner, bool(_ACCOUNT.match(owner)) or owner in AMI_OWNER_ALIASES,
+    r.check("nodeAmiOwner", owner, bool(_ACCOUNT.fullmatch(owner)) or owner in AMI_OWNER_ALIASES,
             f"allowed: a 12-digit AWS account id ({AWS_MARKETPLACE_OWNER} for AWS Marketplace, where "
             f"Wallarm publishes its AMI) or one of {', '.join(AMI_OWNER_ALIASES)}")
     pattern = r.string("nodeAmiNamePattern")
-    tag = _NODE_TAG.match(node_tag)
+    tag = _NODE_TAG.fullmatch(node_tag)
     if pattern:
-        r.check("nodeAmiNamePattern", pattern, bool(_AMI_NAME_PATTERN.match(pattern)),
+        r.check("nodeAmiNamePattern", pattern, bool(_AMI_NAME_PATTERN.fullmatch(pattern)),
                 "allowed: an AMI name filter of 3-128 letters, digits, ( ) [ ] . / - ' @ _ and the "
                 "wildcards * ?, e.g. wallarm-node-7-1-*")
     elif tag:
@@ -671,11 +848,11 @@ READINESS_SINCE = (7, 1)
 WAF_BODY_SIZE_ACTIONS = ("count", "block")
 # ECR pull-through cache: Docker Hub credentials must live in a secret named with this prefix.
 PULL_THROUGH_SECRET_PREFIX = "ecr-pullthroughcache/"
-_ECR_PREFIX = re.compile(r"^(?=.{2,30}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
-_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
-_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_ECR_PREFIX = _pattern(r"^(?=.{2,30}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_KMS_KEY_ARN = _pattern(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
+_SNS_ARN = _pattern(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
+_DOMAIN = _pattern(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = _pattern(r"^Z[A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -698,8 +875,11 @@ class OpsSettings:
 
 
 def _same_region(r: _Reader, key: str, value: str, match: re.Match | None, region: str) -> None:
+    """An ARN that matched its pattern names the stack's region, in the region's partition."""
     if match and region and match.group(1) != region:
         r.problem(key, value, f"must be in the stack's region ({region})")
+    elif match and region and value.split(":", 2)[1] != partition(region):
+        r.problem(key, value, f"must be in the partition of the stack's region ({partition(region)})")
 
 
 def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: bool,
@@ -711,7 +891,7 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
     if environment == "prod" and not fail_closed:
         r.problem("nodeFailClosed", False, "must be true in the prod environment: a node that "
                   "cannot load its rules must not receive traffic")
-    tag = _NODE_TAG.match(r.string("nodeImageTag"))
+    tag = _NODE_TAG.fullmatch(r.string("nodeImageTag") or "")
     if fail_closed and tag and (int(tag.group(1)), int(tag.group(2))) < READINESS_SINCE:
         r.problem("nodeFailClosed", True, "needs nodeImageTag 7.1.0 or later, whose nodes serve "
                   "the readiness endpoint the health check follows (or set nodeFailClosed false "
@@ -719,12 +899,12 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
 
     pull_through = r.boolean("nodeImagePullThrough")
     prefix = r.string("nodeImagePullThroughPrefix")
-    r.check("nodeImagePullThroughPrefix", prefix, bool(_ECR_PREFIX.match(prefix)),
+    r.check("nodeImagePullThroughPrefix", prefix, bool(_ECR_PREFIX.fullmatch(prefix)),
             "allowed: an ECR repository prefix of 2-30 characters (lower-case letters, digits, "
             "'.', '_', '-', '/'), e.g. docker-hub")
     credential = r.string("dockerHubCredentialArn")
     if credential:
-        m = _SECRET_ARN.match(credential)
+        m = _SECRET_ARN.fullmatch(credential)
         name = credential.split(":secret:", 1)[-1]
         r.check("dockerHubCredentialArn", credential,
                 bool(m) and name.startswith(PULL_THROUGH_SECRET_PREFIX),
@@ -738,7 +918,7 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
 
     kms = r.string("wallarmTokenKmsKeyArn")
     if kms:
-        m = _KMS_KEY_ARN.match(kms)
+        m = _KMS_KEY_ARN.fullmatch(kms)
         r.check("wallarmTokenKmsKeyArn", kms, bool(m),
                 "allowed: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
         _same_region(r, "wallarmTokenKmsKeyArn", kms, m, region)
@@ -754,7 +934,7 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
     steady = r.boolean("waitForSteadyState")
     topic = r.string("alarmTopicArn")
     if topic:
-        m = _SNS_ARN.match(topic)
+        m = _SNS_ARN.fullmatch(topic)
         r.check("alarmTopicArn", topic, bool(m),
                 "allowed: an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
         _same_region(r, "alarmTopicArn", topic, m, region)
@@ -763,9 +943,9 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
     domain = r.string("domainName").lower().rstrip(".")
     zone = r.string("hostedZoneId")
     if domain or zone:
-        r.check("domainName", domain, bool(_DOMAIN.match(domain)),
+        r.check("domainName", domain, bool(_DOMAIN.fullmatch(domain)),
                 "allowed: a DNS name such as api.example.com (set together with hostedZoneId)")
-        r.check("hostedZoneId", zone, bool(_ZONE_ID.match(zone)),
+        r.check("hostedZoneId", zone, bool(_ZONE_ID.fullmatch(zone)),
                 "allowed: a Route 53 public hosted zone id such as Z0123456789ABCDEFGHIJ "
                 "(set together with domainName)")
 
@@ -786,20 +966,66 @@ def _load_ops(r: _Reader, region: str, environment: str, *, token_arn_given: boo
 # --- end of the fail-closed / operations block -------------------------------------------------
 
 
+def _environment(r: _Reader) -> str:
+    """`environment`: one of ENVIRONMENTS, never blank; a stack named as production (the pack's
+    fallback globs, PRODUCTION_STACKS) must say prod, so the program and the pack agree."""
+    before = len(r.problems)
+    environment = r.string("environment")
+    if len(r.problems) > before or "environment" in r.refused:   # not set, or unreadable: reported
+        return ""
+    r.one_of("environment", environment, ENVIRONMENTS)
+    stack = pulumi.get_stack()
+    if (environment in ENVIRONMENTS and environment != PRODUCTION_ENVIRONMENT
+            and any(fnmatch.fnmatchcase(stack, p) for p in PRODUCTION_STACKS)):
+        r.problem("environment", environment,
+                  f"stack {stack!r} is production by its name ({', '.join(PRODUCTION_STACKS)}), "
+                  f"which the policy pack judges as prod whatever it declares: set environment "
+                  f"{PRODUCTION_ENVIRONMENT}, or name the stack otherwise")
+    return environment
+
+
+def _node_image(r: _Reader, environment: str) -> str:
+    """`wallarm/node:<tag>[@<digest>]`. The tag names the release (Wallarm's versioning policy:
+    SUPPORTED_NODE_RELEASES), the optional digest pins its bytes; production needs
+    PRODUCTION_NODE_FLOOR. A digest never stands alone: without the tag neither this program nor
+    the policy pack could tell the release."""
+    tag = r.string("nodeImageTag")
+    digest = r.string("nodeImageDigest")
+    match = _NODE_TAG.fullmatch(tag)
+    release = (int(match.group(1)), int(match.group(2))) if match else None
+    supported = ", ".join(f"{major}.{minor} or a later {major}.x"
+                          for major, (_m, minor) in sorted(SUPPORTED_NODE_RELEASES.items(), reverse=True))
+    if release is None or release[0] not in SUPPORTED_NODE_RELEASES:
+        r.problem("nodeImageTag", tag, f"allowed: a wallarm/node release tag (e.g. 7.1.0) of a "
+                                       f"supported line: {supported}")
+    elif release < SUPPORTED_NODE_RELEASES[release[0]]:
+        r.problem("nodeImageTag", tag, f"Wallarm supports only the latest minor of each major: "
+                                       f"{supported}")
+    elif environment == PRODUCTION_ENVIRONMENT and release < PRODUCTION_NODE_FLOOR:
+        floor = ".".join(map(str, PRODUCTION_NODE_FLOOR))
+        r.problem("nodeImageTag", tag, f"the prod environment needs {floor} or later (it fixes a "
+                                       "detection bypass through streamed request data)")
+    if digest and not _DIGEST.fullmatch(digest):
+        r.problem("nodeImageDigest", digest, "allowed: sha256:<64 lower-case hex digits> (the "
+                                             "image manifest digest), or empty")
+    return f"wallarm/node:{tag}" + (f"@{digest}" if digest else "")
+
+
 def load(config: pulumi.Config | None = None) -> Settings:
     """Read and validate every setting; raise one SettingsError naming every bad key."""
     config = config or pulumi.Config(NAMESPACE)
     r = _Reader(config)
 
     region = pulumi.Config("aws").get("region") or ""
-    region_ok = bool(_REGION.match(region))
+    region_ok = bool(_REGION.fullmatch(region))
     if not region_ok:
         r.problems.append(f"aws:region: got {region!r}; set an AWS region such as eu-west-1 "
                           "(`pulumi config set aws:region eu-west-1`)")
 
-    environment = r.string("environment")
-    if environment:
-        r.one_of("environment", environment, ENVIRONMENTS)
+    _unknown_keys(r)
+    for key in sorted(known_keys()):
+        r.raw(key)   # every value's length and characters, before any pattern or parser sees it
+    environment = _environment(r)
 
     vpc_cidr = r.string("vpcCidr")
     try:
@@ -823,11 +1049,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.check("wallarmApplication", application, application == -1 or application >= 1,
             "allowed: -1 (the default application) or a positive application id")
 
-    tag = r.string("nodeImageTag")
-    match = _NODE_TAG.match(tag)
-    r.check("nodeImageTag", tag, bool(match) and int(match.group(1)) in SUPPORTED_NODE_MAJORS,
-            "allowed: a wallarm/node release of a supported major "
-            f"({', '.join(f'{m}.x' for m in SUPPORTED_NODE_MAJORS)}), e.g. 7.1.0")
+    node_image = _node_image(r, environment)
 
     cpu = r.integer("nodeCpu")
     memory = r.integer("nodeMemory")
@@ -858,9 +1080,9 @@ def load(config: pulumi.Config | None = None) -> Settings:
 
     # The token: a Pulumi secret, or the ARN of a Secrets Manager secret that already holds it.
     token_key = f"{NAMESPACE}:wallarmToken"
-    token_given = bool((config.get("wallarmToken") or "").strip())
+    token_given = bool((r.raw("wallarmToken") or "").strip())
     token_arn = r.string("wallarmTokenSecretArn")
-    if token_given == bool(token_arn):
+    if token_given == bool(token_arn) and "wallarmTokenSecretArn" not in r.refused:
         r.problems.append(
             "wallarmToken / wallarmTokenSecretArn: "
             + ("both are set" if token_given else "neither is set")
@@ -872,16 +1094,14 @@ def load(config: pulumi.Config | None = None) -> Settings:
         r.problems.append("wallarmToken: given in plaintext; allowed: a secret value only "
                           "(`pulumi config set --secret wallarmToken ...`)")
     if token_arn:
-        arn_match = _SECRET_ARN.match(token_arn)
+        arn_match = _SECRET_ARN.fullmatch(token_arn)
         r.check("wallarmTokenSecretArn", token_arn, bool(arn_match),
                 "allowed: a Secrets Manager secret ARN "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
-        if arn_match and region_ok and arn_match.group(1) != region:
-            r.problem("wallarmTokenSecretArn", token_arn,
-                      f"the secret must be in the stack's region ({region})")
+        _same_region(r, "wallarmTokenSecretArn", token_arn, arn_match, region if region_ok else "")
 
     app_image = r.string("appImage")
-    r.check("appImage", app_image, bool(_IMAGE.match(app_image)),
+    r.check("appImage", app_image, image_reference_ok(app_image),
             "allowed: a container image reference such as ealen/echo-server:0.9.2")
     app_port = r.integer("appPort")
     r.in_range("appPort", app_port, 1024, 65535)
@@ -889,7 +1109,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.in_range("appCount", app_count, 1, 100)
     health_path = r.string("appHealthCheckPath")
     r.check("appHealthCheckPath", health_path,
-            bool(_HEALTH_PATH.match(health_path)) and len(health_path) <= 1024,
+            bool(_HEALTH_PATH.fullmatch(health_path)),
             "allowed: an absolute URL path such as /health")
 
     certificate = r.string("certificateArn")
@@ -898,12 +1118,10 @@ def load(config: pulumi.Config | None = None) -> Settings:
     if entry.kind != "alb":
         pass  # certificateArn and allowHttpOnly were judged for this entry by _entry_settings
     elif certificate:
-        cert_match = _ACM_ARN.match(certificate)
+        cert_match = _ACM_ARN.fullmatch(certificate)
         r.check("certificateArn", certificate, bool(cert_match),
                 "allowed: an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
-        if cert_match and region_ok and cert_match.group(1) != region:
-            r.problem("certificateArn", certificate,
-                      f"the certificate must be in the stack's region ({region})")
+        _same_region(r, "certificateArn", certificate, cert_match, region if region_ok else "")
         if http_only:
             r.problem("allowHttpOnly", True, "must be false when certificateArn is set")
     elif not http_only:
@@ -922,6 +1140,19 @@ def load(config: pulumi.Config | None = None) -> Settings:
                   f"allowed: {', '.join(WAF_MANAGED_RULE_GROUPS)}")
     if duplicates:
         r.problem("wafManagedRuleGroups", duplicates, "each rule group may appear once")
+    if not groups:
+        r.problem("wafManagedRuleGroups", groups, "allowed: at least one managed rule group (a web "
+                  "ACL with the rate rule alone inspects nothing), e.g. the default list")
+    elif environment == PRODUCTION_ENVIRONMENT and set(WAF_PRODUCTION_BASELINE) - set(groups):
+        r.problem("wafManagedRuleGroups", groups,
+                  f"must include {' and '.join(WAF_PRODUCTION_BASELINE)} in the prod environment "
+                  "(AWS's baseline rule groups)")
+    bot_level = r.string("wafBotControlInspectionLevel")
+    r.one_of("wafBotControlInspectionLevel", bot_level, BOT_CONTROL_INSPECTION_LEVELS)
+    if BOT_CONTROL not in groups and _differs(r.raw("wafBotControlInspectionLevel"),
+                                              DEFAULTS["wafBotControlInspectionLevel"]):
+        r.problem("wafBotControlInspectionLevel", bot_level,
+                  f"applies only when wafManagedRuleGroups lists {BOT_CONTROL}; remove it")
     capacity = WAF_RATE_RULE_WCU + sum(WAF_MANAGED_RULE_GROUPS.get(g, 0) for g in set(groups))
     if capacity > WAF_WCU_BUDGET:
         r.problem("wafManagedRuleGroups", groups,
@@ -949,9 +1180,9 @@ def load(config: pulumi.Config | None = None) -> Settings:
     r.one_of("logRetentionDays", retention, LOG_RETENTION_DAYS)
 
     network_and_backend = _network_and_backend(r, region if region_ok else "", environment)
-    fleet = _node_fleet(r, tag, grace)
+    fleet = _node_fleet(r, r.string("nodeImageTag"), grace)
     ops = _load_ops(r, region if region_ok else "", environment,
-                    token_arn_given=bool(token_arn) and bool(_SECRET_ARN.match(token_arn)),
+                    token_arn_given=bool(token_arn) and bool(_SECRET_ARN.fullmatch(token_arn)),
                     fleet=fleet["node_fleet"])
 
     # The custom domain is an alias record to the edge ALB and a certificate on its HTTPS listener:
@@ -965,7 +1196,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
 
     token: pulumi.Output[str] | None = None
     if token_given:
-        token = pulumi.Output.secret(config.get("wallarmToken").strip())
+        token = pulumi.Output.secret(r.raw("wallarmToken").strip())
 
     return Settings(
         project=pulumi.get_project(),
@@ -981,7 +1212,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
         wallarm_application=application,
         wallarm_token=token,
         wallarm_token_secret_arn=token_arn or None,
-        node_image=f"wallarm/node:{tag}",
+        node_image=node_image,
         node_cpu=cpu,
         node_memory=memory,
         node_postanalytics_memory_mib=arena,
@@ -994,6 +1225,7 @@ def load(config: pulumi.Config | None = None) -> Settings:
         app_health_check_path=health_path,
         certificate_arn=certificate or None,
         waf_managed_rule_groups=tuple(groups),
+        waf_bot_control_inspection_level=bot_level,
         waf_rate_limit=rate_limit,
         waf_rate_window_seconds=rate_window,
         waf_rate_limit_key=rate_key,
@@ -1022,11 +1254,11 @@ NLB_EXEMPTION_MIN_CHARS = 20
 NLB_IP_PRESERVATION = ("auto", "on", "off")
 API_GATEWAY_RATE_MAX = 10_000   # the default account-level REST API quota per region
 API_GATEWAY_BURST_MAX = 5_000
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DNS_NAME = _pattern(r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # AWS tag values: letters, digits, spaces and _ . : / = + - @, at most 256 characters.
-_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+_TAG_VALUE = _pattern(r"^[\w .:/=+\-@]{1,256}$")
 _WAF_KEYS = ("wafManagedRuleGroups", "wafRateLimit", "wafRateWindowSeconds", "wafRateLimitKey")
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")
+_S3_URI = _pattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")
 # Which keys belong to which entry: setting one of them for another entry is a mistake worth naming.
 _ENTRY_KEYS = {
     "cloudfrontOriginStyle": ("cloudfront",),
@@ -1120,7 +1352,7 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
     if cloudfront:
         # CloudFront's default *.cloudfront.net certificate pins the viewer minimum to TLSv1;
         # TLS 1.2 at the viewer needs our own certificate and names.
-        cf_match = _ACM_ARN.match(cf_certificate)
+        cf_match = _ACM_ARN.fullmatch(cf_certificate)
         if not cf_match:
             r.problem("cloudfrontCertificateArn", cf_certificate,
                       "required with CloudFront in front: an ACM certificate ARN in us-east-1 "
@@ -1132,7 +1364,7 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
             r.problem("cloudfrontAliases", aliases,
                       "required with CloudFront in front: at least one DNS name the viewer "
                       "certificate covers, e.g. [\"www.example.com\"]")
-    bad_aliases = [a for a in aliases if not _DNS_NAME.match(a)]
+    bad_aliases = [a for a in aliases if not _DNS_NAME.fullmatch(a)]
     if bad_aliases:
         r.problem("cloudfrontAliases", bad_aliases, "allowed: DNS names such as www.example.com")
     if len(set(aliases)) != len(aliases):
@@ -1144,7 +1376,7 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
                       "required when nlbFrontedByCloudFront is false: an NLB cannot carry AWS WAF, "
                       f"so say why this stack may go without it (at least {NLB_EXEMPTION_MIN_CHARS} "
                       "characters); the policy pack reports it as an advisory on every preview")
-        if reason and not _TAG_VALUE.match(reason):
+        if reason and not _TAG_VALUE.fullmatch(reason):
             r.problem("nlbWafExemptionReason", reason,
                       "allowed: at most 256 letters, digits, spaces and _ . : / = + - @ (it becomes "
                       "the NLB's layerguard:waf-exemption tag)")
@@ -1159,10 +1391,10 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
                       "allowed only when nlbFrontedByCloudFront is false (CloudFront's WAF covers "
                       "this NLB); remove it")
 
-    if domain and not _DNS_NAME.match(domain):
+    if domain and not _DNS_NAME.fullmatch(domain):
         r.problem("apiGatewayDomainName", domain, "allowed: a DNS name such as api.example.com")
     if truststore:
-        r.check("apiGatewayMtlsTruststoreUri", truststore, bool(_S3_URI.match(truststore)),
+        r.check("apiGatewayMtlsTruststoreUri", truststore, bool(_S3_URI.fullmatch(truststore)),
                 "allowed: an S3 URI of the PEM truststore, s3://<bucket>/<key>")
         if not domain:
             r.problem("apiGatewayMtlsTruststoreUri", truststore,
@@ -1178,12 +1410,10 @@ def _entry_settings(r: _Reader, region: str | None, certificate: str,
             r.problem("allowHttpOnly", True, f"allowed only with entry alb; entry {kind} serves "
                                              "HTTPS only")
         if certificate:
-            cert_match = _ACM_ARN.match(certificate)
+            cert_match = _ACM_ARN.fullmatch(certificate)
             r.check("certificateArn", certificate, bool(cert_match),
                     "allowed: an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
-            if cert_match and region and cert_match.group(1) != region:
-                r.problem("certificateArn", certificate,
-                          f"the certificate must be in the stack's region ({region})")
+            _same_region(r, "certificateArn", certificate, cert_match, region or "")
             if not required:
                 r.problem("certificateArn", certificate,
                           "not used with entry apigateway without apiGatewayDomainName; remove it "

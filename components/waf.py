@@ -19,14 +19,30 @@ import pulumi_aws as aws
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 BODY_SIZE_RULE = "SizeRestrictions_BODY"
 BODY_SIZE_ACTIONS = ("count", "block")
+# Bot Control is configured by its inspection level, which the WAFV2 API requires
+# (ManagedRuleGroupConfig.AWSManagedRulesBotControlRuleSet.InspectionLevel, COMMON or TARGETED:
+# https://docs.aws.amazon.com/waf/latest/APIReference/API_AWSManagedRulesBotControlRuleSet.html).
+BOT_CONTROL_RULE_SET = "AWSManagedRulesBotControlRuleSet"
+BOT_CONTROL_INSPECTION_LEVELS = ("COMMON", "TARGETED")
 
 
 def managed_rule_group_statement(group: str, *, body_size_action: str = "count",
+                                 bot_control_inspection_level: str = "COMMON",
                                  ) -> aws.wafv2.WebAclRuleStatementArgs:
     """The statement of an AWS managed rule group rule, with SizeRestrictions_BODY overridden to
-    count in the Common rule set unless `body_size_action` is "block" (the rule's own action)."""
+    count in the Common rule set unless `body_size_action` is "block" (the rule's own action), and
+    Bot Control given its inspection level."""
     if body_size_action not in BODY_SIZE_ACTIONS:
         raise ValueError(f"body size action {body_size_action!r}: expected count or block")
+    if bot_control_inspection_level not in BOT_CONTROL_INSPECTION_LEVELS:
+        raise ValueError(f"Bot Control inspection level {bot_control_inspection_level!r}: "
+                         "expected COMMON or TARGETED")
+    configs = None
+    if group == BOT_CONTROL_RULE_SET:
+        configs = [aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementManagedRuleGroupConfigArgs(
+            aws_managed_rules_bot_control_rule_set=(
+                aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementManagedRuleGroupConfigAwsManagedRulesBotControlRuleSetArgs(
+                    inspection_level=bot_control_inspection_level)))]
     overrides = None
     if group == COMMON_RULE_SET and body_size_action == "count":
         overrides = [aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
@@ -35,7 +51,8 @@ def managed_rule_group_statement(group: str, *, body_size_action: str = "count",
                 count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()))]
     return aws.wafv2.WebAclRuleStatementArgs(
         managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-            vendor_name="AWS", name=group, rule_action_overrides=overrides))
+            vendor_name="AWS", name=group, rule_action_overrides=overrides,
+            managed_rule_group_configs=configs))
 
 
 def log_delivery_policy(name: str, log_group: aws.cloudwatch.LogGroup, *,

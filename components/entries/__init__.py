@@ -24,14 +24,16 @@ def build(name: str, s: Settings, network: Network,
     acl = waf.WafArgs(managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
                       rate_window_seconds=s.waf_rate_window_seconds,
                       rate_limit_key=s.waf_rate_limit_key, log_retention_days=s.log_retention_days,
-                      body_size_action=s.ops.waf_body_size_action)
+                      body_size_action=s.ops.waf_body_size_action,
+                      bot_control_inspection_level=s.waf_bot_control_inspection_level)
     if e.kind == "alb":
         return AlbPerimeter(name, network, AlbPerimeterArgs(
             certificate_arn=s.certificate_arn, deletion_protection=s.deletion_protection,
             managed_rule_groups=s.waf_managed_rule_groups, rate_limit=s.waf_rate_limit,
             rate_window_seconds=s.waf_rate_window_seconds, rate_limit_key=s.waf_rate_limit_key,
             log_retention_days=s.log_retention_days, access_logs=s.alb_access_logs,
-            body_size_action=s.ops.waf_body_size_action), opts=opts)
+            body_size_action=s.ops.waf_body_size_action,
+            bot_control_inspection_level=s.waf_bot_control_inspection_level), opts=opts)
     if e.cloudfront_in_front:
         # CloudFront takes web ACLs (and their logs) from us-east-1 only: an explicit provider.
         us_east_1 = aws.Provider(f"aws-{CLOUDFRONT_REGION}", region=CLOUDFRONT_REGION,

@@ -40,6 +40,7 @@ class AlbPerimeterArgs:
     access_logs: bool = True
     # SizeRestrictions_BODY of the Common rule set: count (the nodes inspect whole bodies) or block.
     body_size_action: str = "count"
+    bot_control_inspection_level: str = "COMMON"
     # Set when this ALB is a CloudFront origin (entry cloudfront): then CloudFront's web ACL is
     # the perimeter WAF, and the ALB admits only what CloudFront sends.
     origin: CloudFrontOriginGuard | None = None
@@ -127,7 +128,8 @@ class AlbPerimeter(pulumi.ComponentResource):
             acl = waf.web_acl(name, "REGIONAL", waf.WafArgs(
                 managed_rule_groups=args.managed_rule_groups, rate_limit=args.rate_limit,
                 rate_window_seconds=args.rate_window_seconds, rate_limit_key=args.rate_limit_key,
-                log_retention_days=args.log_retention_days, body_size_action=args.body_size_action),
+                log_retention_days=args.log_retention_days, body_size_action=args.body_size_action,
+                bot_control_inspection_level=args.bot_control_inspection_level),
                 self._tags, child,
                 "Edge web ACL: AWS managed rules and a per-client rate limit")
             self.web_acl, self.waf_log_group, self.waf_logging = acl.web_acl, acl.log_group, acl.logging

@@ -25,6 +25,8 @@ class WafArgs:
     log_retention_days: int
     # SizeRestrictions_BODY of the Common rule set: count (the nodes inspect whole bodies) or block.
     body_size_action: str = "count"
+    # Inspection level of AWSManagedRulesBotControlRuleSet, when listed (COMMON or TARGETED).
+    bot_control_inspection_level: str = "COMMON"
 
 
 def visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
@@ -60,7 +62,9 @@ def web_acl(name: str, scope: str, args: WafArgs, tags: Callable[[str], dict[str
             name=group, priority=priority,
             override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
                 none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
-            statement=waf.managed_rule_group_statement(group, body_size_action=args.body_size_action),
+            statement=waf.managed_rule_group_statement(
+                group, body_size_action=args.body_size_action,
+                bot_control_inspection_level=args.bot_control_inspection_level),
             visibility_config=visibility(f"{name}-{group}")))
     acl = aws.wafv2.WebAcl(
         f"{name}-web-acl", scope=scope, description=description,

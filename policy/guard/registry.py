@@ -18,7 +18,7 @@ from guard.policies.aws.lb import (
 from guard.policies.aws.wafv2 import web_acl_logging, web_acl_rate_rule
 from guard.policies.meta import report_deferred, report_layers, report_suppressions, suppression_reason
 from guard.policies.stack import acknowledged_gaps, no_bypass, origin_protection, perimeter_waf
-from guard.policies.wallarm import node_mode, token_secret
+from guard.policies.wallarm import node_mode, node_version, token_secret
 
 # Per-resource hygiene (resource policies and resource-scoped stack policies).
 HYGIENE = [
@@ -32,6 +32,7 @@ HYGIENE = [
     service_public_ip,
     token_secret,
     node_mode,
+    node_version,
 ]
 
 # Stack policies over the reachability model (no-bypass, perimeter coverage) go here: append each

@@ -24,6 +24,7 @@ TLS, REDIRECT, HEADERS, DESYNC, DELETION = ("enforce-listener-tls-policy", "requ
 LOGGING, RATE, PUBLIC_IP, TOKEN, MODE = ("configure-waf-logging", "require-rate-based-rule",
                                          "disallow-task-public-ip", "require-wallarm-token-secret",
                                          "enforce-wallarm-mode")
+RELEASE = "require-supported-node-release"
 
 # change: {(policy, offending resource name)} it must produce on its own (empty: a safe variation).
 EXPECT = {
@@ -70,6 +71,18 @@ EXPECT = {
     "vhost-healthz-off": set(),
     "vhost-location-off-proxy": {(MODE, "node-task")},
     "vhost-server-off": {(MODE, "node-task")},
+    # LG-WLM-002 failing closed (issue 20): the 7.x image gates NGINX on WALLARM_IGNORE_REGISTER_ERROR
+    "node-register-error-ignored": set(),
+    # LG-WLM-003: supported releases everywhere, the 7.1 floor and a visible release in production
+    "node-image-6x": set(),
+    "node-image-old-minor": {(RELEASE, "node-task")},
+    "node-image-untagged": {(RELEASE, "node-task")},
+    "node-image-digest-only": set(),
+    "node-image-tag-digest": set(),
+    # production by declaration (the provider's layerguard:environment default tag)
+    "declare-prod": set(),
+    "declare-dev": set(),
+    "declare-blank": set(),
 }
 
 # Changes that touch different resources share one preview (each preview costs ~3 s of CPU);
@@ -97,6 +110,29 @@ BATCHES = {
     # the stack decides: prod requires deletion protection and WALLARM_MODE=block
     "prod": ("prod", None, ["alb-no-deletion-protection", "wallarm-mode-monitoring"],
              {(DELETION, "edge-alb"), (MODE, "node-task")}),
+    # production requires failing closed with both switches the 7.x image reads
+    "prod-fail-open": ("prod", None, ["node-register-error-ignored"], {(MODE, "node-task")}),
+    "fail-release": ("dev", None, ["node-image-old-minor"], None),
+    "fail-release-untagged": ("dev", None, ["node-image-untagged"], None),
+    "safe-release": ("dev", None, ["node-image-6x"], None),
+    "safe-release-digest": ("dev", None, ["node-image-digest-only"], None),
+    "prod-release-6x": ("prod", None, ["node-image-6x"], {(RELEASE, "node-task")}),
+    "prod-release-digest-only": ("prod", None, ["node-image-digest-only"], {(RELEASE, "node-task")}),
+    "prod-release-tag-digest": ("prod", None, ["node-image-tag-digest"], set()),
+    # production is what the stack declares, or its name: a copy of prod named `live` that
+    # declares prod is judged as prod; a blank or unknown declaration is production (fail closed);
+    # a declaration never takes production away from a stack named prod; nothing declared: the
+    # name alone decides
+    "live-declared-prod": ("live", None, ["declare-prod", "alb-no-deletion-protection",
+                                          "wallarm-mode-monitoring"],
+                           {(DELETION, "edge-alb"), (MODE, "node-task")}),
+    "live-declared-blank": ("live", None, ["declare-blank", "node-image-6x"], {(RELEASE, "node-task")}),
+    "live-declared-dev": ("live", None, ["declare-dev", "alb-no-deletion-protection",
+                                         "wallarm-mode-monitoring", "node-image-6x"], set()),
+    "live-undeclared": ("live", None, ["alb-no-deletion-protection", "wallarm-mode-monitoring",
+                                       "node-image-6x"], set()),
+    "prod-declared-dev": ("prod", None, ["declare-dev", "alb-no-deletion-protection"],
+                          {(DELETION, "edge-alb")}),
     # the policy config decides
     "configured": ("dev", {REDIRECT: {"includeInternal": True},
                            DESYNC: {"allowedModes": ["strictest"]},
@@ -111,12 +147,12 @@ BATCHES = {
 # Unknown at preview (computed from another resource), known (and compliant) at update: resource
 # rules defer to `pulumi up`, reported by the advisory report-deferred-checks policy.
 PREVIEW_ONLY = ("listener-ssl-unknown,taskdef-unknown",
-                {(TLS, "edge-https"), (TOKEN, "node-task"), (MODE, "node-task")})
+                {(TLS, "edge-https"), (TOKEN, "node-task"), (MODE, "node-task"), (RELEASE, "node-task")})
 
 # The token's secret is created in the same stack: deferred at preview in both cases; at update
 # the compliant one passes and the token in `environment` fails.
 IN_STACK = {"token-secret-in-stack": set(), "token-secret-in-stack,token-in-env": {(TOKEN, "node-task")}}
-IN_STACK_DEFERRED = {(TOKEN, "node-task"), (MODE, "node-task")}
+IN_STACK_DEFERRED = {(TOKEN, "node-task"), (MODE, "node-task"), (RELEASE, "node-task")}
 DEFERRED_POLICY = "report-deferred-checks"
 _DEFERRED_RE = re.compile(r"^decided at `pulumi up`, before (\S+) is created: \[(LG-[A-Z]+-\d{3})\] (\S+) "
                           r"waits for \.(\S+) \(")

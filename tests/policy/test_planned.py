@@ -183,11 +183,11 @@ def in_stack_secret():
 def test_resource_rules_defer_at_preview_and_fail_closed_otherwise(in_stack_secret):
     """The same unknown task definition: advisory deferral in a dry run, mandatory otherwise."""
     task = next(r.urn for r in in_stack_secret.resources if r.name == "node-task")
-    rules = {"require-wallarm-token-secret", "enforce-wallarm-mode"}
+    rules = {"require-wallarm-token-secret", "enforce-wallarm-mode", "require-supported-node-release"}
     at_preview = drive(in_stack_secret, dry_run=True)
     assert not [d for d in mandatory(at_preview) if d["policy"] in rules], show(at_preview)
     deferred = [d for d in at_preview if d["policy"] == "report-deferred-checks"]
-    assert {d["urn"] for d in deferred} == {task} and len(deferred) == 2, show(at_preview)
+    assert {d["urn"] for d in deferred} == {task} and len(deferred) == len(rules), show(at_preview)
     assert all(d["enforcement"] == "advisory" and d["message"].startswith(
         "decided at `pulumi up`, before node-task is created: [LG-WLM-00") and
         "waits for .containerDefinitions (" in d["message"] for d in deferred), show(at_preview)

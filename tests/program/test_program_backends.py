@@ -126,7 +126,9 @@ def test_existing_backend_over_verified_https():
 
 
 def test_existing_backend_with_a_private_ca():
-    pem = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2E=\n-----END CERTIFICATE-----")
+    # A real certificate: the program parses the bundle (a fake PEM is refused, issue 20).
+    from test_program_settings_hostile import _pem
+    pem = _pem().strip()
     result = run_example("existing-vpc-kong", "preview", pack=False,
                          config={"layerguard:backendCaBundle": pem})
     assert result.exit_code == 0, result.error

@@ -72,6 +72,8 @@ def test_node_container(update_run):
     assert "NGINX_BACKEND" not in env, "NGINX_BACKEND would overwrite the custom vhost"
     # dev fails open (its stack file says so); staging and prod fail closed, the default.
     assert env["WALLARM_FALLBACK"] == ("true" if stack == "dev" else "false")
+    # What the 7.1.0 image's init really gates NGINX on (components/node_fleet.py, issue 20).
+    assert env["WALLARM_IGNORE_REGISTER_ERROR"] == ("true" if stack == "dev" else "false")
     assert not any("TOKEN" in name for name in env), "the token must not be in the environment"
     (secret,) = node["secrets"]
     stack_arn = {"dev": "dev", "staging": "staging", "prod": "prod"}[stack]

@@ -195,7 +195,7 @@ INVALID = [
     ("wallarmModeAllowOverride", {"wallarmModeAllowOverride": "Strict!"}, "dev"),
     ("nodeFailClosed", {"nodeFailClosed": "false"}, "prod"),
     ("nodeFailClosed", {"nodeFailClosed": "maybe"}, "dev"),
-    ("nodeFailClosed", {"nodeImageTag": "6.6.0"}, "staging"),
+    ("nodeFailClosed", {"nodeImageTag": "6.13.0"}, "staging"),
     ("nodeImagePullThrough", {"nodeImagePullThrough": "yes"}, "dev"),
     ("nodeImagePullThroughPrefix", {"nodeImagePullThroughPrefix": "Docker_Hub"}, "dev"),
     ("nodeImagePullThroughPrefix", {"nodeImagePullThroughPrefix": "x"}, "dev"),
@@ -259,7 +259,8 @@ def _node_mode():
 
 
 NODE = {"name": "wallarm", "image": "wallarm/node:7.1.0",
-        "environment": [{"name": "WALLARM_MODE", "value": "block"}, {"name": "WALLARM_FALLBACK", "value": "false"}]}
+        "environment": [{"name": "WALLARM_MODE", "value": "block"}, {"name": "WALLARM_FALLBACK", "value": "false"},
+                        {"name": "WALLARM_IGNORE_REGISTER_ERROR", "value": "false"}]}
 
 
 def _vhost(body: str) -> dict:
@@ -289,9 +290,17 @@ def test_pack_override_and_fallback_predicates():
     (finding,) = node_mode._overrides([NODE], [_vhost(loose), NODE], "prod", prod)
     assert "wallarm_mode_allow_override on in 'location /'" in finding
     # Fail closed: the environment and every vhost level.
-    fallback_on = dict(NODE, environment=[{"name": "WALLARM_MODE", "value": "block"}])
+    fallback_on = dict(NODE, environment=[e for e in NODE["environment"] if e["name"] != "WALLARM_FALLBACK"])
     (finding,) = node_mode._fail_closed([fallback_on], [_vhost(GOOD_VHOST), fallback_on], "prod")
     assert "WALLARM_FALLBACK None" in finding
+    # The 7.x image starts NGINX after a failed start-up unless registration errors are fatal
+    # (scripts/init at 7.1.0: the wd --wait-init gate), so that switch is required too.
+    for value in (None, "true"):
+        env = [e for e in NODE["environment"] if e["name"] != "WALLARM_IGNORE_REGISTER_ERROR"]
+        lenient = dict(NODE, environment=env + ([{"name": "WALLARM_IGNORE_REGISTER_ERROR", "value": value}]
+                                                if value else []))
+        (finding,) = node_mode._fail_closed([lenient], [_vhost(GOOD_VHOST), lenient], "prod")
+        assert f"WALLARM_IGNORE_REGISTER_ERROR {value!r}" in finding
     from_secret = dict(NODE, secrets=[{"name": "WALLARM_FALLBACK", "valueFrom": "arn:aws:ssm:x"}])
     (finding,) = node_mode._fail_closed([from_secret], [_vhost(GOOD_VHOST), from_secret], "prod")
     assert "from a secret" in finding

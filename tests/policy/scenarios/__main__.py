@@ -102,7 +102,7 @@ NODE_IMAGE = {
     "node-latest-tag": "wallarm/node:latest",
     "node-lookalike-repo": "ghcr.io/attacker/wallarm/node:7.1.0",
     "safe-node-ecr-pull-through": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/wallarm/node:7.1.0",
-    "safe-node-6x": "wallarm/node:6.6.1",
+    "safe-node-6x": "wallarm/node:6.13.2",  # the supported 6.x minor (LG-WLM-003)
 }.get(CASE, "wallarm/node:7.1.0")
 node_containers = [{
     "name": "wallarm", "image": NODE_IMAGE, "essential": True,

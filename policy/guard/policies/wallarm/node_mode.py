@@ -7,7 +7,8 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from guard.framework import Resource, Rule, is_unknown, resource_policy, stack_name
+from guard.framework import Resource, Rule, is_unknown, resource_policy
+from guard.policies import production
 from guard.policies.wallarm.containers import (
     _PROXYING,
     containers,
@@ -22,8 +23,8 @@ from guard.types import ECS_TASK_DEFINITION
 RULE = Rule(
     id="LG-WLM-002",
     name="enforce-wallarm-mode",
-    description="Every Wallarm node must filter in a mode the policy config allows for the stack, through WALLARM_MODE and any wallarm_mode directive of a custom virtual host, with a wallarm_mode_allow_override that keeps the Wallarm Cloud from weakening it, and with fallback off where the stack must fail closed.",
-    remediation="Set WALLARM_MODE and the vhost's server-level wallarm_mode to an allowed mode for this stack (production requires block), set wallarm_mode_allow_override strict or off in the vhost, turn filtering off only in locations that answer without proxying upstream, and where the stack must fail closed set WALLARM_FALLBACK=false and wallarm_fallback off.",
+    description="Every Wallarm node must filter in a mode the policy config allows for the stack, through WALLARM_MODE and any wallarm_mode directive of a custom virtual host, with a wallarm_mode_allow_override that keeps the Wallarm Cloud from weakening it, and with fallback off and registration errors fatal where the stack must fail closed (production, as guard/policies/production.py defines it).",
+    remediation="Set WALLARM_MODE and the vhost's server-level wallarm_mode to an allowed mode for this stack (production requires block), set wallarm_mode_allow_override strict or off in the vhost, turn filtering off only in locations that answer without proxying upstream, and where the stack must fail closed set WALLARM_FALLBACK=false, WALLARM_IGNORE_REGISTER_ERROR=false and wallarm_fallback off.",
     severity="high",
     link="https://docs.wallarm.com/admin-en/configure-wallarm-mode/",
     resource_types=(ECS_TASK_DEFINITION,),
@@ -40,7 +41,8 @@ RULE = Rule(
         "failClosedStacks": {
             "type": "array", "items": {"type": "string"},
             "default": ["prod", "prod-*", "production"],
-            "description": "Stack-name globs whose nodes must fail closed: WALLARM_FALLBACK=false on every node, and wallarm_fallback off (never on) in every custom vhost."}},
+            "description": "Stack-name globs whose nodes must fail closed: WALLARM_FALLBACK=false and WALLARM_IGNORE_REGISTER_ERROR=false on every node, and wallarm_fallback off (never on) in every custom vhost. They are also this rule's production names: a stack declared production (layerguard:environment) is judged as the stack prod."},
+        **production.CONFIG},
 )
 
 MODES = ("off", "monitoring", "safe_blocking", "block")
@@ -67,15 +69,15 @@ def check(res: Resource, cfg: dict):
     nodes = [c for c in every if is_wallarm(c)]
     if not nodes and not nginx_texts(every):
         return
-    stack = stack_name()
-    if is_unknown(stack):
+    judged, stack = production.judged_stack(res, cfg, cfg["failClosedStacks"])
+    if is_unknown(judged):
         yield "the stack name is unknown to the policy pack (PULUMI_STACK unset), so the allowed modes cannot be chosen"
         return
-    allowed = allowed_for(stack, cfg["allowedModes"])
+    allowed = allowed_for(judged, cfg["allowedModes"])
     yield from _env_modes(nodes, stack, allowed)
     yield from _vhost_modes(every, stack, allowed)
-    yield from _overrides(nodes, every, stack, allowed_for(stack, cfg["allowedModeOverrides"]))
-    if any(fnmatch.fnmatchcase(stack, pattern) for pattern in cfg["failClosedStacks"]):
+    yield from _overrides(nodes, every, stack, allowed_for(judged, cfg["allowedModeOverrides"]))
+    if any(fnmatch.fnmatchcase(judged, pattern) for pattern in cfg["failClosedStacks"]):
         yield from _fail_closed(nodes, every, stack)
 
 
@@ -103,7 +105,7 @@ def _overrides(nodes: list, every: list, stack: str, allowed: list):
             if DEFAULT_OVERRIDE not in allowed:
                 yield (f"container {container.get('name') or '?'!r} has no custom vhost setting "
                        f"wallarm_mode_allow_override, so it runs with {DEFAULT_OVERRIDE!r} and the Wallarm "
-                       f"Cloud may weaken its mode; stack {stack!r} allows {', '.join(allowed) or 'nothing'}")
+                       f"Cloud may weaken its mode; stack {stack} allows {', '.join(allowed) or 'nothing'}")
     for container, variable, text in texts:
         found = [(args[0] if args else "", loc) for name, args, loc, _b in directives(text)
                  if name == "wallarm_mode_allow_override"]
@@ -111,7 +113,7 @@ def _overrides(nodes: list, every: list, stack: str, allowed: list):
         where = f"container {container!r} {variable}"
         if not server and DEFAULT_OVERRIDE not in allowed:
             yield (f"{where}: no server-level wallarm_mode_allow_override, so it is {DEFAULT_OVERRIDE!r} "
-                   f"and the Wallarm Cloud may weaken the mode; stack {stack!r} allows "
+                   f"and the Wallarm Cloud may weaken the mode; stack {stack} allows "
                    f"{', '.join(allowed) or 'nothing'}")
         for value, loc in found:
             if value not in OVERRIDES:
@@ -119,29 +121,43 @@ def _overrides(nodes: list, every: list, stack: str, allowed: list):
             elif value not in allowed:
                 yield (f"{where}: wallarm_mode_allow_override {value}"
                        + (f" in '{loc}'" if loc else " at server level")
-                       + f"; stack {stack!r} allows {', '.join(allowed) or 'nothing'}")
+                       + f"; stack {stack} allows {', '.join(allowed) or 'nothing'}")
+
+
+# What the node image's start-up reads to fail closed (wallarm/docker-wallarm-node scripts/init
+# at the 7.1.0 build, commit d2feee3): WALLARM_FALLBACK=false makes the script stop at its own
+# first failing command (`set -e`, lines 93-96); NGINX is started only after
+# `wd ctl status --wait-init` succeeds (lines 132-143), and that fails only when wd runs strict,
+# WALLARM_IGNORE_REGISTER_ERROR=false (lines 133-136). Without the second, 7.x serves after a
+# failed start-up.
+FAIL_CLOSED_ENV = {
+    "WALLARM_FALLBACK": "a node that cannot load its rules keeps proxying unfiltered",
+    "WALLARM_IGNORE_REGISTER_ERROR": "the image starts NGINX even when its start-up (registration, "
+                                     "rules) failed",
+}
 
 
 def _fail_closed(nodes: list, every: list, stack: str):
     for container in nodes:
         label = container.get("name") or "?"
-        if "WALLARM_FALLBACK" in names(container.get("secrets")):
-            yield f"container {label!r} takes WALLARM_FALLBACK from a secret, so failing closed cannot be verified"
-            continue
-        value = names(container.get("environment")).get("WALLARM_FALLBACK")
-        if value != "false":
-            yield (f"container {label!r} has WALLARM_FALLBACK {value!r}, not 'false': a node that cannot "
-                   f"load its rules keeps proxying unfiltered; stack {stack!r} must fail closed")
+        for variable, harm in FAIL_CLOSED_ENV.items():
+            if variable in names(container.get("secrets")):
+                yield f"container {label!r} takes {variable} from a secret, so failing closed cannot be verified"
+                continue
+            value = names(container.get("environment")).get(variable)
+            if value != "false":
+                yield (f"container {label!r} has {variable} {value!r}, not 'false': {harm}; "
+                       f"stack {stack} must fail closed")
     for container, variable, text in nginx_texts(every):
         found = [(args[0] if args else "", loc) for name, args, loc, _b in directives(text)
                  if name == "wallarm_fallback"]
         where = f"container {container!r} {variable}"
         if not any(loc is None and value == "off" for value, loc in found):
-            yield f"{where}: no server-level wallarm_fallback off; stack {stack!r} must fail closed"
+            yield f"{where}: no server-level wallarm_fallback off; stack {stack} must fail closed"
         for value, loc in found:
             if value != "off":
                 yield (f"{where}: wallarm_fallback {value}" + (f" in '{loc}'" if loc else " at server level")
-                       + f"; stack {stack!r} must fail closed")
+                       + f"; stack {stack} must fail closed")
 
 
 def _vhost_modes(all_containers: list, stack: str, allowed: list):
@@ -155,7 +171,7 @@ def _vhost_modes(all_containers: list, stack: str, allowed: list):
             elif d.mode in allowed:
                 continue
             elif d.location is None:
-                yield f"{where} at server level; stack {stack!r} allows {', '.join(allowed) or 'nothing'}"
+                yield f"{where} at server level; stack {stack} allows {', '.join(allowed) or 'nothing'}"
             elif d.proxies and not _node_health_only(text, d.location):
                 yield f"{where} in '{d.location}', which proxies upstream: requests there reach the app unfiltered"
 
@@ -170,7 +186,7 @@ def _env_modes(nodes: list, stack: str, allowed: list):
         if mode not in MODES:
             yield f"container {label!r} has WALLARM_MODE {mode!r}, not one of {', '.join(MODES)}"
         elif mode not in allowed:
-            yield f"container {label!r} runs in mode {mode!r}; stack {stack!r} allows {', '.join(allowed) or 'nothing'}"
+            yield f"container {label!r} runs in mode {mode!r}; stack {stack} allows {', '.join(allowed) or 'nothing'}"
 
 
 POLICY = resource_policy(RULE, check)

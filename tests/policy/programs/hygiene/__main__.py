@@ -27,6 +27,15 @@ def tags(layer):
     return {"layerguard:layer": layer} if layer else None
 
 
+# The environment a stack declares (docs/CONTRACTS.md, "Production"): the layerguard:environment
+# default tag of the provider the edge ALB and the node task use; None: nothing declared.
+DECLARED = pick({"declare-prod": "prod", "declare-dev": "dev", "declare-blank": ""}, None)
+declared_opts = None
+if DECLARED is not None:
+    declared_opts = pulumi.ResourceOptions(provider=aws.Provider(
+        "declared", region="eu-west-1", default_tags={"tags": {"layerguard:environment": DECLARED}}))
+
+
 SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 
 
@@ -60,6 +69,7 @@ alb = aws.lb.LoadBalancer(
         None if case("alb-desync-default") else "strictest"),
     enable_deletion_protection=not case("alb-no-deletion-protection"),
     tags=tags("edge"),
+    opts=declared_opts,
 )
 nlb = aws.lb.LoadBalancer(
     "edge-nlb", load_balancer_type="network", subnets=SUBNETS, enable_deletion_protection=True,
@@ -149,6 +159,8 @@ if case("waf-cloudfront-log-region", "waf-cloudfront-log-use1"):
 cluster = aws.ecs.Cluster("cluster", tags=tags("node"))
 node_env = [{"name": "WALLARM_API_HOST", "value": "us1.api.wallarm.com"},
             {"name": "WALLARM_FALLBACK", "value": "false"},
+            *([] if case("node-register-error-ignored") else
+              [{"name": "WALLARM_IGNORE_REGISTER_ERROR", "value": "false"}]),
             {"name": "WALLARM_MODE", "value": pick({"wallarm-mode-monitoring": "monitoring",
                                                  "wallarm-mode-bogus": "blocking"}, "block")}]
 node_secrets = [{"name": "WALLARM_API_TOKEN", "valueFrom": TOKEN_PARAM}]
@@ -157,7 +169,13 @@ if case("token-in-env"):
     node_secrets = []
 if case("token-missing"):
     node_secrets = []
-node_container = {"name": "wallarm", "image": "wallarm/node:7.1.0", "essential": True,
+NODE_IMAGE = pick({"node-image-6x": "wallarm/node:6.13.2",
+                   "node-image-old-minor": "wallarm/node:7.0.3",
+                   "node-image-untagged": "wallarm/node",
+                   "node-image-digest-only": "wallarm/node@sha256:" + "0" * 64,
+                   "node-image-tag-digest": "wallarm/node:7.1.0-1@sha256:" + "0" * 64},
+                  "wallarm/node:7.1.0")
+node_container = {"name": "wallarm", "image": NODE_IMAGE, "essential": True,
                   "portMappings": [{"containerPort": 80}], "environment": node_env,
                   "secrets": node_secrets}
 VHOST = """server {
@@ -196,7 +214,8 @@ else:
     node_defs = json.dumps(node_containers)
 node_task = aws.ecs.TaskDefinition(
     "node-task", family="layerguard-node", cpu="1024", memory="2048", network_mode="awsvpc",
-    requires_compatibilities=["FARGATE"], container_definitions=node_defs, tags=tags("node"))
+    requires_compatibilities=["FARGATE"], container_definitions=node_defs, tags=tags("node"),
+    opts=declared_opts)
 aws.ecs.Service(
     "node-svc", cluster=cluster.arn, task_definition=node_task.arn, desired_count=2,
     launch_type="FARGATE",
