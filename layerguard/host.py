@@ -83,7 +83,7 @@ def answer_invoke(answers: list[dict[str, Any]], token: str, args: dict[str, Any
     return None
 
 
-def unplannable(request, has_schema: bool) -> str | None:
+def unplannable(request, has_schema: bool, dry_run: bool = False) -> str | None:
     """Why the offline engine cannot plan a registration the CLI would, or None.
 
     - A remote component (`ComponentResource(..., remote=True)`; every `pulumi_awsx` component):
@@ -96,7 +96,12 @@ def unplannable(request, has_schema: bool) -> str | None:
       its provider is the program's own pickled Python code (`__provider`), which the CLI runs
       in `pulumi-resource-pulumi-python` (sdk/python/dist/pulumi-resource-pulumi-python ->
       pulumi/dynamic/__main__.py `DynamicResourceProviderServicer`); what its `create` makes in the
-      cloud is invisible to the engine and to the pack.
+      cloud is invisible to the engine and to the pack. At a preview the CLI does not run `create`
+      either: that servicer's `Configure` answers no `supportsPreview`, so the engine takes the
+      inputs as the planned state (pkg/resource/plugin/provider_plugin.go `Create`: "If the
+      provider does not support previews, return the inputs as the state"); offline the preview
+      does the same, and only an update, whose outputs `create` makes, fails closed. (A provider
+      that overrides `check` would change those inputs; the engine does not run it.)
     - A custom resource no installed provider SDK describes: the engine does not know which of its
       attributes its provider computes (host: `schema.resource_class`)."""
     typ = request.type
@@ -107,8 +112,11 @@ def unplannable(request, has_schema: bool) -> str | None:
     if not request.custom or typ.startswith("pulumi:providers:"):
         return None
     if typ.startswith("pulumi-python:dynamic") or typ.startswith("pulumi-nodejs:dynamic"):
-        return ("a dynamic provider's resource: its provider is the program's own code, which the "
-                "CLI runs in pulumi-resource-pulumi-python; what it creates is invisible offline")
+        if dry_run:
+            return None
+        return ("a dynamic provider's resource: at `pulumi up` its outputs are what its `create` "
+                "returns, the program's own code, which the CLI runs in pulumi-resource-pulumi-python "
+                "and the offline engine does not (a preview, which does not run it either, is planned)")
     if not has_schema:
         return ("a custom resource no installed provider SDK describes: what its provider computes "
                 "is unknown offline")
@@ -264,7 +272,7 @@ def main(spec_path: str, out_path: str) -> int:
                 return response
             inputs = json_format.MessageToDict(request.object)
             cls = schema.resource_class(request.type) if request.custom else None
-            reason = unplannable(request, cls is not None)
+            reason = unplannable(request, cls is not None, dry_run)
             if request.custom:
                 inputs = downgrade_references(inputs)
             if cls is None or request.type.startswith("pulumi:providers:"):

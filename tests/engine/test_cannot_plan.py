@@ -30,6 +30,8 @@ CASES = {
 @pytest.mark.parametrize("mode", ["preview", "update"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_what_the_engine_cannot_plan_exits_2_naming_each_registration(name, mode):
+    if name == "dynamic" and mode == "preview":
+        pytest.skip("planned at preview as the CLI does: test_a_dynamic_resource_is_planned_at_preview_and_fails_the_pack")
     tails, what = CASES[name]
     result = preview(FAILCLOSED / name, "dev", mode, policy_pack=PACK if name == "awsx" else None)
     assert result.exit_code == 2, f"{name} ({mode}) gave a verdict: {result.violations}"
@@ -43,6 +45,21 @@ def test_what_the_engine_cannot_plan_exits_2_naming_each_registration(name, mode
         assert tail in result.error, result.error
     assert what in result.error
     assert f"cannot plan {len(tails)} registration(s)" in result.error
+
+
+def test_a_dynamic_resource_is_planned_at_preview_and_fails_the_pack():
+    """The dynamic provider answers no `supportsPreview`, so at a preview the CLI takes its inputs
+    as its state without running `create` (pulumi/pulumi pkg/resource/plugin/provider_plugin.go
+    `Create`; sdk/python/lib/pulumi/dynamic/__main__.py `Configure`): the engine plans it the same
+    way, and the pack, which cannot see what `create` will do, fails closed on it."""
+    bare = preview(FAILCLOSED / "dynamic", "dev", "preview")
+    assert bare.exit_code == 0, bare.error
+    [res] = [r for r in bare.resources if r.type == "pulumi-python:dynamic:Resource"]
+    assert res.outputs["port"] == 22 and res.outputs["cidr"] == "0.0.0.0/0"
+    judged = preview(FAILCLOSED / "dynamic", "dev", "preview", policy_pack=PACK)
+    assert judged.exit_code == 1, judged.error
+    assert any(v.enforcement == "mandatory" and v.urn.endswith("::world-22") and "dynamic provider" in v.message
+               for v in judged.violations), [(v.policy, v.urn) for v in judged.violations]
 
 
 def test_awsx_is_the_real_package():

@@ -25,9 +25,19 @@ def messages_of(result, name):
     return res, request, entry
 
 
+# An update of a dynamic resource is refused offline (host.py `unplannable`): the update runs
+# leave it out.
+NO_DYNAMIC = {"remediate:dynamic": "false"}
+
+
+def _fixture(mode, **kwargs):
+    return preview(REMEDIATE / "program", "test", mode, policy_pack=REMEDIATE / "pack",
+                   config=NO_DYNAMIC if mode == "update" else None, **kwargs)
+
+
 @pytest.fixture(scope="module", params=["preview", "update"])
 def remediated(request):
-    return preview(REMEDIATE / "program", "test", request.param, policy_pack=REMEDIATE / "pack")
+    return _fixture(request.param)
 
 
 def reported(result, policy):
@@ -58,32 +68,43 @@ def test_a_remediate_level_violation_is_mandatory():
     """analyze_snapshot.go `analyzeResource`: a diagnostic at `remediate` after remediation ran is
     downgraded to `mandatory`; in an update the resource is invalid."""
     for mode in ("preview", "update"):
-        result = preview(REMEDIATE / "program", "test", mode, policy_pack=REMEDIATE / "pack",
-                         policy_config={"still-failing": "remediate"})
+        result = _fixture(mode, policy_config={"still-failing": "remediate"})
         [violation] = [v for v in result.violations if v.policy == "still-failing"]
         assert violation.enforcement == "mandatory" and violation.urn.endswith("::short")
         assert result.exit_code == 1
     assert result.stopped is not None and result.stopped.name == "short"
 
 
-def test_internal_keys_are_not_sent_to_analyze(remediated):
+def test_internal_keys_are_not_sent_to_analyze():
     """analyzer_plugin.go `Analyze`/`AnalyzeStack`: `SkipInternalKeys: true` drops the dynamic
     resource's top-level `__provider`."""
-    res, request, entry = messages_of(remediated, "echo")
+    result = _fixture("preview")
+    res, request, entry = messages_of(result, "echo")
     assert "__provider" in res.inputs  # the SDK sent it
     assert "__provider" not in request.properties and "__provider" not in entry.properties
-    assert reported(remediated, "report-inputs")["echo"] == "keys hello"
+    assert reported(result, "report-inputs")["echo"] == "keys hello"
+    # At preview the CLI plans a dynamic resource with its inputs as its state (the dynamic
+    # provider does not support previews: provider_plugin.go `Create`).
+    assert entry.properties["hello"] == "world"
+
+
+def test_a_dynamic_resource_is_refused_at_update():
+    """Its outputs are what the program's own `create` returns, which the engine does not run:
+    exit 2 naming it, never a verdict."""
+    result = preview(REMEDIATE / "program", "test", "update", policy_pack=REMEDIATE / "pack")
+    assert result.exit_code == 2 and not result.violations
+    assert "::echo (pulumi-python:dynamic:Resource)" in result.error, result.error
 
 
 def test_resource_options_come_from_the_registration(remediated):
     """step_generator.go `analyzeAll` / `AnalyzeResources`; analyzer_plugin.go
     `marshalResourceOptions`; custom timeouts in seconds (source_eval.go `generateTimeoutInSeconds`)."""
-    _res, request, entry = messages_of(remediated, "echo")
+    _res, request, entry = messages_of(remediated, "opts")
     for options in (request.options, entry.options):
         assert options.protect is True
-        assert list(options.ignoreChanges) == ["hello"]
+        assert list(options.ignoreChanges) == ["length"]
         assert options.deleteBeforeReplaceDefined and not options.deleteBeforeReplace
-        assert list(options.additionalSecretOutputs) == ["hello"]
+        assert list(options.additionalSecretOutputs) == ["result"]
         assert (options.customTimeouts.create, options.customTimeouts.update, options.customTimeouts.delete) == \
             (90, 0, 7200)
         assert options.parent == "urn:pulumi:test::remediate::pulumi:pulumi:Stack::remediate-test"

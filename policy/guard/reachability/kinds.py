@@ -167,6 +167,9 @@ NETWORK_PROPS = (
 )
 
 
+DYNAMIC = ("pulumi-python:dynamic:", "pulumi-nodejs:dynamic:")
+
+
 def classify(res_type: str, props: dict) -> tuple[str, str]:
     """('understood' | 'inert' | 'exposing' | 'unknown-network' | 'ignored', why)."""
     if res_type in UNDERSTOOD:
@@ -175,6 +178,12 @@ def classify(res_type: str, props: dict) -> tuple[str, str]:
         return "inert", ""
     if res_type in EXPOSING:
         return "exposing", EXPOSING[res_type]
+    if res_type.startswith(DYNAMIC):
+        # The CLI plans a dynamic resource with its inputs as its state and runs its `create`, the
+        # program's own code, at `pulumi up`: whatever that creates or opens is never a resource the
+        # pack sees, so the model cannot rule out a path through it.
+        return "exposing", ("a dynamic provider's resource: its create is the program's own code, "
+                            "which may create or open anything in the account without the pack seeing it")
     if not res_type.startswith("aws:"):
         return "ignored", ""
     used = [p for p in NETWORK_PROPS if props.get(p) is not None]
