@@ -82,14 +82,22 @@ from .base import (
     same,
 )
 from .cloudfront import CloudFront
-from .compute import DEFAULT_NODE_MAJORS, DEFAULT_NODE_REPOSITORIES, Compute, NodeRules, node_rules_from, split_image
+from .compute import (
+    DEFAULT_NODE_AMI_OWNERS,
+    DEFAULT_NODE_MAJORS,
+    DEFAULT_NODE_REPOSITORIES,
+    Compute,
+    NodeRules,
+    node_rules_from,
+    split_image,
+)
 from .loadbalancing import LoadBalancing
 from .net import AclRule, Network, SubnetIndex
 from .network import FOREIGN_SG_TAG, NetworkFamily
 from .sharing import Sharing
 
 __all__ = [
-    "COMPUTE", "DEFAULT_NODE_MAJORS", "DEFAULT_NODE_REPOSITORIES", "FOREIGN_SG_TAG", "FORWARDERS", "INTERNET",
+    "COMPUTE", "DEFAULT_NODE_AMI_OWNERS", "DEFAULT_NODE_MAJORS", "DEFAULT_NODE_REPOSITORIES", "FOREIGN_SG_TAG", "FORWARDERS", "INTERNET",
     "Edge", "Endpoint", "Model", "NodeRules", "Problem", "Source", "model_for", "node_rules_from", "pget", "same",
     "split_image",
 ]
@@ -136,9 +144,9 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.filters: set[str] = set()                   # proven Wallarm node endpoints
         self.unproven: dict[str, str] = {}               # node-labelled compute that is not proven
         self.pending: dict[str, str] = {}                # nodes trusted at preview until a secret ARN is known
+        self.cloudmap_linked: set[str] = set()           # Cloud Map services whose registrations are edges
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
-        self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()
 
