@@ -107,6 +107,11 @@ BYPASSES = {
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
+    # -- EC2 nodes (the bypass twins of baseline@ec2-nodes): a node on EC2 is proven by Wallarm's
+    # published image plus its documented set-up, registered on the port the node listens on
+    "ec2-node-declared-only": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # AMI tags, no user data
+    "ec2-node-own-image": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),       # owner: the stack's account
+    "ec2-node-port-mismatch": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # vhost on 8443, target group 80
     # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
     "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, fp("reachability per listener: the NLB's 443 reach is taken for every listener; "
                                           "the SG rule that opens 8443 is not named")),

@@ -485,11 +485,20 @@ if BASELINE == "ec2-nodes":
     # publishes) and the user data runs Wallarm's documented node set-up on that image
     # (docs.wallarm.com/installation/cloud-platforms/cloud-init/); the token is read at boot.
     ami_tags = {"layerguard:node-ami-owner": ami.owner_id, "layerguard:node-ami-name": ami.name}
+    if case("ec2-node-own-image"):
+        # an image of the stack's own account that merely carries Wallarm's name: not Wallarm's publisher
+        ami_tags["layerguard:node-ami-owner"] = ACCOUNT
     boot = (f"#!/bin/bash\nset -euo pipefail\nsystemctl disable --now nginx.service\n"
             f"token=\"$(aws secretsmanager get-secret-value --secret-id {TOKEN} --query SecretString --output text)\"\n"
             f"/opt/wallarm/usr/share/wallarm-common/cloud-init.py -t \"$token\" -H api.wallarm.com -m block\n"
             f"unset token\nsystemctl enable --now nginx.service\n")
+    if case("ec2-node-port-mismatch"):
+        # the node's vhost listens on 8443: whatever answers on the target group's port 80 is not the node
+        boot += ("cat > /etc/nginx/conf.d/node.conf <<'EOF'\nserver {\n    listen 8443;\n    wallarm_mode block;\n"
+                 "    location / { proxy_pass http://app.internal:8080; }\n}\nEOF\n")
     boot64 = base64.b64encode(boot.encode()).decode()
+    if case("ec2-node-declared-only"):
+        boot64 = None  # the AMI tags alone: a claim of the program, nothing shows the node is set up
     if case("safe-ec2-node-instance"):
         node_box = aws.ec2.Instance("node-instance", ami=ami.id, instance_type="t3.medium", subnet_id=node_ids[0],
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
