@@ -555,15 +555,25 @@ class Compute:
         if len(tpls) > 1:
             return "it names more than one launch template"
         base = self._template_launch(tpls[0]) if tpls else Launch(None, None, None, None, True, {})
+        own = _tag_map(pget(res, "tags"))
+        tags = {**base.tags, **own}
+
+        def given(prop: str) -> bool:
+            # what the program set on the instance; after an update the provider also reports the
+            # template's values there (user data as a hash), which are not the instance's own
+            return pget(res, prop) is not None and (not tpls or _configured(res, prop))
+
         image, image_from = base.image, base.image_from
-        if pget(res, "ami") is not None:
+        if given("ami"):
+            if not same(pget(res, "ami"), base.image):
+                tags = own  # another image than the template's: its declaration is not this one's
             image, image_from = pget(res, "ami"), (res, "ami")
         data, data_from, b64 = base.data, base.data_from, True
-        if pget(res, "userDataBase64") is not None:
+        if given("userDataBase64"):
             data, data_from = pget(res, "userDataBase64"), (res, "userDataBase64")
-        elif pget(res, "userData") is not None:
+        elif given("userData"):
             data, data_from, b64 = pget(res, "userData"), (res, "userData"), False
-        return [Launch(image, image_from, data, data_from, b64, {**base.tags, **_tag_map(pget(res, "tags"))})]
+        return [Launch(image, image_from, data, data_from, b64, tags)]
 
     def _launch_unproven(self, res: Resource, launch: Launch, ports: set[int]) -> str | None:
         rules = self.node_rules
