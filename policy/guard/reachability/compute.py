@@ -679,13 +679,23 @@ class Compute:
         self.cloudmap_linked.add(sd.urn)
         for svc in self.of(T.ECS_SERVICE):
             if any(d.urn == sd.urn for d in self.stack.deps(svc, "serviceRegistries")):
-                self._edge(sd.urn, svc.urn, [svc.urn], "listed by Cloud Map (an ECS service registry)")
+                self._edge(sd.urn, svc.urn, self._registration_openers(sd, svc.urn, svc.urn),
+                           "listed by Cloud Map (an ECS service registry)")
         for inst in self.of(T.SD_INSTANCE):
             if not any(d.urn == sd.urn for d in self.stack.deps(inst, "serviceId")):
                 continue
             for target in self._cloudmap_instance(inst):
-                self._edge(sd.urn, target, [inst.urn], "listed by Cloud Map (a registered instance)")
+                self._edge(sd.urn, target, self._registration_openers(sd, target, inst.urn),
+                           "listed by Cloud Map (a registered instance)")
         return [sd.urn]
+
+    def _registration_openers(self, sd: Resource, member: str, registration: str) -> list[str]:
+        """As for a target group: a registration of the service's own layer is legitimate (what
+        sends to the service opens the path), one from another layer opens it itself."""
+        ep = self.endpoints.get(member)
+        if ep is not None and ep.layer == self.stack.layer(sd) != UNCLASSIFIED:
+            return []
+        return [registration]
 
     def _cloudmap_instance(self, inst: Resource) -> list[str]:
         linked = [d.urn for d in self.stack.deps(inst, "attributes") if d.urn in self.endpoints]

@@ -1,6 +1,6 @@
-"""Wallarm nodes on EC2 (issue 18) over hand-built resources: what proves an Auto Scaling group or an
-instance to run the Wallarm node (model.py ASSUMPTIONS, "A NODE"), what a literal address names, and
-the Wallarm rules on launch data. The previews are tests/policy/test_reachability_entries.py
+"""The compute family of the reachability model over hand-built resources (issue 18): what proves an
+Auto Scaling group or an instance to run the Wallarm node (model.py ASSUMPTIONS, "A NODE"), what a
+literal address and a Cloud Map service name, and the Wallarm rules on EC2 launch data. The previews are tests/policy/test_reachability_entries.py
 (`ec2-nodes`) and tests/program/test_program_entries.py (`examples/ec2-fleet.yaml`)."""
 
 from __future__ import annotations
@@ -132,6 +132,46 @@ def test_a_literal_ip_an_instance_is_configured_with_names_that_instance():
     m = model(b)
     assert m.tg_members[node_tg.urn][-1][0] == box.urn
     assert "ip-target" in openers(m)
+
+
+# -- Cloud Map: what an HTTP API's VPC link integration reaches is what the service lists
+
+def cloudmap_cell(sd_layer: str):
+    b = Builder()
+    cell = b.cell()
+    unk = Unknown("x", "string")
+    link = b.add("aws:apigatewayv2/vpcLink:VpcLink", "link", {}, {"subnetIds": [cell["node_sub"]],
+                                                                 "securityGroupIds": [cell["sg"]["edge"]]}, layer="edge")
+    api = b.add("aws:apigatewayv2/api:Api", "http-api", {"protocolType": "HTTP"}, layer="edge")
+    sd = b.add("aws:servicediscovery/service:Service", "sd", {}, layer=sd_layer)
+    b.add("aws:apigatewayv2/integration:Integration", "integration",
+          {"integrationUri": unk, "connectionType": "VPC_LINK", "connectionId": unk},
+          {"apiId": [api], "connectionId": [link], "integrationUri": [sd]})
+    return b, cell, sd
+
+
+def test_an_app_address_registered_in_the_nodes_cloud_map_service_opens_the_path():
+    b, _cell, sd = cloudmap_cell("node")
+    b.add("aws:servicediscovery/instance:Instance", "app-instance",
+          {"attributes": {"AWS_INSTANCE_IPV4": "10.0.20.15", "AWS_INSTANCE_PORT": "8080"}}, {"serviceId": [sd]})
+    m = model(b)
+    assert openers(m) == {"app-instance"}
+    assert m.endpoints[next(r.urn for r in b.resources if r.name == "app-instance")].layer == "app"
+
+
+def test_an_app_service_in_an_app_cloud_map_service_is_opened_by_the_integration():
+    b, cell, sd = cloudmap_cell("app")
+    cell["app"].property_dependencies["serviceRegistries"] = (sd.urn,)
+    assert openers(model(b)) == {"integration"}
+
+
+def test_a_cloud_map_registration_of_a_sidecar_port_is_not_the_node():
+    b, cell, sd = cloudmap_cell("node")
+    cell["node"].property_dependencies["serviceRegistries"] = (sd.urn,)
+    cell["node"].props["serviceRegistries"] = [{"containerName": "wallarm", "containerPort": 80}]
+    assert cell["node"].urn in model(b).filters
+    cell["node"].props["serviceRegistries"] = [{"containerName": "wallarm", "containerPort": 8081}]
+    assert "port 8081" in model(b).unproven[cell["node"].urn]
 
 
 # -- the Wallarm rules on launch data
