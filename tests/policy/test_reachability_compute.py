@@ -174,6 +174,29 @@ def test_a_cloud_map_registration_of_a_sidecar_port_is_not_the_node():
     assert "port 8081" in model(b).unproven[cell["node"].urn]
 
 
+# -- IPv6 at the first preview: the subnet's block is computed from the VPC's, its route is known
+
+@pytest.mark.parametrize("gateway,expected", [("igw", {"app-svc", "v6-default"}), ("eigw", set())])
+def test_tasks_in_a_dual_stack_subnet_are_public_where_v6_routes_to_an_internet_gateway(gateway, expected):
+    b = Builder()
+    cell = b.cell()
+    unk = Unknown("x", "string")
+    cell["app_sub"].props["ipv6CidrBlock"] = unk
+    cell["app_sub"].property_dependencies["ipv6CidrBlock"] = (cell["vpc"].urn,)
+    rt = b.add("aws:ec2/routeTable:RouteTable", "v6-rt", {"vpcId": unk}, {"vpcId": [cell["vpc"]]}, layer="network")
+    target = cell["igw"] if gateway == "igw" else b.add("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+                                                        "eigw", {"vpcId": unk}, {"vpcId": [cell["vpc"]]})
+    prop = "gatewayId" if gateway == "igw" else "egressOnlyGatewayId"
+    b.add("aws:ec2/route:Route", "v6-default", {"routeTableId": unk, prop: unk, "destinationIpv6CidrBlock": "::/0"},
+          {"routeTableId": [rt], prop: [target]})
+    b.add("aws:ec2/routeTableAssociation:RouteTableAssociation", "app-v6-rt", {"subnetId": unk, "routeTableId": unk},
+          {"subnetId": [cell["app_sub"]], "routeTableId": [rt]})
+    b.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "v6-world",
+          {"ipProtocol": "tcp", "fromPort": 80, "toPort": 8080, "cidrIpv6": "::/0", "securityGroupId": unk},
+          {"securityGroupId": [cell["sg"]["app"]]})
+    assert openers(model(b)) == expected
+
+
 # -- the Wallarm rules on launch data
 
 def launch_template(script: str) -> Resource:

@@ -146,8 +146,8 @@ class Compute:
         ep = self._endpoint(svc, "ecs", sgs, subnets)
         if self._bool(svc, "networkConfiguration.assignPublicIp", False, "a public IP"):
             self._publicly(ep, svc.urn, "assigns public IPs to its tasks")
-        if self._dual_stack(ep):
-            # awsvpc tasks in a dual-stack subnet get an IPv6 address (with the account's
+        if self._dual_stack(ep, tasks=True):
+            # awsvpc tasks in a subnet with an IPv6 block get an IPv6 address (with the account's
             # dualStackIPv6 setting, which may be set outside the stack: assumed on)
             self._publicly_v6(ep, svc.urn, "runs its tasks in a dual-stack subnet, which gives them IPv6 "
                                            "addresses (globally routable)")
@@ -209,13 +209,17 @@ class Compute:
             ep.public.extend((r, "routes public IPv6 space to an internet gateway") for r in dict.fromkeys(routes)
                              if r in self.stack.by_urn)
 
-    def _dual_stack(self, ep: Endpoint) -> bool:
-        """A subnet that gives what launches in it an IPv6 address: decided by its settings, which
-        are known at the first preview, not by its IPv6 block (computed from the VPC's until then)."""
+    def _dual_stack(self, ep: Endpoint, tasks: bool = False) -> bool:
+        """A subnet that gives what launches in it an IPv6 address, decided by what the program
+        configured (known at the first preview), not by the value of its IPv6 block (computed from
+        the VPC's until then). ECS tasks get one in any subnet with an IPv6 block (AWS: "Using a
+        VPC in dual-stack mode", awsvpc); instances and interfaces where the subnet assigns one."""
         for s in ep.subnets:
             sub = self.stack.by_urn.get(s)
             if sub is None:
                 continue
+            if tasks and pget(sub, "ipv6CidrBlock") is not None and not same(pget(sub, "ipv6CidrBlock"), ""):
+                return True
             for prop in ("assignIpv6AddressOnCreation", "ipv6Native", "enableResourceNameDnsAaaaRecordOnLaunch"):
                 if self._bool(sub, prop, False, "IPv6 addresses on launch"):
                     return True
