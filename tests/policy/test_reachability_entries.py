@@ -93,20 +93,25 @@ BYPASSES = {
     # integration URI naming the stack's app function by a literal name: internet -> API -> app
     "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, gap(5, "an integration URI naming the stack's function by a literal name is not followed")),
     # an address in the node subnet is not a node: nothing proves the Wallarm node runs at 10.0.10.50
-    "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, gap(5, "a literal IP target in the node subnet is trusted as a node")),
+    "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, None),
     # an adopted app group with one private member in the stack: its outside members are still open
     "imported-sg-outside-members": ("cloudfront-header", 5, {(BYPASS, "adopted-world")}, None),
     # -- 6. IPv6 at the first preview (the subnet's IPv6 block is computed from the VPC's)
-    "ipv6-task-dual-stack": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, gap(6, "ECS tasks in a dual-stack subnet get no IPv6 exposure")),
+    "ipv6-task-dual-stack": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
     "ipv6-instance-computed-cidr": ("cloudfront-header", 6,
                                     {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},
-                                    gap(6, "with the subnet's IPv6 block computed, the IGW route is not named")),
+                                    None),
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
     "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "the custom domain serving the stage is not the opener; the stage is named")),
     "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "an apigatewayv2 custom domain mapping a REST stage fails closed")),
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
-    "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, gap(8, "a servicediscovery.Instance in the nodes' Cloud Map service is not followed")),
-    "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, gap(8, "an ECS service registry on a sidecar port is trusted as the node")),
+    "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
+    "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
+    # -- EC2 nodes (the bypass twins of baseline@ec2-nodes): a node on EC2 is proven by Wallarm's
+    # published image plus its documented set-up, registered on the port the node listens on
+    "ec2-node-declared-only": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # AMI tags, no user data
+    "ec2-node-own-image": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),       # owner: the stack's account
+    "ec2-node-port-mismatch": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # vhost on 8443, target group 80
     # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
     "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, fp("reachability per listener: the NLB's 443 reach is taken for every listener; "
                                           "the SG rule that opens 8443 is not named")),
@@ -121,14 +126,14 @@ SAFE = {
     # a separate RestApiPolicy; the API's own computed `policy` is "" in update state
     "baseline@private-api": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),
     "baseline@brownfield": ("brownfield", None),
-    "baseline@ec2-nodes": ("ec2-nodes", fp("EC2 nodes from Wallarm's AMI are not proven nodes")),             # ASG from a launch template with Wallarm's AMI
+    "baseline@ec2-nodes": ("ec2-nodes", None),             # ASG from a launch template with Wallarm's AMI
     "baseline@http-api-cloudmap": ("http-api-cloudmap", None),
     # listed in issue 18
     "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
     "safe-papi-inline-empty-policy": ("private-api", fp("LG-APIGW-001 crashes on an inline policy \"\"")),
     "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
     "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
-    "safe-ec2-node-instance": ("ec2-nodes", fp("an EC2 instance from Wallarm's AMI is not a proven node")),
+    "safe-ec2-node-instance": ("ec2-nodes", None),
     # ours
     "safe-header-rotation": ("cloudfront-header", None),  # two random secrets ORed (rotation)
     "safe-cdn-second-origin-no-secret": ("cloudfront-header", None),  # S3 origin via OAC, no header

@@ -42,12 +42,9 @@ LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
-# Examples the pack cannot pass yet. The EC2 node fleet (issue 18): the pack proves a node only as an
-# ECS service of the Wallarm image, so it reports the Auto Scaling group as a bypass until it learns
-# to prove EC2 nodes (docs/ec2-fleet.md, "What the policy pack should check").
-PACK_GAPS: dict[str, str] = {
-    "ec2-fleet": "the pack does not prove EC2 (Auto Scaling group) nodes yet",
-}
+# Examples the pack cannot pass yet (name -> why), each a strict xfail. None today: the EC2 node
+# fleet (issue 18) is proven like an ECS node (docs/ec2-fleet.md, "What the policy pack checks").
+PACK_GAPS: dict[str, str] = {}
 EXAMPLES = sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml"))
 
 

@@ -69,8 +69,7 @@ class ApiGateway:
         if dep.type in T.LISTENERS:
             return [lb.urn for lb in self.deps(dep, "loadBalancerArn", T.LOAD_BALANCERS)]
         if dep.type == T.SD_SERVICE:
-            return [s.urn for s in self.of(T.ECS_SERVICE)
-                    if any(d.urn == dep.urn for d in self.stack.deps(s, "serviceRegistries"))]
+            return self._cloudmap_targets(dep)  # compute.py: what Cloud Map lists
         if dep.urn in self.endpoints:
             return [dep.urn]
         return []

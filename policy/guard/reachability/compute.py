@@ -7,6 +7,8 @@ are in `model.py`'s docstring (A NODE is a filter only when PROVEN, PROTECTED).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import Any, NamedTuple
@@ -15,6 +17,7 @@ from guard.framework import UNCLASSIFIED, Resource, is_unknown
 
 from . import tokens as T
 from .base import Endpoint, _configured, _items, pget, same
+from .net import has_public_part, parse_cidr
 
 # Wallarm's node image, as published and as mirrored by an ECR pull-through cache.
 DEFAULT_NODE_REPOSITORIES = (
@@ -23,6 +26,23 @@ DEFAULT_NODE_REPOSITORIES = (
 )
 DEFAULT_NODE_MAJORS = (6, 7)
 _RELEASE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.]+)?$")
+
+# Wallarm's node AMIs, as Wallarm publishes them: through AWS Marketplace (the images belong to its
+# publishing account, alias aws-marketplace), named `wallarm-node-<major>-<minor>-<stamp>`
+# (docs.wallarm.com/installation/cloud-platforms/aws/ami/; the lookup of wallarm/terraform-aws-wallarm,
+# modules/template/ami.tf). A program declares the lookup it made on the launch template (or the
+# instance) in these two tags; layerguard's EC2 fleet does (components/node_fleet_ec2.py).
+DEFAULT_NODE_AMI_OWNERS = ("679593333241",)
+AMI_NAME_TAG = "layerguard:node-ami-name"
+AMI_OWNER_TAG = "layerguard:node-ami-owner"
+_AMI_NAME = re.compile(r"^wallarm-node-(\d+)[.-]")
+# Wallarm's documented node set-up on its AMI (docs.wallarm.com/installation/cloud-platforms/cloud-init/).
+CLOUD_INIT = "/opt/wallarm/usr/share/wallarm-common/cloud-init.py"
+_RUNS_CLOUD_INIT = re.compile(r"^\s*(?:-\s*)?(?:[\[\"']\s*)?(?:(?:sudo|exec|python3?)\s+)*[\"']?"
+                              + re.escape(CLOUD_INIT) + r"(?=[\s\"',\]]|$)", re.MULTILINE)
+_LISTEN = re.compile(r"^\s*listen\s+(?:\S*:)?(\d+)\b", re.MULTILINE)
+# The AMI's NGINX serves on port 80 until a vhost of the user data says otherwise.
+NODE_AMI_PORT = 80
 
 # A task definition whose containerDefinitions is unknown only through these is waiting for the ARN
 # of a secret the stack creates (the Wallarm token), not for its image.
@@ -49,6 +69,27 @@ def _repo_matches(repo: str, pattern: str) -> bool:
 class NodeRules(NamedTuple):
     repositories: tuple = DEFAULT_NODE_REPOSITORIES
     majors: tuple = DEFAULT_NODE_MAJORS
+    ami_ids: tuple = ()                          # AMI ids the policy owner checked are Wallarm's
+    ami_owners: tuple = DEFAULT_NODE_AMI_OWNERS  # accounts that publish Wallarm's AMIs
+
+    def declared_ami_problem(self, tags: dict) -> str | None:
+        """Why the AMI lookup a launch declares (owner and name tags) is not Wallarm's published node."""
+        owner, name = tags.get(AMI_OWNER_TAG), tags.get(AMI_NAME_TAG)
+        if owner is None or name is None:
+            return (f"it declares no AMI lookup (tags {AMI_OWNER_TAG} and {AMI_NAME_TAG}), so the image "
+                    "cannot be told to be Wallarm's")
+        if is_unknown(owner) or is_unknown(name):
+            return "its declared AMI owner or name is unknown at preview"
+        if str(owner) not in self.ami_owners:
+            return (f"its declared AMI owner {owner!r} is not an account that publishes Wallarm's node "
+                    f"({', '.join(self.ami_owners)})")
+        m = _AMI_NAME.match(str(name))
+        if not m:
+            return f"its declared AMI name {name!r} is not a Wallarm node image (wallarm-node-<major>-...)"
+        if int(m.group(1)) not in self.majors:
+            return (f"its declared AMI name {name!r} is major {m.group(1)}, not a supported major "
+                    f"({', '.join(str(x) for x in self.majors)})")
+        return None
 
     def image_problem(self, image: Any) -> str | None:
         if not isinstance(image, str):
@@ -71,7 +112,28 @@ class NodeRules(NamedTuple):
 def node_rules_from(cfg: dict) -> NodeRules:
     repos = cfg.get("nodeImageRepositories") or DEFAULT_NODE_REPOSITORIES
     majors = cfg.get("nodeImageMajors") or DEFAULT_NODE_MAJORS
-    return NodeRules(tuple(str(r) for r in repos), tuple(int(m) for m in majors))
+    ami_ids = cfg.get("nodeAmiIds") or ()
+    ami_owners = cfg.get("nodeAmiOwners") or DEFAULT_NODE_AMI_OWNERS
+    return NodeRules(tuple(str(r) for r in repos), tuple(int(m) for m in majors),
+                     tuple(str(i) for i in ami_ids), tuple(str(o) for o in ami_owners))
+
+
+class Launch(NamedTuple):
+    """What an EC2 node boots: its image and user data, where each was read, its tags."""
+    image: Any
+    image_from: tuple | None     # (resource, property)
+    data: Any
+    data_from: tuple | None
+    data_base64: bool
+    tags: dict
+
+
+def _tag_map(tags: Any) -> dict:
+    if isinstance(tags, dict):
+        return dict(tags)
+    if isinstance(tags, list):  # an Auto Scaling group's [{key, value, propagateAtLaunch}]
+        return {t.get("key"): t.get("value") for t in tags if isinstance(t, dict) and isinstance(t.get("key"), str)}
+    return {}
 
 
 class Compute:
@@ -84,6 +146,11 @@ class Compute:
         ep = self._endpoint(svc, "ecs", sgs, subnets)
         if self._bool(svc, "networkConfiguration.assignPublicIp", False, "a public IP"):
             self._publicly(ep, svc.urn, "assigns public IPs to its tasks")
+        if self._dual_stack(ep, tasks=True):
+            # awsvpc tasks in a subnet with an IPv6 block get an IPv6 address (with the account's
+            # dualStackIPv6 setting, which may be set outside the stack: assumed on)
+            self._publicly_v6(ep, svc.urn, "runs its tasks in a dual-stack subnet, which gives them IPv6 "
+                                           "addresses (globally routable)")
 
     def _instance(self, inst: Resource) -> None:
         sgt = T.SECURITY_GROUPS
@@ -105,14 +172,14 @@ class Compute:
         if assoc:
             self._publicly(ep, inst.urn, "associates a public IP address")
         if self._ipv6(inst, ep):
-            self._publicly(ep, inst.urn, "has IPv6 addresses (globally routable)")
+            self._publicly_v6(ep, inst.urn, "has IPv6 addresses (globally routable)")
 
     def _eni(self, eni: Resource) -> None:
         sgs = self._owned(eni, "securityGroups", "securityGroups", T.SECURITY_GROUPS, "security groups")
         subnets = self._owned(eni, "subnetId", "subnetId", [T.SUBNET], "subnet")
         ep = self._endpoint(eni, "eni", sgs, subnets)
         if self._ipv6(eni, ep):
-            self._publicly(ep, eni.urn, "has IPv6 addresses (globally routable)")
+            self._publicly_v6(ep, eni.urn, "has IPv6 addresses (globally routable)")
 
     def _ipv6(self, res: Resource, ep: Endpoint) -> bool:
         """IPv6 addresses are public: no NAT stands between them and an internet gateway route."""
@@ -122,8 +189,41 @@ class Compute:
         addresses = pget(res, "ipv6Addresses")
         if is_unknown(addresses) or (isinstance(addresses, list) and addresses):
             return True
-        return any(pget(self.stack.by_urn[s], "assignIpv6AddressOnCreation") is True for s in ep.subnets
-                   if s in self.stack.by_urn)
+        return self._dual_stack(ep)
+
+    def _publicly_v6(self, ep: Endpoint, opener: str, reason: str) -> None:
+        """An IPv6 address is public where its subnet's route table sends public IPv6 space to an
+        internet gateway (an egress-only gateway admits nothing in). The route is an opener beside
+        the resource: the subnet's IPv6 block may be unknown at the first preview, its route is not."""
+        routes = []
+        for s in ep.subnets:
+            table = self.subnet_table.get(s)
+            if table is None:
+                routes.append(s)  # a table the model cannot see (already a Problem): fail closed
+                continue
+            for dest, kind, _target, route in self.rt_routes.get(table, ()):
+                if kind in ("igw", "unknown") and (dest is None or (dest.version == 6 and has_public_part(dest))):
+                    routes.append(route)
+        if routes or not ep.subnets:
+            ep.public.append((opener, reason))
+            ep.public.extend((r, "routes public IPv6 space to an internet gateway") for r in dict.fromkeys(routes)
+                             if r in self.stack.by_urn)
+
+    def _dual_stack(self, ep: Endpoint, tasks: bool = False) -> bool:
+        """A subnet that gives what launches in it an IPv6 address, decided by what the program
+        configured (known at the first preview), not by the value of its IPv6 block (computed from
+        the VPC's until then). ECS tasks get one in any subnet with an IPv6 block (AWS: "Using a
+        VPC in dual-stack mode", awsvpc); instances and interfaces where the subnet assigns one."""
+        for s in ep.subnets:
+            sub = self.stack.by_urn.get(s)
+            if sub is None:
+                continue
+            if tasks and pget(sub, "ipv6CidrBlock") is not None and not same(pget(sub, "ipv6CidrBlock"), ""):
+                return True
+            for prop in ("assignIpv6AddressOnCreation", "ipv6Native", "enableResourceNameDnsAaaaRecordOnLaunch"):
+                if self._bool(sub, prop, False, "IPv6 addresses on launch"):
+                    return True
+        return False
 
     def _asg(self, asg: Resource) -> None:
         sgt = T.SECURITY_GROUPS
@@ -356,9 +456,11 @@ class Compute:
                 self.unproven[urn] = why
 
     def _node_unproven(self, res: Resource, ep: Endpoint) -> str | None:
+        if ep.kind in ("asg", "instance"):
+            return self._ec2_node_unproven(res)
         if ep.kind != "ecs":
             return (f"a {ep.kind} cannot be proven to run the Wallarm node (only an ECS service whose task "
-                    "definition the pack can read can)")
+                    "definition the pack can read, or EC2 capacity of Wallarm's AMI, can)")
         tds = self.deps(res, "taskDefinition", [T.ECS_TASK_DEFINITION])
         if len(tds) != 1:
             return "its task definition is not a resource of this stack"
@@ -398,4 +500,237 @@ class Compute:
                         f"({', '.join(repr(n) for n in ports)}): traffic would skip the node")
             if port not in ports[name] and (not isinstance(port, float) or int(port) not in ports[name]):
                 return f"its load balancer targets port {port} of {name!r}, which the Wallarm container does not map"
+        return self._registry_unproven(res, ports)
+
+    def _registry_unproven(self, svc: Resource, ports: dict) -> str | None:
+        """A Cloud Map registration (`serviceRegistries`) lists the container and port clients are
+        sent to: anything but a Wallarm container's mapped port is not the node."""
+        registries = pget(svc, "serviceRegistries")
+        for i, reg in enumerate(_items(registries) if not is_unknown(registries) else [registries]):
+            if is_unknown(reg):
+                return "its serviceRegistries are unknown at preview"
+            if not isinstance(reg, dict):
+                continue
+            name, port = reg.get("containerName"), reg.get("containerPort")
+            if port is None:
+                port = reg.get("port")
+            if is_unknown(name) or is_unknown(port):
+                return f"serviceRegistries[{i}] names its container or port with a value unknown at preview"
+            if name is not None and name not in ports:
+                return (f"it registers container {name!r} in Cloud Map, not the Wallarm container "
+                        f"({', '.join(repr(n) for n in ports)}): whoever Cloud Map sends there skips the node")
+            mapped = ports[name] if name is not None else set().union(*ports.values())
+            if isinstance(port, (int, float)) and int(port) not in {int(p) for p in mapped
+                                                                   if isinstance(p, (int, float))}:
+                return (f"it registers port {int(port)} in Cloud Map, which no Wallarm container maps: "
+                        "whoever Cloud Map sends there skips the node")
+        return None
+
+    # -- proven nodes on EC2 (an Auto Scaling group or an instance): Wallarm's AMI, set up by the
+    # node's own cloud-init, registered in the target group on the port the node listens on
+
+    def _ec2_node_unproven(self, res: Resource) -> str | None:
+        launches = self._launches(res)
+        if isinstance(launches, str):
+            return launches
+        ports: set[int] = set()
+        for launch in launches:
+            why = self._launch_unproven(res, launch, ports)
+            if why:
+                return why
+        return self._registrations_unproven(res, ports or {NODE_AMI_PORT})
+
+    def _template_launch(self, lt: Resource) -> Launch:
+        tags = _tag_map(pget(lt, "tags"))
+        for spec in _items(pget(lt, "tagSpecifications")):
+            if isinstance(spec, dict) and same(spec.get("resourceType"), "instance"):
+                tags.update(_tag_map(spec.get("tags")))
+        return Launch(pget(lt, "imageId"), (lt, "imageId"), pget(lt, "userData"), (lt, "userData"), True, tags)
+
+    def _launches(self, res: Resource) -> list[Launch] | str:
+        tpls = self.deps_any(res, ("launchTemplate", "mixedInstancesPolicy"), [T.LAUNCH_TEMPLATE])
+        named = pget(res, "launchTemplate") is not None or pget(res, "mixedInstancesPolicy") is not None
+        if named and not tpls:
+            return "its launch template is not a resource of this stack, so what it boots cannot be read"
+        if res.type == T.ASG:
+            if pget(res, "launchConfiguration") is not None:
+                return "it launches from a launch configuration, which the pack does not read"
+            return [self._template_launch(lt) for lt in tpls] or "it names no launch template"
+        if len(tpls) > 1:
+            return "it names more than one launch template"
+        base = self._template_launch(tpls[0]) if tpls else Launch(None, None, None, None, True, {})
+        own = _tag_map(pget(res, "tags"))
+        tags = {**base.tags, **own}
+
+        def given(prop: str) -> bool:
+            # what the program set on the instance; after an update the provider also reports the
+            # template's values there (user data as a hash), which are not the instance's own
+            return pget(res, prop) is not None and (not tpls or _configured(res, prop))
+
+        image, image_from = base.image, base.image_from
+        if given("ami"):
+            if not same(pget(res, "ami"), base.image):
+                tags = own  # another image than the template's: its declaration is not this one's
+            image, image_from = pget(res, "ami"), (res, "ami")
+        data, data_from, b64 = base.data, base.data_from, True
+        if given("userDataBase64"):
+            data, data_from = pget(res, "userDataBase64"), (res, "userDataBase64")
+        elif given("userData"):
+            data, data_from, b64 = pget(res, "userData"), (res, "userData"), False
+        return [Launch(image, image_from, data, data_from, b64, tags)]
+
+    def _launch_unproven(self, res: Resource, launch: Launch, ports: set[int]) -> str | None:
+        rules = self.node_rules
+        image = launch.image
+        where = f"{launch.image_from[0].name}'s {launch.image_from[1]}" if launch.image_from else "its image"
+        if image is None:
+            return "it names no image (AMI)"
+        if is_unknown(image):
+            return f"{where} is unknown at preview, so the image cannot be proven to be Wallarm's AMI"
+        listed = str(image) in rules.ami_ids
+        if not listed:
+            declared = rules.declared_ami_problem(launch.tags)
+            if declared:
+                return f"image {image!r} is not listed in the pack's nodeAmiIds, and {declared}"
+        raw = launch.data
+        if raw is None:
+            if listed:
+                return None
+            return (f"image {image!r} declares Wallarm's AMI, but no user data runs Wallarm's node set-up "
+                    f"({CLOUD_INIT}): a declaration alone is not evidence")
+        holder, prop = launch.data_from
+        if is_unknown(raw):
+            sources = self.stack.deps(holder, prop)
+            if sources and all(d.type.startswith(_SECRET_REFERENCES) for d in sources):
+                # As a task definition embedding a secret's ARN: trusted at preview, proved once known.
+                self.pending[res.urn] = ", ".join(d.name for d in sources)
+                return None
+            return (f"the {prop} of '{holder.name}' is unknown at preview, so what the node runs cannot be "
+                    "proven (build it from values known at preview)")
+        text = _user_data_text(raw, launch.data_base64)
+        if text is None:
+            return (f"the {prop} of '{holder.name}' is not text the pack can read (base64 of a shell script "
+                    "or cloud-config; the provider keeps an instance's plain userData as a hash: use userDataBase64)")
+        if not listed and not _RUNS_CLOUD_INIT.search(text):
+            return (f"the {prop} of '{holder.name}' does not run Wallarm's node set-up ({CLOUD_INIT}), so the "
+                    "declared AMI is not evidenced")
+        ports.update(int(p) for p in _LISTEN.findall(text))
+        return None
+
+    def _registrations_unproven(self, res: Resource, ports: set[int]) -> str | None:
+        """Every target group the node is registered in must send to a port the node listens on."""
+        for tg_urn, members in self.tg_members.items():
+            tg = self.stack.by_urn.get(tg_urn)
+            for member, via in members:
+                if member != res.urn or tg is None:
+                    continue
+                att = self.stack.by_urn.get(via)
+                port = pget(att, "port") if att is not None and att.type in T.TG_ATTACHMENTS else None
+                if port is None:
+                    port = pget(tg, "port")
+                if is_unknown(port):
+                    return f"target group '{tg.name}' sends to a port unknown at preview"
+                if not isinstance(port, (int, float)):
+                    return f"target group '{tg.name}' names no port the node could be shown to listen on"
+                if int(port) not in ports:
+                    return (f"target group '{tg.name}' sends to port {int(port)}, where the node does not listen "
+                            f"({', '.join(str(p) for p in sorted(ports))}): traffic would skip the node")
+        return None
+
+    # -- addresses: what a literal IP names is what is configured with it, else only an address
+
+    def _address_targets(self, res: Resource, value: Any) -> list[Resource] | None:
+        """The endpoints a literal address (a target id, a Cloud Map instance's IPv4) names: compute
+        of the stack configured with exactly that private IP; otherwise the address itself, an
+        endpoint of its own (keyed by `res`) in the subnets that contain it, never trusted as a node
+        (a node is proven by what runs there, not by an address range), app when a subnet is app.
+        None: not an address; []: an address in no subnet of the stack."""
+        net = parse_cidr(value)
+        if net is None or not isinstance(value, str) or "/" in value:
+            return None
+        owners = [self.stack.by_urn[u] for u in self.endpoints if value in self._literal_ips(self.stack.by_urn.get(u))]
+        if owners:
+            return owners
+        subnets = list(dict.fromkeys(self.subnets.overlapping(net, any_vpc=True)))
+        if not subnets:
+            return []
+        layer = "app" if any(self.layer(s) == "app" for s in subnets) else UNCLASSIFIED
+        ep = Endpoint(res.urn, "address", layer, subnets=subnets)
+        vpcs = {self.subnet_vpc.get(s) for s in subnets} - {None}
+        ep.vpc = next(iter(vpcs)) if len(vpcs) == 1 else None
+        self.endpoints[res.urn] = ep
+        self.layer_override[res.urn] = layer
+        return [res]
+
+    @staticmethod
+    def _literal_ips(res: Resource | None) -> set[str]:
+        if res is None or res.type not in (T.INSTANCE, T.SPOT_INSTANCE, T.NETWORK_INTERFACE):
+            return set()
+        out: set[str] = set()
+        for prop in ("privateIp", "privateIps", "privateIpList", "secondaryPrivateIps"):
+            if _configured(res, prop):
+                out.update(v for v in _items(pget(res, prop)) if isinstance(v, str))
+        return out
+
+    # -- service discovery: what a Cloud Map service sends to is what is registered in it
+
+    def _cloudmap_targets(self, sd: Resource) -> list[str]:
+        """The Cloud Map service as a vertex of the graph, with an edge to every registration: ECS
+        services registering into it (`serviceRegistries`; their registered container and port are
+        part of the node proof) and `servicediscovery.Instance`s (the address they list)."""
+        if sd.urn in self.cloudmap_linked:
+            return [sd.urn]
+        self.cloudmap_linked.add(sd.urn)
+        for svc in self.of(T.ECS_SERVICE):
+            if any(d.urn == sd.urn for d in self.stack.deps(svc, "serviceRegistries")):
+                self._edge(sd.urn, svc.urn, self._registration_openers(sd, svc.urn, svc.urn),
+                           "listed by Cloud Map (an ECS service registry)")
+        for inst in self.of(T.SD_INSTANCE):
+            if not any(d.urn == sd.urn for d in self.stack.deps(inst, "serviceId")):
+                continue
+            for target in self._cloudmap_instance(inst):
+                self._edge(sd.urn, target, self._registration_openers(sd, target, inst.urn),
+                           "listed by Cloud Map (a registered instance)")
+        return [sd.urn]
+
+    def _registration_openers(self, sd: Resource, member: str, registration: str) -> list[str]:
+        """As for a target group: a registration of the service's own layer is legitimate (what
+        sends to the service opens the path), one from another layer opens it itself."""
+        ep = self.endpoints.get(member)
+        if ep is not None and ep.layer == self.stack.layer(sd) != UNCLASSIFIED:
+            return []
+        return [registration]
+
+    def _cloudmap_instance(self, inst: Resource) -> list[str]:
+        linked = [d.urn for d in self.stack.deps(inst, "attributes") if d.urn in self.endpoints]
+        if linked:
+            return linked
+        attrs = pget(inst, "attributes")
+        address = None if is_unknown(attrs) else (attrs or {}).get("AWS_INSTANCE_IPV4") or \
+            (attrs or {}).get("AWS_INSTANCE_IPV6")
+        targets = self._address_targets(inst, address) if address is not None and not is_unknown(address) else None
+        if not targets:
+            self.problem(inst, "attributes", "the Cloud Map instance lists an address or name that is no resource "
+                                             "of this stack (it could be anything: fail closed)")
+            return []
+        return [t.urn for t in targets]
+
+
+def _user_data_text(raw: Any, is_base64: bool) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    if is_base64:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        if re.fullmatch(r"[0-9a-f]{40}", raw):
+            return None  # the provider's SHA-1 of the user data, not the script
+        data = raw.encode()
+    if data[:2] == b"\x1f\x8b":
+        return None  # gzip: cloud-init reads it, the pack does not
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         return None

@@ -10,7 +10,6 @@ from guard.framework import UNCLASSIFIED, Resource, is_unknown
 
 from . import tokens as T
 from .base import pget, same
-from .net import parse_cidr
 
 
 class LoadBalancing:
@@ -85,22 +84,15 @@ class LoadBalancing:
 
     def _targets_by_address(self, att: Resource) -> list[Resource]:
         value = pget(att, "targetId")
-        net = parse_cidr(value)
-        if net is None:
+        found = self._address_targets(att, value)  # compute.py: an address is not what runs near it
+        if found is None:
             self.problem(att, "targetId", "the attachment's target is neither a resource of this stack "
                                           "(no property dependency) nor a literal IP address")
             return []
-        if self._in_subnet is None:
-            self._in_subnet = {}
-            for ep in self.endpoints.values():
-                for s in ep.subnets:
-                    self._in_subnet.setdefault(s, []).append(ep.urn)
-        found = dict.fromkeys(u for s in self.subnets.overlapping(net, any_vpc=True)
-                              for u in self._in_subnet.get(s, ()))
         if not found:
             self.problem(att, "targetId", f"the attachment targets {value}, an address in no subnet of this "
                                           "stack (outside the stack: could be anything)")
-        return [self.stack.by_urn[u] for u in found]
+        return found
 
     def _forwarding(self) -> None:
         for listener in self.of(*T.LISTENERS):

@@ -33,10 +33,28 @@ Gateway forward to their origins and integrations.
 
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
-that container and port. (At the first preview, a task definition whose JSON is unknown only
-because it embeds the ARN of a secret the stack creates is trusted until that ARN is known; update
-mode and `pulumi up` decide it exactly.) Anything labelled `node` that is not proven is reported and is not a
-filter. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
+and Cloud Map registrations name that container and port; or EC2 capacity labelled `node` (an
+Auto Scaling group over launch templates of the stack, or an instance) whose image is Wallarm's
+and which every target group it is registered in sends to on a port the node listens on (the
+`listen` ports of the user data's vhost, else 80, the AMI's). The pack cannot look an AMI id up
+(invoke results never reach it), so an image is Wallarm's when (a) its id is in the policy
+config's `nodeAmiIds` (the policy owner vouches for it), or (b) the launch declares the lookup it
+made (tags `layerguard:node-ami-owner` in `nodeAmiOwners`, AWS Marketplace 679593333241 by default,
+and `layerguard:node-ami-name` `wallarm-node-<supported major>...`) AND its user data runs Wallarm's
+documented set-up, `/opt/wallarm/usr/share/wallarm-common/cloud-init.py`, which exists only on that
+image: the tags alone are the program's own claim and never suffice; `layerguard verify` is where
+the deployed image is compared with the declaration. (At the first preview, a task definition or
+user data that is unknown only because it embeds the ARN of a secret the stack creates is trusted
+until that ARN is known; update mode and `pulumi up` decide it exactly; any other unknown fails.)
+An ADDRESS (a literal IP target, a Cloud Map instance's AWS_INSTANCE_IPV4) is what the stack
+configures with exactly that private IP, else an endpoint of its own in the subnets containing it:
+app when such a subnet is app, otherwise unclassified, never a node (a node is proven by what runs
+there, not by where). A Cloud Map service reached by an integration sends to what is registered in
+it. Anything labelled `node` that is not proven is reported and is not a filter.
+IPv6: an instance or interface with IPv6 addresses, and ECS tasks or instances in a subnet that
+assigns them (`assignIpv6AddressOnCreation`, `ipv6Native`, AAAA records on launch: settings known at
+the first preview, while the subnet's IPv6 block is still computed), have a public address where
+the subnet's route table sends public IPv6 space to an internet gateway; that route opens it too. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
 app service) is app. A security group labelled `app` with no member in the stack (an adopted
 backend's, imported) protects app resources outside it: one protected endpoint in that group,
@@ -82,14 +100,22 @@ from .base import (
     same,
 )
 from .cloudfront import CloudFront
-from .compute import DEFAULT_NODE_MAJORS, DEFAULT_NODE_REPOSITORIES, Compute, NodeRules, node_rules_from, split_image
+from .compute import (
+    DEFAULT_NODE_AMI_OWNERS,
+    DEFAULT_NODE_MAJORS,
+    DEFAULT_NODE_REPOSITORIES,
+    Compute,
+    NodeRules,
+    node_rules_from,
+    split_image,
+)
 from .loadbalancing import LoadBalancing
 from .net import AclRule, Network, SubnetIndex
 from .network import FOREIGN_SG_TAG, NetworkFamily
 from .sharing import Sharing
 
 __all__ = [
-    "COMPUTE", "DEFAULT_NODE_MAJORS", "DEFAULT_NODE_REPOSITORIES", "FOREIGN_SG_TAG", "FORWARDERS", "INTERNET",
+    "COMPUTE", "DEFAULT_NODE_AMI_OWNERS", "DEFAULT_NODE_MAJORS", "DEFAULT_NODE_REPOSITORIES", "FOREIGN_SG_TAG", "FORWARDERS", "INTERNET",
     "Edge", "Endpoint", "Model", "NodeRules", "Problem", "Source", "model_for", "node_rules_from", "pget", "same",
     "split_image",
 ]
@@ -136,9 +162,9 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.filters: set[str] = set()                   # proven Wallarm node endpoints
         self.unproven: dict[str, str] = {}               # node-labelled compute that is not proven
         self.pending: dict[str, str] = {}                # nodes trusted at preview until a secret ARN is known
+        self.cloudmap_linked: set[str] = set()           # Cloud Map services whose registrations are edges
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
-        self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()
 

@@ -63,6 +63,7 @@ RDS_CLUSTER = "aws:rds/cluster:Cluster"
 LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 SD_SERVICE = "aws:servicediscovery/service:Service"
+SD_INSTANCE = "aws:servicediscovery/instance:Instance"
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"

@@ -7,6 +7,7 @@ plus one change selected by `entries:case`.
 (baseline, case) must get and the resource that must be named; resource names are its handles.
 """
 
+import base64
 import json
 
 import pulumi
@@ -479,15 +480,34 @@ if BASELINE == "http-api-cloudmap":
 if BASELINE == "ec2-nodes":
     ami = aws.ec2.get_ami(owners=[WALLARM_AMI_OWNER], most_recent=True,
                           filters=[{"name": "name", "values": [WALLARM_AMI_NAME]}])
+    # The pack never sees invoke results, so an AMI id alone says nothing about the image: the
+    # program declares the lookup it made (owner and name tags, checked against what Wallarm
+    # publishes) and the user data runs Wallarm's documented node set-up on that image
+    # (docs.wallarm.com/installation/cloud-platforms/cloud-init/); the token is read at boot.
+    ami_tags = {"layerguard:node-ami-owner": ami.owner_id, "layerguard:node-ami-name": ami.name}
+    if case("ec2-node-own-image"):
+        # an image of the stack's own account that merely carries Wallarm's name: not Wallarm's publisher
+        ami_tags["layerguard:node-ami-owner"] = ACCOUNT
+    boot = (f"#!/bin/bash\nset -euo pipefail\nsystemctl disable --now nginx.service\n"
+            f"token=\"$(aws secretsmanager get-secret-value --secret-id {TOKEN} --query SecretString --output text)\"\n"
+            f"/opt/wallarm/usr/share/wallarm-common/cloud-init.py -t \"$token\" -H api.wallarm.com -m block\n"
+            f"unset token\nsystemctl enable --now nginx.service\n")
+    if case("ec2-node-port-mismatch"):
+        # the node's vhost listens on 8443: whatever answers on the target group's port 80 is not the node
+        boot += ("cat > /etc/nginx/conf.d/node.conf <<'EOF'\nserver {\n    listen 8443;\n    wallarm_mode block;\n"
+                 "    location / { proxy_pass http://app.internal:8080; }\n}\nEOF\n")
+    boot64 = base64.b64encode(boot.encode()).decode()
+    if case("ec2-node-declared-only"):
+        boot64 = None  # the AMI tags alone: a claim of the program, nothing shows the node is set up
     if case("safe-ec2-node-instance"):
         node_box = aws.ec2.Instance("node-instance", ami=ami.id, instance_type="t3.medium", subnet_id=node_ids[0],
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
-                                    tags=tags("node"))
+                                    user_data_base64=boot64, tags=tags("node", **ami_tags))
         aws.lb.TargetGroupAttachment("node-instance-attachment", target_group_arn=node_tg.arn, target_id=node_box.id)
     else:
         lt = aws.ec2.LaunchTemplate("node-lt", image_id=ami.id, instance_type="t3.medium",
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
-                                    tags=tags("node"))
+                                    user_data=boot64, tags=tags("node", **ami_tags))
         aws.autoscaling.Group("node-asg", min_size=2, max_size=4, vpc_zone_identifiers=node_ids,
                               launch_template={"id": lt.id, "version": "$Latest"}, target_group_arns=[node_tg.arn],
                               tags=[{"key": "layerguard:layer", "value": "node", "propagate_at_launch": True}])

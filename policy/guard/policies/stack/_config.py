@@ -1,7 +1,12 @@
 """Config shared by the stack policies that read the reachability model (every one of them takes
 the same keys, so each builds the same model whichever is configured)."""
 
-from guard.reachability.model import DEFAULT_NODE_MAJORS, DEFAULT_NODE_REPOSITORIES, node_rules_from
+from guard.reachability.model import (
+    DEFAULT_NODE_AMI_OWNERS,
+    DEFAULT_NODE_MAJORS,
+    DEFAULT_NODE_REPOSITORIES,
+    node_rules_from,
+)
 
 PREFIX_LIST_CONFIG = {
     "cloudfrontPrefixListIds": {
@@ -21,6 +26,16 @@ NODE_CONFIG = {
         "type": "array", "items": {"type": "integer"}, "default": list(DEFAULT_NODE_MAJORS),
         "description": "Supported Wallarm node major releases; the image tag must be a release "
                        "(e.g. 7.1.0) of one of them.",
+    },
+    "nodeAmiIds": {
+        "type": "array", "items": {"type": "string"}, "default": [],
+        "description": "AMI ids you have checked are Wallarm node images: an EC2 node launched from one "
+                       "is proven to run the node without further evidence.",
+    },
+    "nodeAmiOwners": {
+        "type": "array", "items": {"type": "string"}, "default": list(DEFAULT_NODE_AMI_OWNERS),
+        "description": "Accounts that publish Wallarm's node AMIs (AWS Marketplace: 679593333241); an EC2 "
+                       "node's declared AMI lookup must name one, and its user data must run Wallarm's cloud-init.",
     },
 }
 

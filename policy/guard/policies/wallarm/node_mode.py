@@ -9,6 +9,7 @@ import re
 
 from guard.framework import Resource, Rule, is_unknown, resource_policy
 from guard.policies import production
+from guard.policies.wallarm import user_data
 from guard.policies.wallarm.containers import (
     _PROXYING,
     containers,
@@ -18,7 +19,7 @@ from guard.policies.wallarm.containers import (
     nginx_texts,
     statements,
 )
-from guard.types import ECS_TASK_DEFINITION
+from guard.types import EC2_INSTANCE, ECS_TASK_DEFINITION, LAUNCH_TEMPLATE
 
 RULE = Rule(
     id="LG-WLM-002",
@@ -27,7 +28,7 @@ RULE = Rule(
     remediation="Set WALLARM_MODE and the vhost's server-level wallarm_mode to an allowed mode for this stack (production requires block), set wallarm_mode_allow_override strict or off in the vhost, turn filtering off only in locations that answer without proxying upstream, and where the stack must fail closed set WALLARM_FALLBACK=false, WALLARM_IGNORE_REGISTER_ERROR=false and wallarm_fallback off.",
     severity="high",
     link="https://docs.wallarm.com/admin-en/configure-wallarm-mode/",
-    resource_types=(ECS_TASK_DEFINITION,),
+    resource_types=(ECS_TASK_DEFINITION, LAUNCH_TEMPLATE, EC2_INSTANCE),
     config={"allowedModes": {
         "type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
         "default": {"prod": ["block"], "prod-*": ["block"], "production": ["block"],
@@ -189,4 +190,48 @@ def _env_modes(nodes: list, stack: str, allowed: list):
             yield f"container {label!r} runs in mode {mode!r}; stack {stack} allows {', '.join(allowed) or 'nothing'}"
 
 
-POLICY = resource_policy(RULE, check)
+# --- EC2 nodes: launch templates and instances -------------------------------------------------
+# The node is set up by cloud-init.py in the user data: its `-m` is the node's mode (monitoring when
+# absent), the vhosts the user data writes are judged as a container's custom vhost; without one,
+# the image's defaults apply (allow override on, fallback on).
+
+def check_ec2(res: Resource, cfg: dict):
+    text = user_data.script(res)
+    calls = user_data.cloud_init_calls(text) if text else []
+    if not calls:
+        return
+    judged, stack = production.judged_stack(res, cfg, cfg["failClosedStacks"])
+    if is_unknown(judged):
+        yield "the stack name is unknown to the policy pack (PULUMI_STACK unset), so the allowed modes cannot be chosen"
+        return
+    allowed = allowed_for(judged, cfg["allowedModes"])
+    for args in calls:
+        mode = user_data.option(args, "-m", "--mode") or DEFAULT_MODE
+        if mode.startswith("$"):
+            yield f"its user data gives cloud-init.py the mode {mode}, a shell value, so its mode cannot be verified"
+        elif mode not in MODES:
+            yield f"its user data runs cloud-init.py with mode {mode!r}, not one of {', '.join(MODES)}"
+        elif mode not in allowed:
+            yield (f"its user data runs cloud-init.py in mode {mode!r}; stack {stack} allows "
+                   f"{', '.join(allowed) or 'nothing'}")
+    vhosts = user_data.pseudo_containers(res, text)
+    yield from _vhost_modes(vhosts, stack, allowed)
+    overrides = allowed_for(judged, cfg["allowedModeOverrides"])
+    yield from _overrides([], vhosts, stack, overrides)
+    if not vhosts and DEFAULT_OVERRIDE not in overrides:
+        yield (f"its user data writes no vhost setting wallarm_mode_allow_override, so it is {DEFAULT_OVERRIDE!r} "
+               f"and the Wallarm Cloud may weaken the mode; stack {stack} allows {', '.join(overrides) or 'nothing'}")
+    if any(fnmatch.fnmatchcase(judged, pattern) for pattern in cfg["failClosedStacks"]):
+        yield from _fail_closed([], vhosts, stack)
+        if not vhosts:
+            yield f"its user data writes no vhost with wallarm_fallback off; stack {stack} must fail closed"
+
+
+def check_any(res: Resource, cfg: dict):
+    if res.type in (LAUNCH_TEMPLATE, EC2_INSTANCE):
+        yield from check_ec2(res, cfg)
+    else:
+        yield from check(res, cfg)
+
+
+POLICY = resource_policy(RULE, check_any)
