@@ -84,11 +84,11 @@ BYPASSES = {
     # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
     "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, gap(3, "an accepted peering of a foreign VPC is not a source")),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
-    "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "execute-api:Inv* is not expanded; update crashes on the API's \"\" policy")),
-    "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "a Deny naming another API is taken as limiting this one")),
-    "papi-extra-literal-vpce": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "an Allow for a literal endpoint id is accepted")),
+    "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    "papi-extra-literal-vpce": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
     # the endpoint also carries a group by literal id: its members reach the private API without the nodes
-    "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, gap(4, "an endpoint group given by literal id is not judged")),
+    "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, None),
     # -- 5. literal references
     # integration URI naming the stack's app function by a literal name: internet -> API -> app
     "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, gap(5, "an integration URI naming the stack's function by a literal name is not followed")),
@@ -119,13 +119,13 @@ SAFE = {
     "baseline@nlb": ("nlb", None),
     "baseline@rest-api": ("rest-api", None),
     # a separate RestApiPolicy; the API's own computed `policy` is "" in update state
-    "baseline@private-api": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),
+    "baseline@private-api": ("private-api", None),
     "baseline@brownfield": ("brownfield", None),
     "baseline@ec2-nodes": ("ec2-nodes", fp("EC2 nodes from Wallarm's AMI are not proven nodes")),             # ASG from a launch template with Wallarm's AMI
     "baseline@http-api-cloudmap": ("http-api-cloudmap", None),
     # listed in issue 18
     "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
-    "safe-papi-inline-empty-policy": ("private-api", fp("LG-APIGW-001 crashes on an inline policy \"\"")),
+    "safe-papi-inline-empty-policy": ("private-api", None),
     "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
     "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
     "safe-ec2-node-instance": ("ec2-nodes", fp("an EC2 instance from Wallarm's AMI is not a proven node")),
@@ -134,12 +134,21 @@ SAFE = {
     "safe-cdn-second-origin-no-secret": ("cloudfront-header", None),  # S3 origin via OAC, no header
     "safe-vpc-origin-nlb": ("cloudfront-vpc-origin", None),
     "safe-rest-api-cognito-authorizer": ("rest-api", None),  # AWS-managed authorizer, no app code
-    "safe-papi-wildcard-conditioned": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),  # Inv* limited to the endpoint
-    "safe-papi-extra-deny": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),           # an extra Deny narrows, never widens
+    "safe-papi-wildcard-conditioned": ("private-api", None),  # Inv* limited to the endpoint
+    "safe-papi-extra-deny": ("private-api", None),  # an extra Deny narrows, never widens
     "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
     "safe-endpoint-service-named": ("cloudfront-header", fp("an endpoint service fails closed; its consumer endpoint is judged as execute-api")),  # endpoint service, no outside principal
     "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
 }
+
+# The document of these cases' RestApiPolicy is computed from the endpoint's id
+# (`endpoint.id.apply(...)`), which AWS assigns when the endpoint is created: at the first preview
+# the statements do not exist yet, for the real CLI as offline, so no rule can read them. The pack
+# checks there only that the document is computed from the stack's endpoint (what every compliant
+# private API does, baseline@private-api included) and judges the statements once they are known
+# (update state). Expectation changed from "both modes" (issue 18 catalogue) for that reason alone:
+# the preview pins the empty set, the update the finding.
+DOCUMENT_AT_UPDATE = {"papi-wildcard-action", "papi-deny-other-api", "papi-extra-literal-vpce"}
 
 _RESULTS: dict[tuple[str, str], PreviewResult] = {}
 
@@ -202,7 +211,8 @@ def _common(results: dict, case: str) -> tuple[PreviewResult, PreviewResult]:
         assert not upd.stack_analyzed and stop and stop <= verdict(pre), \
             f"{case}: the update stopped on something the preview did not report\n{describe(pre)}\n{describe(upd)}"
         return pre, pre
-    assert verdict(pre) == verdict(upd), f"{case}: preview and update disagree\n{describe(pre)}\n{describe(upd)}"
+    if case not in DOCUMENT_AT_UPDATE:
+        assert verdict(pre) == verdict(upd), f"{case}: preview and update disagree\n{describe(pre)}\n{describe(upd)}"
     return pre, upd
 
 
@@ -213,6 +223,9 @@ def _params(table: dict, mark_at: int) -> list:
 @pytest.mark.parametrize("case", _params(BYPASSES, 3))
 def test_bypass_is_reported(results, case):
     pre, upd = _common(results, case)
+    if case in DOCUMENT_AT_UPDATE:
+        assert findings(pre) == set() and pre.exit_code == 0, f"{case}: {describe(pre)}"
+        pre = upd
     for r in (pre, upd):
         assert r.exit_code == 1, f"{case}: {describe(r)}"
         mandatory = {v.policy for v in r.violations if v.policy in OURS and v.enforcement == "mandatory"}
