@@ -69,7 +69,7 @@ BYPASSES = {
     "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on a behaviour is not an app endpoint")),
     "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "a CloudFront Function on a behaviour is not an app endpoint")),
     "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on origin requests is not an app endpoint")),
-    "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, gap(2, "a REST API Lambda authorizer is not an app endpoint")),
+    "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts
     "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, gap(3, "a RAM share of an app subnet to another account is not a source")),
@@ -91,7 +91,7 @@ BYPASSES = {
     "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, None),
     # -- 5. literal references
     # integration URI naming the stack's app function by a literal name: internet -> API -> app
-    "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, gap(5, "an integration URI naming the stack's function by a literal name is not followed")),
+    "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, None),
     # an address in the node subnet is not a node: nothing proves the Wallarm node runs at 10.0.10.50
     "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, gap(5, "a literal IP target in the node subnet is trusted as a node")),
     # an adopted app group with one private member in the stack: its outside members are still open
@@ -102,8 +102,8 @@ BYPASSES = {
                                     {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},
                                     gap(6, "with the subnet's IPv6 block computed, the IGW route is not named")),
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
-    "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "the custom domain serving the stage is not the opener; the stage is named")),
-    "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "an apigatewayv2 custom domain mapping a REST stage fails closed")),
+    "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
+    "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, gap(8, "a servicediscovery.Instance in the nodes' Cloud Map service is not followed")),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, gap(8, "an ECS service registry on a sidecar port is trusted as the node")),
@@ -126,7 +126,7 @@ SAFE = {
     # listed in issue 18
     "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
     "safe-papi-inline-empty-policy": ("private-api", None),
-    "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
+    "safe-rest-api-key-cloudfront": ("rest-api", None),
     "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
     "safe-ec2-node-instance": ("ec2-nodes", fp("an EC2 instance from Wallarm's AMI is not a proven node")),
     # ours

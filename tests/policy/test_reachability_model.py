@@ -366,3 +366,57 @@ def test_node_task_waiting_only_for_a_secret_arn_is_trusted_at_preview():
     other = b.add("aws:lb/loadBalancer:LoadBalancer", "elsewhere", {"internal": True})
     cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn, other.urn)
     assert set(b.model().unproven) == {cell["node"].urn}
+
+
+REST_API, HTTP_API = "aws:apigateway/restApi:RestApi", "aws:apigatewayv2/api:Api"
+LAMBDA = "aws:lambda/function:Function"
+FN_URI = ("arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+          "arn:aws:lambda:eu-west-1:123456789012:function:{}/invocations")
+
+
+def _problems(m: Model) -> set[tuple[str, str]]:
+    return {(m.stack.by_urn[p.urn].name, p.prop) for p in m.problems}
+
+
+def test_literal_function_uri_is_matched_by_name_or_fails_closed():
+    b = Builder()
+    api = b.add(REST_API, "api", {"endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
+    b.add(LAMBDA, "worker", {"name": "worker-1a2b3c4"}, layer="app")  # auto-named: not 'worker'
+    b.add(LAMBDA, "orders", {"name": "orders"}, layer="app")
+    for name, target in (("to-orders", "orders:live"), ("to-worker", "worker"), ("to-foreign", "billing")):
+        b.add("aws:apigateway/integration:Integration", name, {"type": "AWS_PROXY", "uri": FN_URI.format(target)},
+              {"restApi": [api]})
+    m = b.model()
+    assert openers(m) == {"to-orders"}
+    assert _problems(m) == {("to-worker", "uri"), ("to-foreign", "uri")}
+
+
+def test_lambda_authorizers_run_app_code_whatever_the_label():
+    b = Builder()
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP"}, layer="edge")
+    fn = b.add(LAMBDA, "authz", {"name": "authz"}, layer="edge")
+    b.add("aws:apigatewayv2/authorizer:Authorizer", "request-authz",
+          {"authorizerType": "REQUEST", "authorizerUri": Unknown("authorizerUri", "string")},
+          {"apiId": [api], "authorizerUri": [fn]})
+    b.add("aws:apigatewayv2/authorizer:Authorizer", "jwt-authz",
+          {"authorizerType": "JWT", "jwtConfiguration": {"issuer": "https://issuer.example"}}, {"apiId": [api]})
+    m = b.model()
+    assert openers(m) == {"request-authz"} and m.layer(fn.urn) == "app"
+
+
+def test_custom_domain_is_an_entry_of_its_own_unless_private():
+    b = Builder()
+    unk = Unknown("x", "string")
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP", "disableExecuteApiEndpoint": True}, layer="edge")
+    public = b.add("aws:apigatewayv2/domainName:DomainName", "public-domain",
+                   {"domainNameConfiguration": {"endpointType": "REGIONAL"}}, layer="edge")
+    b.add("aws:apigatewayv2/apiMapping:ApiMapping", "public-mapping", {"apiId": unk, "domainName": unk},
+          {"apiId": [api], "domainName": [public]})
+    m = b.model()
+    assert [e.openers for e in m.internet_edges(public.urn)] == [(b.resources[-1].urn,)]
+    assert m.internet_edges(api.urn) == []  # the default endpoint is disabled
+    private = b.add("aws:apigateway/domainName:DomainName", "private-domain",
+                    {"endpointConfiguration": {"types": ["PRIVATE"]}}, layer="edge")
+    b.add("aws:apigateway/basePathMapping:BasePathMapping", "private-mapping", {"restApi": unk, "domainName": unk},
+          {"restApi": [api], "domainName": [private]})
+    assert b.model().internet_edges(private.urn) == []

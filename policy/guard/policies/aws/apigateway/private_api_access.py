@@ -15,28 +15,29 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
   says nothing about which endpoint a policy names). The one literal accepted is an existing VPC's
   id the endpoint is configured with (`vpcId`, known at preview): a known policy whose every
   `aws:SourceVpc` id is that VPC covers it. An uncovered endpoint is a violation on it.
-* **A resource policy not limited to the endpoint.** The resource policies of private APIs are
-  every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the stack that
-  is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` of every `RestApi`
-  whose endpoint type is `PRIVATE` (or unknown). Every `Allow` statement of one that grants
-  `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a positive string
-  condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
-  forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), unless
-  the document has AWS's documented counterpart: a Deny of `execute-api:Invoke` on the whole API
-  for every principal whose only condition is `StringNotEquals`/`StringNotLike` on one of those
-  keys with concrete ids (then an unconditioned Allow is limited by the Deny). And
-  the policy must depend on an `execute-api` endpoint of the stack or its VPC (or name only the
-  endpoints' literal VPC ids), so those ids are the stack's. The ids themselves are not compared
-  with the endpoint's id (ids are not linked by value). When the document is unknown (at the first
-  preview it is computed from the endpoint id) only the dependency can be checked: a policy that
-  does not depend on one of the stack's `execute-api` endpoints fails closed, naming `.policy`;
-  the statements themselves are judged when the document is known (`pulumi up`).
+* **A resource policy that admits callers outside the stack.** The resource policies of private
+  APIs are every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the
+  stack that is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` the
+  program gives a `RestApi` whose endpoint type is `PRIVATE` (or unknown); an empty one, or one the
+  program did not set (the provider reports `""` there, or the attached RestApiPolicy's copy), is
+  none. A known document is evaluated as IAM does for this API's ARN (`resource_policy.py`: Allow
+  minus explicit Deny, wildcard actions expanded against `execute-api:Invoke`, resources matched
+  against this API, conditions on `aws:SourceVpce`/`aws:SourceVpc` judged for every caller outside
+  the stack: any other endpoint, each literal endpoint or VPC id that is not one of the stack's).
+  An Allow that admits one is a violation. And the policy must depend on an `execute-api`
+  endpoint of the stack or its VPC (or name only the endpoints' literal VPC ids). When the
+  document is unknown (at the first preview it is computed from the endpoint id) only the
+  dependency can be checked: a policy that does not depend on one of the stack's `execute-api`
+  endpoints fails closed, naming `.policy`; the statements are judged when the document is known
+  (update state; `pulumi up`'s AnalyzeStack).
 * **An endpoint group open to more than the nodes.** Every ingress rule of the endpoint's security
   groups (inline, `SecurityGroupRule` or `SecurityGroupIngressRule`, as the reachability model reads
   them) must admit only security groups of layer `node`; any other source (a CIDR, the VPC, a
   prefix list, a group of another layer or outside the stack) is a violation on the rule resource
   (on the group itself for an inline rule). An endpoint with no security group gets the VPC's
-  default group, which is a violation on the endpoint.
+  default group, and one with a group given by literal id (beside stack groups too) admits that
+  group's unknown members: both are violations on the endpoint. An endpoint whose `serviceName` is
+  computed from an endpoint service of the stack is PrivateLink, not execute-api.
 """
 
 from __future__ import annotations
