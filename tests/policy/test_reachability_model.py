@@ -420,3 +420,14 @@ def test_custom_domain_is_an_entry_of_its_own_unless_private():
     b.add("aws:apigateway/basePathMapping:BasePathMapping", "private-mapping", {"restApi": unk, "domainName": unk},
           {"restApi": [api], "domainName": [private]})
     assert b.model().internet_edges(private.urn) == []
+
+
+def test_vpc_link_integration_to_a_literal_arn_fails_closed():
+    b = Builder()
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP"}, layer="edge")
+    link = b.add("aws:apigatewayv2/vpcLink:VpcLink", "link", {}, layer="edge")
+    b.add("aws:apigatewayv2/integration:Integration", "literal-listener",
+          {"integrationType": "HTTP_PROXY", "connectionType": "VPC_LINK", "connectionId": Unknown("x", "string"),
+           "integrationUri": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/app/1/2"},
+          {"apiId": [api], "connectionId": [link]})
+    assert _problems(b.model()) == {("literal-listener", "integrationUri")}

@@ -122,12 +122,17 @@ class ApiGateway:
             if not targets and isinstance(uri, str) and uri:
                 plain = integ.type == T.HTTP_INTEGRATION and same(pget(integ, "integrationType"), "AWS_PROXY")
                 targets.extend(self._literal_functions(integ, prop, uri, plain))
+            http_links = [lk for lk in links if lk.type == T.HTTP_VPC_LINK]
+            if http_links and not targets and isinstance(uri, str) and uri:
+                # a listener or Cloud Map service by literal ARN: what the VPC link reaches inside
+                # the stack's network cannot be told (its ARN is not linked to a resource)
+                self.problem(integ, prop, "the VPC link integration's target is a literal ARN, not a resource "
+                                          "of this stack, so what the link reaches cannot be judged (fail closed)")
             if not targets and is_unknown(uri):
                 deps = self.stack.deps(integ, "uri") + self.stack.deps(integ, "integrationUri")
                 if not deps:
                     self.problem(integ, "uri", "the integration target is unknown at preview and is not "
                                                "linked to a resource of this stack")
-            http_links = [lk for lk in links if lk.type == T.HTTP_VPC_LINK]
             for api in apis:
                 for t in dict.fromkeys(targets):
                     if http_links:
