@@ -431,3 +431,33 @@ def test_vpc_link_integration_to_a_literal_arn_fails_closed():
            "integrationUri": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/app/1/2"},
           {"apiId": [api], "connectionId": [link]})
     assert _problems(b.model()) == {("literal-listener", "integrationUri")}
+
+
+def _key_protected_api(extra_origin: dict | None = None, key_required: bool = True):
+    from guard.reachability.perimeter import api_key_shield
+    b = Builder()
+    unk = Unknown("x", "string")
+    api = b.add(REST_API, "api", {"endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
+    b.add("aws:apigateway/method:Method", "any", {"httpMethod": "ANY", "apiKeyRequired": key_required},
+          {"restApi": [api]})
+    secret = b.add("random:index/randomPassword:RandomPassword", "key-value", {"length": 40})
+    key = b.add("aws:apigateway/apiKey:ApiKey", "key", {"value": unk}, {"value": [secret]})
+    plan = b.add("aws:apigateway/usagePlan:UsagePlan", "plan", {"apiStages": [{"apiId": unk, "stage": "v1"}]},
+                 {"apiStages": [api]})
+    b.add("aws:apigateway/usagePlanKey:UsagePlanKey", "plan-key", {"keyId": unk, "usagePlanId": unk},
+          {"keyId": [key], "usagePlanId": [plan]})
+    acl = b.add("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "CLOUDFRONT", "region": "us-east-1"}, layer="edge")
+    origins = [{"originId": "api", "domainName": unk, "customHeaders": [{"name": "X-Api-Key", "value": unk}]}]
+    if extra_origin:
+        origins.append(extra_origin)
+    b.add("aws:cloudfront/distribution:Distribution", "cdn", {"origins": origins, "webAclId": unk},
+          {"origins": [api, secret], "webAclId": [acl]}, layer="edge")
+    return api_key_shield(b.model(), api)
+
+
+def test_api_key_only_cloudfront_sends_protects_the_origin():
+    assert _key_protected_api().ok
+    assert not _key_protected_api(key_required=False).ok
+    leak = {"originId": "partner", "domainName": "assets.partner.example",
+            "customHeaders": [{"name": "x-api-key", "value": Unknown("x", "string")}]}
+    assert not _key_protected_api(extra_origin=leak).ok

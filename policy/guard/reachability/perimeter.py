@@ -273,6 +273,12 @@ def api_key_shield(model: Model, api: Resource) -> Verdict:
                         sources = {key.urn} | {r.urn for r in model.stack.deps(key, "value") if _is_secret_source(r)}
                         if (isinstance(value, str) and value and h.get("value") == value) or origin_deps & sources:
                             senders.setdefault(key.urn, set()).add(dist.urn)
+                            host = origin.get("domainName")
+                            if isinstance(host, str) and host not in _api_hosts(model, api):
+                                # a literal host is not this API (its execute-api name is computed):
+                                # whoever runs that origin receives the key (one leaked origin suffices)
+                                return Verdict(False, f"distribution '{dist.name}' also sends API key "
+                                                      f"'{key.name}' to origin {host}, which is not this API")
     for key in keys:
         if key.urn not in senders:
             return Verdict(False, f"API key '{key.name}' is not one a CloudFront distribution sends, so its "
@@ -282,6 +288,17 @@ def api_key_shield(model: Model, api: Resource) -> Verdict:
                 return Verdict(False, f"API key '{key.name}' is sent by distribution "
                                       f"'{model.stack.by_urn[d].name}', which has no AWS WAF")
     return Verdict(True, "every method requires an API key that only CloudFront distributions with WAF send")
+
+
+def _api_hosts(model: Model, api: Resource) -> set:
+    """The literal host names that serve this API: its custom domains' names."""
+    hosts = set()
+    for domain in model.of(T.REST_DOMAIN_NAME, T.HTTP_DOMAIN_NAME):
+        if any(a is not None and a.urn == api.urn for _m, a, _s in model._domain_mappings(domain)):
+            name = domain.get("domainName")
+            if isinstance(name, str):
+                hosts.add(name)
+    return hosts
 
 
 def api_domain_verdict(model: Model, domain: Resource) -> Verdict:
