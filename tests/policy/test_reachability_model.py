@@ -433,11 +433,11 @@ def test_vpc_link_integration_to_a_literal_arn_fails_closed():
     assert _problems(b.model()) == {("literal-listener", "integrationUri")}
 
 
-def _key_protected_api(extra_origin: dict | None = None, key_required: bool = True):
+def _key_protected_api(extra_origin: dict | None = None, key_required: bool = True, host=None):
     from guard.reachability.perimeter import api_key_shield
     b = Builder()
     unk = Unknown("x", "string")
-    api = b.add(REST_API, "api", {"endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
+    api = b.add(REST_API, "api", {"id": "a1b2c3d4e5", "endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
     b.add("aws:apigateway/method:Method", "any", {"httpMethod": "ANY", "apiKeyRequired": key_required},
           {"restApi": [api]})
     secret = b.add("random:index/randomPassword:RandomPassword", "key-value", {"length": 40})
@@ -447,7 +447,7 @@ def _key_protected_api(extra_origin: dict | None = None, key_required: bool = Tr
     b.add("aws:apigateway/usagePlanKey:UsagePlanKey", "plan-key", {"keyId": unk, "usagePlanId": unk},
           {"keyId": [key], "usagePlanId": [plan]})
     acl = b.add("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "CLOUDFRONT", "region": "us-east-1"}, layer="edge")
-    origins = [{"originId": "api", "domainName": unk, "customHeaders": [{"name": "X-Api-Key", "value": unk}]}]
+    origins = [{"originId": "api", "domainName": host or unk, "customHeaders": [{"name": "X-Api-Key", "value": unk}]}]
     if extra_origin:
         origins.append(extra_origin)
     b.add("aws:cloudfront/distribution:Distribution", "cdn", {"origins": origins, "webAclId": unk},
@@ -461,3 +461,6 @@ def test_api_key_only_cloudfront_sends_protects_the_origin():
     leak = {"originId": "partner", "domainName": "assets.partner.example",
             "customHeaders": [{"name": "x-api-key", "value": Unknown("x", "string")}]}
     assert not _key_protected_api(extra_origin=leak).ok
+    # in update state the origin's host is known: the API's own execute-api name is no leak
+    assert _key_protected_api(host="a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com").ok
+    assert not _key_protected_api(host="zz9zz9zz9z.execute-api.eu-west-1.amazonaws.com").ok

@@ -274,7 +274,7 @@ def api_key_shield(model: Model, api: Resource) -> Verdict:
                         if (isinstance(value, str) and value and h.get("value") == value) or origin_deps & sources:
                             senders.setdefault(key.urn, set()).add(dist.urn)
                             host = origin.get("domainName")
-                            if isinstance(host, str) and host not in _api_hosts(model, api):
+                            if isinstance(host, str) and not _serves(model, api, host):
                                 # a literal host is not this API (its execute-api name is computed):
                                 # whoever runs that origin receives the key (one leaked origin suffices)
                                 return Verdict(False, f"distribution '{dist.name}' also sends API key "
@@ -288,6 +288,15 @@ def api_key_shield(model: Model, api: Resource) -> Verdict:
                 return Verdict(False, f"API key '{key.name}' is sent by distribution "
                                       f"'{model.stack.by_urn[d].name}', which has no AWS WAF")
     return Verdict(True, "every method requires an API key that only CloudFront distributions with WAF send")
+
+
+def _serves(model: Model, api: Resource, host: str) -> bool:
+    """Whether a known origin host is this API: its execute-api name (once its id is known) or
+    one of its custom domains."""
+    api_id = api.get("id")
+    if isinstance(api_id, str) and api_id and host.lower().startswith(f"{api_id.lower()}.execute-api."):
+        return True
+    return host in _api_hosts(model, api)
 
 
 def _api_hosts(model: Model, api: Resource) -> set:
