@@ -181,3 +181,77 @@ def test_unconditioned_allow_limited_by_a_deny_of_every_other_source():
 ], ids=["wildcard", "extra-key", "one-method", "one-principal"])
 def test_deny_that_does_not_cover_every_other_source(condition, deny):
     assert named(stack(policy=_deny_else(condition, **deny))) == {"resource-policy"}
+
+
+def _statements(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ALLOW = {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
+DENY_ELSE = {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": VPCE_ID}}}
+
+
+@pytest.mark.parametrize("action", ["execute-api:Inv*", "execute-api:*", "*", "execute-api:I?voke", ["s3:*", "Execute-Api:*"]])
+def test_wildcard_actions_are_expanded_against_invoke(action):
+    assert named(stack(policy=_statements({**ALLOW, "Action": action}))) == {"resource-policy"}
+    limited = {**ALLOW, "Action": action, "Condition": {"StringEquals": {"aws:SourceVpce": VPCE_ID}}}
+    assert named(stack(policy=_statements(limited))) == set()
+
+
+def test_wildcard_action_that_is_not_invoke_grants_nothing():
+    assert named(stack(policy=_statements({**ALLOW, "Action": "execute-api:ManageConnections"}))) == set()
+
+
+def test_deny_naming_another_api_does_not_limit_this_one():
+    other = {**DENY_ELSE, "Resource": "arn:aws:execute-api:eu-west-1:123456789012:zz9zz9zz9z/*"}
+    assert named(stack(policy=_statements(ALLOW, other))) == {"resource-policy"}
+    this = {**DENY_ELSE, "Resource": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/*"}
+    assert named(stack(policy=_statements(ALLOW, this))) == set()
+    any_api = {**DENY_ELSE, "Resource": "arn:aws:execute-api:*:*:*"}
+    assert named(stack(policy=_statements(ALLOW, any_api))) == set()
+
+
+def test_an_extra_deny_narrows_never_widens():
+    narrow = {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/DELETE/*"}
+    limited = {**ALLOW, "Condition": {"StringEquals": {"aws:SourceVpce": VPCE_ID}}}
+    assert named(stack(policy=_statements(limited, DENY_ELSE, narrow))) == set()
+
+
+def test_allow_for_a_literal_endpoint_that_is_not_the_stacks():
+    """With the endpoint's id readable (update state), a second literal id is another endpoint."""
+    foreign = "vpce-0c0ffee0000000001"
+    doc = _statements({**ALLOW, "Condition": {"StringEquals": {"aws:SourceVpce": [VPCE_ID, foreign]}}},
+                      {**DENY_ELSE, "Condition": {"StringNotEquals": {"aws:SourceVpce": [VPCE_ID, foreign]}}})
+    s = stack(policy=doc)
+    endpoint = next(r for r in s.resources if r.name == "endpoint")
+    endpoint.props["id"] = VPCE_ID
+    assert named(s) == {"resource-policy"}
+    only_ours = _statements({**ALLOW, "Condition": {"StringEquals": {"aws:SourceVpce": VPCE_ID}}})
+    s = stack(policy=only_ours)
+    next(r for r in s.resources if r.name == "endpoint").props["id"] = VPCE_ID
+    assert named(s) == set()
+    # unreadable id: the one literal is taken as the endpoint's, a second is an outsider
+    assert named(stack(policy=doc)) == {"resource-policy"}
+
+
+def test_endpoint_group_by_literal_id_beside_a_stack_group():
+    s = stack()
+    endpoint = next(r for r in s.resources if r.name == "endpoint")
+    endpoint.props["securityGroupIds"] = [Unknown("securityGroupIds[0]", "string"), "sg-0f00ba40000000001"]
+    assert named(s) == {"endpoint"}
+
+
+def test_empty_or_unset_inline_policy_is_none():
+    for value in ("", "  "):
+        api = _res("aws:apigateway/restApi:RestApi", "private-api",
+                   {"endpointConfiguration": {"types": "PRIVATE"}, "policy": value})
+        assert named(stack(extra=(api,))) == set()
+
+
+def test_consumer_endpoint_of_a_stack_endpoint_service_is_not_execute_api():
+    service = _res("aws:ec2/vpcEndpointService:VpcEndpointService", "svc", {"acceptanceRequired": True})
+    consumer = _res(ENDPOINT, "consumer", {"vpcEndpointType": "Interface",
+                                           "serviceName": Unknown("serviceName", "string")},
+                    {"serviceName": [service]})
+    assert named(stack(extra=(service, consumer))) == set()

@@ -69,7 +69,7 @@ BYPASSES = {
     "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on a behaviour is not an app endpoint")),
     "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "a CloudFront Function on a behaviour is not an app endpoint")),
     "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on origin requests is not an app endpoint")),
-    "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, gap(2, "a REST API Lambda authorizer is not an app endpoint")),
+    "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts
     "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, gap(3, "a RAM share of an app subnet to another account is not a source")),
@@ -84,14 +84,14 @@ BYPASSES = {
     # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
     "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, gap(3, "an accepted peering of a foreign VPC is not a source")),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
-    "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "execute-api:Inv* is not expanded; update crashes on the API's \"\" policy")),
-    "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "a Deny naming another API is taken as limiting this one")),
-    "papi-extra-literal-vpce": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "an Allow for a literal endpoint id is accepted")),
+    "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    "papi-extra-literal-vpce": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
     # the endpoint also carries a group by literal id: its members reach the private API without the nodes
-    "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, gap(4, "an endpoint group given by literal id is not judged")),
+    "papi-endpoint-literal-sg": ("private-api", 4, {(APIGW, "api-endpoint")}, None),
     # -- 5. literal references
     # integration URI naming the stack's app function by a literal name: internet -> API -> app
-    "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, gap(5, "an integration URI naming the stack's function by a literal name is not followed")),
+    "integration-literal-function": ("rest-api", 5, {(BYPASS, "fn-integration")}, None),
     # an address in the node subnet is not a node: nothing proves the Wallarm node runs at 10.0.10.50
     "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, None),
     # an adopted app group with one private member in the stack: its outside members are still open
@@ -102,8 +102,8 @@ BYPASSES = {
                                     {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},
                                     None),
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
-    "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "the custom domain serving the stage is not the opener; the stage is named")),
-    "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, gap(7, "an apigatewayv2 custom domain mapping a REST stage fails closed")),
+    "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
+    "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
@@ -124,14 +124,14 @@ SAFE = {
     "baseline@nlb": ("nlb", None),
     "baseline@rest-api": ("rest-api", None),
     # a separate RestApiPolicy; the API's own computed `policy` is "" in update state
-    "baseline@private-api": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),
+    "baseline@private-api": ("private-api", None),
     "baseline@brownfield": ("brownfield", None),
     "baseline@ec2-nodes": ("ec2-nodes", None),             # ASG from a launch template with Wallarm's AMI
     "baseline@http-api-cloudmap": ("http-api-cloudmap", None),
     # listed in issue 18
     "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
-    "safe-papi-inline-empty-policy": ("private-api", fp("LG-APIGW-001 crashes on an inline policy \"\"")),
-    "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
+    "safe-papi-inline-empty-policy": ("private-api", None),
+    "safe-rest-api-key-cloudfront": ("rest-api", None),
     "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
     "safe-ec2-node-instance": ("ec2-nodes", None),
     # ours
@@ -139,12 +139,21 @@ SAFE = {
     "safe-cdn-second-origin-no-secret": ("cloudfront-header", None),  # S3 origin via OAC, no header
     "safe-vpc-origin-nlb": ("cloudfront-vpc-origin", None),
     "safe-rest-api-cognito-authorizer": ("rest-api", None),  # AWS-managed authorizer, no app code
-    "safe-papi-wildcard-conditioned": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),  # Inv* limited to the endpoint
-    "safe-papi-extra-deny": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),           # an extra Deny narrows, never widens
+    "safe-papi-wildcard-conditioned": ("private-api", None),  # Inv* limited to the endpoint
+    "safe-papi-extra-deny": ("private-api", None),  # an extra Deny narrows, never widens
     "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
     "safe-endpoint-service-named": ("cloudfront-header", fp("an endpoint service fails closed; its consumer endpoint is judged as execute-api")),  # endpoint service, no outside principal
     "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
 }
+
+# The document of these cases' RestApiPolicy is computed from the endpoint's id
+# (`endpoint.id.apply(...)`), which AWS assigns when the endpoint is created: at the first preview
+# the statements do not exist yet, for the real CLI as offline, so no rule can read them. The pack
+# checks there only that the document is computed from the stack's endpoint (what every compliant
+# private API does, baseline@private-api included) and judges the statements once they are known
+# (update state). Expectation changed from "both modes" (issue 18 catalogue) for that reason alone:
+# the preview pins the empty set, the update the finding.
+DOCUMENT_AT_UPDATE = {"papi-wildcard-action", "papi-deny-other-api", "papi-extra-literal-vpce"}
 
 _RESULTS: dict[tuple[str, str], PreviewResult] = {}
 
@@ -207,7 +216,8 @@ def _common(results: dict, case: str) -> tuple[PreviewResult, PreviewResult]:
         assert not upd.stack_analyzed and stop and stop <= verdict(pre), \
             f"{case}: the update stopped on something the preview did not report\n{describe(pre)}\n{describe(upd)}"
         return pre, pre
-    assert verdict(pre) == verdict(upd), f"{case}: preview and update disagree\n{describe(pre)}\n{describe(upd)}"
+    if case not in DOCUMENT_AT_UPDATE:
+        assert verdict(pre) == verdict(upd), f"{case}: preview and update disagree\n{describe(pre)}\n{describe(upd)}"
     return pre, upd
 
 
@@ -218,6 +228,9 @@ def _params(table: dict, mark_at: int) -> list:
 @pytest.mark.parametrize("case", _params(BYPASSES, 3))
 def test_bypass_is_reported(results, case):
     pre, upd = _common(results, case)
+    if case in DOCUMENT_AT_UPDATE:
+        assert findings(pre) == set() and pre.exit_code == 0, f"{case}: {describe(pre)}"
+        pre = upd
     for r in (pre, upd):
         assert r.exit_code == 1, f"{case}: {describe(r)}"
         mandatory = {v.policy for v in r.violations if v.policy in OURS and v.enforcement == "mandatory"}

@@ -366,3 +366,101 @@ def test_node_task_waiting_only_for_a_secret_arn_is_trusted_at_preview():
     other = b.add("aws:lb/loadBalancer:LoadBalancer", "elsewhere", {"internal": True})
     cell["node_td"].property_dependencies["containerDefinitions"] = (secret.urn, other.urn)
     assert set(b.model().unproven) == {cell["node"].urn}
+
+
+REST_API, HTTP_API = "aws:apigateway/restApi:RestApi", "aws:apigatewayv2/api:Api"
+LAMBDA = "aws:lambda/function:Function"
+FN_URI = ("arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+          "arn:aws:lambda:eu-west-1:123456789012:function:{}/invocations")
+
+
+def _problems(m: Model) -> set[tuple[str, str]]:
+    return {(m.stack.by_urn[p.urn].name, p.prop) for p in m.problems}
+
+
+def test_literal_function_uri_is_matched_by_name_or_fails_closed():
+    b = Builder()
+    api = b.add(REST_API, "api", {"endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
+    b.add(LAMBDA, "worker", {"name": "worker-1a2b3c4"}, layer="app")  # auto-named: not 'worker'
+    b.add(LAMBDA, "orders", {"name": "orders"}, layer="app")
+    for name, target in (("to-orders", "orders:live"), ("to-worker", "worker"), ("to-foreign", "billing")):
+        b.add("aws:apigateway/integration:Integration", name, {"type": "AWS_PROXY", "uri": FN_URI.format(target)},
+              {"restApi": [api]})
+    m = b.model()
+    assert openers(m) == {"to-orders"}
+    assert _problems(m) == {("to-worker", "uri"), ("to-foreign", "uri")}
+
+
+def test_lambda_authorizers_run_app_code_whatever_the_label():
+    b = Builder()
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP"}, layer="edge")
+    fn = b.add(LAMBDA, "authz", {"name": "authz"}, layer="edge")
+    b.add("aws:apigatewayv2/authorizer:Authorizer", "request-authz",
+          {"authorizerType": "REQUEST", "authorizerUri": Unknown("authorizerUri", "string")},
+          {"apiId": [api], "authorizerUri": [fn]})
+    b.add("aws:apigatewayv2/authorizer:Authorizer", "jwt-authz",
+          {"authorizerType": "JWT", "jwtConfiguration": {"issuer": "https://issuer.example"}}, {"apiId": [api]})
+    m = b.model()
+    assert openers(m) == {"request-authz"} and m.layer(fn.urn) == "app"
+
+
+def test_custom_domain_is_an_entry_of_its_own_unless_private():
+    b = Builder()
+    unk = Unknown("x", "string")
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP", "disableExecuteApiEndpoint": True}, layer="edge")
+    public = b.add("aws:apigatewayv2/domainName:DomainName", "public-domain",
+                   {"domainNameConfiguration": {"endpointType": "REGIONAL"}}, layer="edge")
+    b.add("aws:apigatewayv2/apiMapping:ApiMapping", "public-mapping", {"apiId": unk, "domainName": unk},
+          {"apiId": [api], "domainName": [public]})
+    m = b.model()
+    assert [e.openers for e in m.internet_edges(public.urn)] == [(b.resources[-1].urn,)]
+    assert m.internet_edges(api.urn) == []  # the default endpoint is disabled
+    private = b.add("aws:apigateway/domainName:DomainName", "private-domain",
+                    {"endpointConfiguration": {"types": ["PRIVATE"]}}, layer="edge")
+    b.add("aws:apigateway/basePathMapping:BasePathMapping", "private-mapping", {"restApi": unk, "domainName": unk},
+          {"restApi": [api], "domainName": [private]})
+    assert b.model().internet_edges(private.urn) == []
+
+
+def test_vpc_link_integration_to_a_literal_arn_fails_closed():
+    b = Builder()
+    api = b.add(HTTP_API, "api", {"protocolType": "HTTP"}, layer="edge")
+    link = b.add("aws:apigatewayv2/vpcLink:VpcLink", "link", {}, layer="edge")
+    b.add("aws:apigatewayv2/integration:Integration", "literal-listener",
+          {"integrationType": "HTTP_PROXY", "connectionType": "VPC_LINK", "connectionId": Unknown("x", "string"),
+           "integrationUri": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/app/1/2"},
+          {"apiId": [api], "connectionId": [link]})
+    assert _problems(b.model()) == {("literal-listener", "integrationUri")}
+
+
+def _key_protected_api(extra_origin: dict | None = None, key_required: bool = True, host=None):
+    from guard.reachability.perimeter import api_key_shield
+    b = Builder()
+    unk = Unknown("x", "string")
+    api = b.add(REST_API, "api", {"id": "a1b2c3d4e5", "endpointConfiguration": {"types": "REGIONAL"}}, layer="edge")
+    b.add("aws:apigateway/method:Method", "any", {"httpMethod": "ANY", "apiKeyRequired": key_required},
+          {"restApi": [api]})
+    secret = b.add("random:index/randomPassword:RandomPassword", "key-value", {"length": 40})
+    key = b.add("aws:apigateway/apiKey:ApiKey", "key", {"value": unk}, {"value": [secret]})
+    plan = b.add("aws:apigateway/usagePlan:UsagePlan", "plan", {"apiStages": [{"apiId": unk, "stage": "v1"}]},
+                 {"apiStages": [api]})
+    b.add("aws:apigateway/usagePlanKey:UsagePlanKey", "plan-key", {"keyId": unk, "usagePlanId": unk},
+          {"keyId": [key], "usagePlanId": [plan]})
+    acl = b.add("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "CLOUDFRONT", "region": "us-east-1"}, layer="edge")
+    origins = [{"originId": "api", "domainName": host or unk, "customHeaders": [{"name": "X-Api-Key", "value": unk}]}]
+    if extra_origin:
+        origins.append(extra_origin)
+    b.add("aws:cloudfront/distribution:Distribution", "cdn", {"origins": origins, "webAclId": unk},
+          {"origins": [api, secret], "webAclId": [acl]}, layer="edge")
+    return api_key_shield(b.model(), api)
+
+
+def test_api_key_only_cloudfront_sends_protects_the_origin():
+    assert _key_protected_api().ok
+    assert not _key_protected_api(key_required=False).ok
+    leak = {"originId": "partner", "domainName": "assets.partner.example",
+            "customHeaders": [{"name": "x-api-key", "value": Unknown("x", "string")}]}
+    assert not _key_protected_api(extra_origin=leak).ok
+    # in update state the origin's host is known: the API's own execute-api name is no leak
+    assert _key_protected_api(host="a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com").ok
+    assert not _key_protected_api(host="zz9zz9zz9z.execute-api.eu-west-1.amazonaws.com").ok

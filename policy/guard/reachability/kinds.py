@@ -37,11 +37,14 @@ UNDERSTOOD = frozenset({
     T.DISTRIBUTION, T.VPC_ORIGIN,
     T.REST_API, T.REST_STAGE, T.REST_INTEGRATION, T.REST_VPC_LINK, T.REST_DEPLOYMENT,
     T.REST_RESOURCE, T.REST_METHOD,
-    # A REST custom domain is another name for the stages its base path mappings name; a public REST
-    # API is an internet entry through every stage anyway (model._rest_api), so the domain adds no
-    # path. A mapping to an API that is not a resource of the stack fails closed (model._open_world).
+    # A custom domain is an internet entry of its own to the stages its mappings name, whether or not
+    # the API's default endpoint is disabled (apigateway.py `_custom_domain`). A mapping to an API
+    # that is not a resource of the stack fails closed (sharing._open_world).
     T.REST_DOMAIN_NAME, T.REST_BASE_PATH_MAPPING,
     T.HTTP_API, T.HTTP_STAGE, T.HTTP_INTEGRATION, T.HTTP_VPC_LINK, T.HTTP_ROUTE,
+    # Lambda authorizers run the function on the caller's request (apigateway.py); custom domains
+    # of either API version are internet entries to the stages their mappings name
+    T.REST_AUTHORIZER, T.HTTP_AUTHORIZER, T.HTTP_DOMAIN_NAME, T.HTTP_API_MAPPING,
     T.WEB_ACL, T.WEB_ACL_ASSOC,
 })
 
@@ -145,7 +148,6 @@ EXPOSING: dict[str, str] = {
     "aws:batch/computeEnvironment:ComputeEnvironment": "a Batch compute environment",
     "aws:sagemaker/endpoint:Endpoint": "a SageMaker endpoint",
     "aws:appsync/graphQLApi:GraphQLApi": "an AppSync API (a public entry)",
-    "aws:apigatewayv2/domainName:DomainName": "an API Gateway custom domain",
     "aws:transfer/server:Server": "a Transfer Family server (a public entry)",
     "aws:networkfirewall/firewall:Firewall": "a Network Firewall (routing through it is not followed)",
     "aws:ec2/spotFleetRequest:SpotFleetRequest": "a Spot Fleet (instances the model does not follow)",

@@ -17,7 +17,9 @@ link-local, multicast). It reaches:
   * the ADDRESS SPACE of a public subnet (a subnet routed to an internet gateway): any address in
     it may carry a public IP, so a rule admitting such a CIDR admits the internet;
   * CloudFront distributions, REST APIs that are not PRIVATE, HTTP APIs, Lambda function URLs with
-    authorization NONE: directly.
+    authorization NONE: directly (an API whose default execute-api endpoint is disabled only
+    through its custom domains); API Gateway custom domains that are not PRIVATE: directly, opened
+    by each mapping (BasePathMapping, apigatewayv2 ApiMapping) to the API whose stage it serves.
 A CIDR outside the VPC is what the routes say it is: public space through an internet gateway is
 the internet; private space routed to a peering connection or Transit Gateway is the subnets of
 the stack's VPCs on the other side; space routed to anything outside the stack (a VPN, a foreign
@@ -29,7 +31,12 @@ ECS tasks: their container ports; other compute: any port). ICMP and other proto
 REACHED resources send on: compute reached from the internet is a foothold that may send anything
 from its security groups and subnets; a load balancer or VPC link only forwards (to its targets,
 and as a member of its security groups to whatever trusts those groups); CloudFront and API
-Gateway forward to their origins and integrations.
+Gateway forward to their origins and integrations. An integration or authorizer URI naming a
+Lambda function by a literal ARN or name reaches the stack's function of that `name`; a literal
+naming no function of the stack fails closed. A Lambda authorizer (REST TOKEN/REQUEST, HTTP API
+REQUEST) runs its function on the caller's request before any integration: the API reaches the
+function, which is app code whatever its label (an `edge` label cannot make customer code a
+filter); Cognito and JWT authorizers run no customer code.
 
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
@@ -304,7 +311,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
                          T.NETWORK_INTERFACE: self._eni, T.ASG: self._asg, T.LAMBDA: self._lambda,
                          T.RDS_INSTANCE: self._rds, T.RDS_CLUSTER_INSTANCE: self._rds_cluster_instance,
                          T.DISTRIBUTION: self._distribution,
-                         T.REST_API: self._rest_api, T.HTTP_API: self._http_api, T.HTTP_VPC_LINK: self._vpc_link})
+                         T.REST_API: self._rest_api, T.HTTP_API: self._http_api, T.HTTP_VPC_LINK: self._vpc_link,
+                         T.REST_DOMAIN_NAME: self._custom_domain, T.HTTP_DOMAIN_NAME: self._custom_domain})
         for res in self.stack.resources:
             build = builders.get(res.type)
             if build is not None:

@@ -18,12 +18,13 @@ from typing import Any
 from guard.framework import Resource, is_unknown
 
 from . import tokens as T
+from .base import _configured
 from .model import INTERNET, Edge, Model, same
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
 
 
-SERVICE_ENTRIES = ("cloudfront", "alb", "nlb", "httpapi", "restapi")
+SERVICE_ENTRIES = ("cloudfront", "alb", "nlb", "httpapi", "restapi", "apidomain")
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,127 @@ def api_origin_protection(api: Resource) -> Verdict:
                           "true), so it can be called directly, around CloudFront and its WAF")
 
 
+API_KEY_HEADER = "x-api-key"
+
+
+def api_origin_verdict(model: Model, api: Resource) -> Verdict:
+    """An API behind CloudFront rejects direct calls when its default endpoint is off, or when
+    every method requires an API key that only WAF-protected CloudFront distributions send."""
+    shield = api_origin_protection(api)
+    if shield.ok:
+        return shield
+    key = api_key_shield(model, api)
+    return key if key.ok else Verdict(False, f"{shield.reason}, and {key.reason}")
+
+
+def api_key_shield(model: Model, api: Resource) -> Verdict:
+    """Every method of a REST API requires an API key (read from the `x-api-key` header), and every
+    key its usage plans accept is sent, as an origin custom header, only by CloudFront distributions
+    with WAF (the same literal, the key resource's own value, or a value from the same random or
+    secret resource): a request without CloudFront's header is refused with 403, as with the secret
+    header on an ALB. CloudFront replaces a viewer's header of the same name with the origin's."""
+    if api.type != T.REST_API:
+        return Verdict(False, "an HTTP API has no API keys")
+    # unset by the program, AWS reads the key from the header (its default, HEADER); what the
+    # provider then reports is not the program's choice
+    source = api.get("apiKeySource") if _configured(api, "apiKeySource") else None
+    if source is not None and not same(source, "HEADER"):
+        return Verdict(False, f"its API keys are read from {source!r}, not the x-api-key header")
+    methods = [m for m in model.of(T.REST_METHOD) if any(a.urn == api.urn for a in model.deps(m, "restApi"))]
+    if not methods:
+        return Verdict(False, "it has no method of this stack that requires an API key")
+    loose = [m.name for m in methods if m.get("apiKeyRequired") is not True]
+    if loose:
+        return Verdict(False, f"method(s) {', '.join(loose)} do not require an API key")
+    plans = {p.urn for p in model.of(T.REST_USAGE_PLAN)
+             if any(a.urn == api.urn for a in model.stack.deps(p, "apiStages"))}
+    keys = []
+    for link in model.of(T.REST_USAGE_PLAN_KEY):
+        if not any(d.urn in plans for d in model.stack.deps(link, "usagePlanId")):
+            continue
+        found = model.deps(link, "keyId", [T.REST_API_KEY])
+        if not found:
+            return Verdict(False, f"usage plan key '{link.name}' adds a key that is not a resource of this stack")
+        keys.extend(found)
+    senders: dict[str, set] = {}
+    for dist in model.of(T.DISTRIBUTION):
+        origin_deps = {r.urn for r in model.stack.deps(dist, "origins")}
+        for origin in dist.get("origins") if isinstance(dist.get("origins"), list) else []:
+            headers = origin.get("customHeaders") if isinstance(origin, dict) else None
+            for h in headers if isinstance(headers, list) else []:
+                name = h.get("name") if isinstance(h, dict) else None
+                if isinstance(name, str) and name.lower() == API_KEY_HEADER:
+                    for key in keys:
+                        value = key.get("value")
+                        sources = {key.urn} | {r.urn for r in model.stack.deps(key, "value") if _is_secret_source(r)}
+                        if (isinstance(value, str) and value and h.get("value") == value) or origin_deps & sources:
+                            senders.setdefault(key.urn, set()).add(dist.urn)
+                            host = origin.get("domainName")
+                            if isinstance(host, str) and not _serves(model, api, host):
+                                # a literal host is not this API (its execute-api name is computed):
+                                # whoever runs that origin receives the key (one leaked origin suffices)
+                                return Verdict(False, f"distribution '{dist.name}' also sends API key "
+                                                      f"'{key.name}' to origin {host}, which is not this API")
+    for key in keys:
+        if key.urn not in senders:
+            return Verdict(False, f"API key '{key.name}' is not one a CloudFront distribution sends, so its "
+                                  "holders call the API around CloudFront")
+        for d in senders[key.urn]:
+            if not cloudfront_waf(model, model.stack.by_urn[d]).ok:
+                return Verdict(False, f"API key '{key.name}' is sent by distribution "
+                                      f"'{model.stack.by_urn[d].name}', which has no AWS WAF")
+    return Verdict(True, "every method requires an API key that only CloudFront distributions with WAF send")
+
+
+def _serves(model: Model, api: Resource, host: str) -> bool:
+    """Whether a known origin host is this API: its execute-api name (once its id is known) or
+    one of its custom domains."""
+    api_id = api.get("id")
+    if isinstance(api_id, str) and api_id and host.lower().startswith(f"{api_id.lower()}.execute-api."):
+        return True
+    return host in _api_hosts(model, api)
+
+
+def _api_hosts(model: Model, api: Resource) -> set:
+    """The literal host names that serve this API: its custom domains' names."""
+    hosts = set()
+    for domain in model.of(T.REST_DOMAIN_NAME, T.HTTP_DOMAIN_NAME):
+        if any(a is not None and a.urn == api.urn for _m, a, _s in model._domain_mappings(domain)):
+            name = domain.get("domainName")
+            if isinstance(name, str):
+                hosts.add(name)
+    return hosts
+
+
+def api_domain_verdict(model: Model, domain: Resource) -> Verdict:
+    """A custom domain serves its mapped stages to anyone who calls it, around whatever fronts it:
+    it is protected when every stage it serves has its own web ACL association (the stage's WAF
+    applies to every request the stage serves, through a custom domain too) or the API admits only
+    CloudFront's API key (api_key_shield). Otherwise each mapping that serves a stage without one
+    is named."""
+    bad, reasons = [], []
+    for mapping, api, stages in model._domain_mappings(domain):
+        if api is None:
+            continue  # fails closed in the model
+        if api.type == T.REST_API:
+            stages = stages or model.rest_stages.get(api.urn, [])
+            missing = [s.name for s in stages if not regional_waf(model, s.urn).ok]
+            if stages and not missing:
+                continue
+            if api_key_shield(model, api).ok:
+                continue
+            why = f"stage(s) {', '.join(missing)} have no web ACL association" if stages else \
+                "the stages it serves are not known"
+        else:
+            why = "an HTTP API cannot carry AWS WAF"
+        bad.append(mapping.urn)
+        reasons.append(f"mapping '{mapping.name}' serves {model.label(api.urn)} directly: {why}")
+    if bad:
+        return Verdict(False, "a custom domain answers every caller, not only CloudFront; " + "; ".join(reasons),
+                       tuple(bad))
+    return Verdict(True, "every stage it serves carries a web ACL, or admits only CloudFront's API key")
+
+
 WAF_EXEMPTION_TAG = "layerguard:waf-exemption"
 MIN_EXEMPTION_REASON = 20
 
@@ -262,6 +384,8 @@ class Perimeter:
         res = model.stack.by_urn[urn]
         if ep.kind == "cloudfront":
             return cloudfront_waf(model, res)
+        if ep.kind == "apidomain":
+            return api_domain_verdict(model, res)
         if ep.kind in ("alb", "nlb", "httpapi", "restapi"):
             own = None
             if ep.kind == "alb":
@@ -284,7 +408,7 @@ class Perimeter:
                     return Verdict(True, f"behind CloudFront '{model.stack.by_urn[dist].name}' with WAF; {shield.reason}")
                 return Verdict(False, f"behind CloudFront with WAF, but {shield.reason}")
             if dist is not None and ep.kind in ("httpapi", "restapi"):
-                shield = api_origin_protection(res)
+                shield = api_origin_verdict(model, res)
                 if shield.ok:
                     return Verdict(True, f"behind CloudFront '{model.stack.by_urn[dist].name}' with WAF; {shield.reason}")
                 if own is None or not own.ok:
@@ -365,12 +489,17 @@ class Perimeter:
         for dist, targets in model.cf_origins.items():
             for target, _via, _opener in targets:
                 ep = model.endpoints.get(target)
-                if ep is None or ep.kind not in ("alb", "nlb", "httpapi", "restapi") or target not in reach:
+                if ep is None or ep.kind not in ("alb", "nlb", "httpapi", "restapi", "apidomain") or target not in reach:
                     continue
                 if not model.internet_edges(target):
                     continue
+                if ep.kind == "apidomain":
+                    verdict = api_domain_verdict(model, model.stack.by_urn[target])
+                    if not verdict.ok:
+                        out.extend((urn, dist, verdict.reason) for urn in verdict.urns)
+                    continue
                 if ep.kind in ("httpapi", "restapi"):
-                    verdict = api_origin_protection(model.stack.by_urn[target])
+                    verdict = api_origin_verdict(model, model.stack.by_urn[target])
                 else:
                     verdict = origin_protection(model, target, self.fronted_by.get(target, ()))
                 if not verdict.ok:

@@ -15,51 +15,50 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
   says nothing about which endpoint a policy names). The one literal accepted is an existing VPC's
   id the endpoint is configured with (`vpcId`, known at preview): a known policy whose every
   `aws:SourceVpc` id is that VPC covers it. An uncovered endpoint is a violation on it.
-* **A resource policy not limited to the endpoint.** The resource policies of private APIs are
-  every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the stack that
-  is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` of every `RestApi`
-  whose endpoint type is `PRIVATE` (or unknown). Every `Allow` statement of one that grants
-  `execute-api:Invoke` (or `execute-api:*`, `*`, or any `NotAction`) must carry a positive string
-  condition (`StringEquals`, `StringLike`, their `IgnoreCase`/`ForAnyValue:`
-  forms) on `aws:SourceVpce` or `aws:SourceVpc` whose values are concrete ids (no wildcard), unless
-  the document has AWS's documented counterpart: a Deny of `execute-api:Invoke` on the whole API
-  for every principal whose only condition is `StringNotEquals`/`StringNotLike` on one of those
-  keys with concrete ids (then an unconditioned Allow is limited by the Deny). And
-  the policy must depend on an `execute-api` endpoint of the stack or its VPC (or name only the
-  endpoints' literal VPC ids), so those ids are the stack's. The ids themselves are not compared
-  with the endpoint's id (ids are not linked by value). When the document is unknown (at the first
-  preview it is computed from the endpoint id) only the dependency can be checked: a policy that
-  does not depend on one of the stack's `execute-api` endpoints fails closed, naming `.policy`;
-  the statements themselves are judged when the document is known (`pulumi up`).
+* **A resource policy that admits callers outside the stack.** The resource policies of private
+  APIs are every `RestApiPolicy` (except one whose `restApiId` is computed from a `RestApi` of the
+  stack that is not `PRIVATE`; an API outside the stack is judged) and the inline `policy` the
+  program gives a `RestApi` whose endpoint type is `PRIVATE` (or unknown); an empty one, or one the
+  program did not set (the provider reports `""` there, or the attached RestApiPolicy's copy), is
+  none. A known document is evaluated as IAM does for this API's ARN (`resource_policy.py`: Allow
+  minus explicit Deny, wildcard actions expanded against `execute-api:Invoke`, resources matched
+  against this API, conditions on `aws:SourceVpce`/`aws:SourceVpc` judged for every caller outside
+  the stack: any other endpoint, each literal endpoint or VPC id that is not one of the stack's).
+  An Allow that admits one is a violation. And the policy must depend on an `execute-api`
+  endpoint of the stack or its VPC (or name only the endpoints' literal VPC ids). When the
+  document is unknown (at the first preview it is computed from the endpoint id) only the
+  dependency can be checked: a policy that does not depend on one of the stack's `execute-api`
+  endpoints fails closed, naming `.policy`; the statements are judged when the document is known
+  (update state; `pulumi up`'s AnalyzeStack).
 * **An endpoint group open to more than the nodes.** Every ingress rule of the endpoint's security
   groups (inline, `SecurityGroupRule` or `SecurityGroupIngressRule`, as the reachability model reads
   them) must admit only security groups of layer `node`; any other source (a CIDR, the VPC, a
   prefix list, a group of another layer or outside the stack) is a violation on the rule resource
   (on the group itself for an inline rule). An endpoint with no security group gets the VPC's
-  default group, which is a violation on the endpoint.
+  default group, and one with a group given by literal id (beside stack groups too) admits that
+  group's unknown members: both are violations on the endpoint. An endpoint whose `serviceName` is
+  computed from an endpoint service of the stack is PrivateLink, not execute-api.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from guard.framework import Finding, Resource, Rule, Stack, is_unknown, parse_json, stack_policy
 from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
+from guard.reachability.base import _configured
+
+from .resource_policy import OTHER, Api, Caller, admitted, literal_ids
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+VPC_ENDPOINT_SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
 REST_API = "aws:apigateway/restApi:RestApi"
 VPC = "aws:ec2/vpc:Vpc"
 SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
 EXECUTE_API = ".execute-api"
-INVOKE_ACTIONS = {"*", "execute-api:*", "execute-api:invoke"}
-SOURCE_KEYS = {"aws:sourcevpce": "vpce-", "aws:sourcevpc": "vpc-"}
-NEGATIVE_OPERATORS = {"stringnotequals", "stringnotequalsignorecase", "stringnotlike"}
-POSITIVE_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike",
-                      "foranyvalue:stringequals", "foranyvalue:stringequalsignorecase",
-                      "foranyvalue:stringlike"}
-
 RULE = Rule(
     id="LG-APIGW-001",
     name="enforce-private-api-endpoint-access",
@@ -77,6 +76,8 @@ def execute_api_endpoints(stack: Stack) -> list[Resource]:
     for ep in stack.of_type(VPC_ENDPOINT):
         service = ep.get("serviceName")
         if is_unknown(service):
+            if any(d.type == VPC_ENDPOINT_SERVICE for d in stack.deps(ep, "serviceName")):
+                continue  # the name of an endpoint service of this stack: PrivateLink, not execute-api
             out.append(ep)  # cannot tell: judged as an execute-api endpoint (fail closed)
         elif isinstance(service, str) and service.endswith(EXECUTE_API):
             out.append(ep)
@@ -89,33 +90,81 @@ def _items(value: Any) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _grants_invoke(statement: dict) -> bool:
-    if "NotAction" in statement:
-        return True
-    return any(isinstance(a, str) and a.lower() in INVOKE_ACTIONS for a in _items(statement.get("Action")))
+def _document(policy: Resource, api: Resource | None = None) -> Any:
+    """The policy document: `None` for none (an unset or empty `policy`: a RestApi whose policy a
+    separate RestApiPolicy carries reports `""`), `Unknown`, or the parsed JSON."""
+    value = policy.get("policy")
+    if isinstance(value, str) and not value.strip():
+        return None
+    return parse_json(value, "policy")
 
 
-def _limited(statement: dict) -> tuple[str | None, list]:
-    """(None, the ids) when the statement is conditioned on concrete endpoint/VPC ids (conditions
-    are ANDed: one such block suffices), else (why not, [])."""
-    condition = statement.get("Condition")
-    if not isinstance(condition, dict):
-        return "has no Condition", []
-    why = "has no positive StringEquals/StringLike condition on aws:SourceVpce or aws:SourceVpc"
-    for operator, block in condition.items():
-        if not isinstance(operator, str) or operator.lower() not in POSITIVE_OPERATORS \
-                or not isinstance(block, dict):
-            continue
-        for key, values in block.items():
-            prefix = SOURCE_KEYS.get(key.lower()) if isinstance(key, str) else None
-            if prefix is None:
-                continue
-            values = _items(values)
-            if values and all(isinstance(v, str) and v.startswith(prefix) and not set(v) & {"*", "?"}
-                              for v in values):
-                return None, values
-            why = f"conditions {key} on {values!r}, not on concrete ids"
-    return why, []
+def _known(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _api(stack: Stack, policy: Resource) -> Api:
+    """This API's ARN parts (each None when unknown): a RestApi's own, or the one a RestApiPolicy
+    names by literal id or by a property dependency."""
+    if policy.type == REST_API:
+        api_id = _known(policy.get("id"))
+    else:
+        api_id = _known(policy.get("restApiId"))
+        if api_id is None:
+            ids = {_known(a.get("id")) for a in stack.deps(policy, "restApiId") if a.type == REST_API}
+            api_id = ids.pop() if len(ids) == 1 else None
+    region = policy.region
+    return Api(api_id=api_id, region=region if isinstance(region, str) else None)
+
+
+@dataclass(frozen=True)
+class _Ours:
+    """The ids the stack's own endpoints and VPCs have, as far as the pack can read them."""
+
+    vpces: frozenset
+    vpcs: frozenset
+    unread_vpces: int  # endpoints the policy is computed from whose id the pack cannot read
+    unread_vpcs: int
+
+
+def _ours(stack: Stack, policy: Resource, endpoints: list[Resource]) -> _Ours:
+    deps = {d.urn for d in stack.deps(policy, "policy")}
+    vpces = {i for ep in endpoints if (i := _known(ep.get("id")))}
+    vpcs = {v for ep in endpoints if (v := _known(ep.get("vpcId")))}
+    vpcs |= {i for v in stack.of_type(VPC) if (i := _known(v.get("id")))}
+    unread_vpces = sum(1 for ep in endpoints if ep.urn in deps and not _known(ep.get("id")))
+    dep_vpcs = {v.urn: v for ep in endpoints if ep.urn in deps for v in stack.deps(ep, "vpcId") if v.type == VPC}
+    dep_vpcs.update({d.urn: d for d in stack.deps(policy, "policy") if d.type == VPC})
+    unread_vpcs = sum(1 for v in dep_vpcs.values() if not _known(v.get("id")))
+    return _Ours(frozenset(vpces), frozenset(vpcs), unread_vpces, unread_vpcs)
+
+
+def _callers(statements: list, ours: _Ours) -> list[Caller]:
+    """Who outside the stack could call: any other endpoint, and every literal id the document
+    names that is not the stack's. While the pack cannot read the ids of the endpoints (or VPCs)
+    the policy is computed from, as many literal ids as there are such endpoints are taken to be
+    theirs (the document can only have got them from those resources); any more are outsiders."""
+    named = literal_ids(statements)
+    out = [Caller("any VPC endpoint of another VPC or account", OTHER, OTHER)]
+    foreign = sorted(named["vpce"] - ours.vpces)
+    if len(foreign) > ours.unread_vpces:
+        out += [Caller(f"endpoint {v}, which is not an endpoint of this stack", v, OTHER) for v in foreign]
+    foreign = sorted(named["vpc"] - ours.vpcs)
+    if len(foreign) > ours.unread_vpcs:
+        out += [Caller(f"every endpoint in VPC {v}, which is not a VPC of this stack", OTHER, v) for v in foreign]
+    return out
+
+
+def judge(document: Any, api: Api | None = None, ours: _Ours | None = None) -> tuple[list, list]:
+    """([(statement index, why)] of the Allows that admit a caller outside the stack, the literal
+    endpoint/VPC ids the document names) for a known policy document, evaluated as IAM does for
+    this API (resource_policy.py)."""
+    statements = [s for s in _items(document.get("Statement"))] if isinstance(document, dict) else []
+    api = api or Api()
+    ours = ours or _Ours(frozenset(), frozenset(), 1 << 30, 1 << 30)
+    problems = [(i, f"admits {caller.what}") for i, caller in admitted(statements, api, _callers(statements, ours))]
+    named = literal_ids(statements)
+    return problems, sorted(named["vpce"] | named["vpc"])
 
 
 def _sources_of(stack: Stack, ep: Resource) -> set[str]:
@@ -130,94 +179,41 @@ def _literal_vpcs(endpoints: list[Resource]) -> set[str]:
     return {v for ep in endpoints if isinstance(v := ep.get("vpcId"), str)}
 
 
-def _covers_all(resource: Any) -> bool:
-    """A statement `Resource` that is every method of the API (`execute-api:/*`, `*`, or an ARN whose
-    path part is `*`)."""
-    for r in _items(resource):
-        if not isinstance(r, str):
-            continue
-        if r in ("*", "execute-api:/*", "execute-api:*"):
-            return True
-        arn = r.split(":", 5)
-        if len(arn) == 6 and arn[0] == "arn" and arn[2] == "execute-api" and arn[5].split("/", 1)[-1] == "*":
-            return True
-    return False
-
-
-def _denied_elsewhere(statement: dict) -> list:
-    """The ids of a Deny of execute-api:Invoke on the whole API, for everyone, whose only condition
-    is a negative string match on aws:SourceVpce/aws:SourceVpc with concrete ids (AWS's documented
-    pattern: deny every other source, allow without a condition); [] when it is not one."""
-    principal = statement.get("Principal")
-    if statement.get("Effect") != "Deny" or "NotAction" in statement or not _grants_invoke(statement) \
-            or principal not in ("*", {"AWS": "*"}) or not _covers_all(statement.get("Resource")):
-        return []
-    condition = statement.get("Condition")
-    if not isinstance(condition, dict) or len(condition) != 1:
-        return []
-    ((operator, block),) = condition.items()
-    if not isinstance(operator, str) or operator.lower() not in NEGATIVE_OPERATORS \
-            or not isinstance(block, dict) or len(block) != 1:
-        return []
-    ((key, values),) = block.items()
-    prefix = SOURCE_KEYS.get(key.lower()) if isinstance(key, str) else None
-    values = _items(values)
-    if prefix and values and all(isinstance(v, str) and v.startswith(prefix) and not set(v) & {"*", "?"}
-                                 for v in values):
-        return values
-    return []
-
-
-def judge(document: Any) -> tuple[list, list]:
-    """([(statement index, why)] of the Allows of execute-api:Invoke not limited to endpoint/VPC ids,
-    the ids the document limits invocations to) for a known policy document."""
-    statements = _items(document.get("Statement")) if isinstance(document, dict) else []
-    denied: list = []
-    for st in statements:
-        if isinstance(st, dict) and not denied:
-            denied = _denied_elsewhere(st)
-    problems, ids = [], list(denied)
-    for i, st in enumerate(statements):
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _grants_invoke(st):
-            continue
-        why, values = _limited(st)
-        ids.extend(values)
-        if why is not None and not denied:
-            problems.append((i, why))
-    return problems, ids
-
-
-def _allowed_ids(policy: Resource) -> list:
+def _allowed_ids(stack: Stack, policy: Resource, endpoints: list[Resource]) -> list:
     """The aws:SourceVpce/aws:SourceVpc ids a known document limits its invocations to ([] when
     unknown, or when any Allow of execute-api:Invoke is not limited)."""
     try:
-        document = parse_json(policy.get("policy"), "policy")
+        document = _document(policy)
     except ValueError:
         return []
-    if is_unknown(document):
+    if document is None or is_unknown(document):
         return []
-    problems, ids = judge(document)
+    problems, ids = judge(document, _api(stack, policy), _ours(stack, policy, endpoints))
     return [] if problems else ids
 
 
-def _names_literal_vpc_of(ep: Resource, policies: list[Resource]) -> bool:
+def _names_literal_vpc_of(stack: Stack, ep: Resource, policies: list[Resource], endpoints: list[Resource]) -> bool:
     vpc = ep.get("vpcId")
-    return isinstance(vpc, str) and any((ids := _allowed_ids(p)) and set(ids) == {vpc} for p in policies)
+    return isinstance(vpc, str) and any((ids := _allowed_ids(stack, p, endpoints)) and set(ids) == {vpc}
+                                        for p in policies)
 
 
 def _policy_findings(stack: Stack, policy: Resource, endpoints: list[Resource]) -> list[Finding]:
     deps = {d.urn for d in stack.deps(policy, "policy")}
     from_stack = any(deps & _sources_of(stack, ep) for ep in endpoints)
-    document = parse_json(policy.get("policy"), "policy")
+    document = _document(policy)
+    if document is None:
+        return []
     if is_unknown(document):
         if from_stack:
             return []  # computed from the endpoint (or its VPC); the statements are judged once known
         return [Finding(policy.urn, f"{_label(policy)}: .policy is unknown at preview and "
                                     "is not computed from an execute-api VPC endpoint of this stack, so it "
                                     "cannot be proven to limit the API to the stack's endpoint (fail closed)")]
-    problems, ids = judge(document)
-    out = [Finding(policy.urn, f"{_label(policy)}: Statement[{i}] allows execute-api:Invoke but {why}, and "
-                               "no Deny limits the API to endpoint/VPC ids: any VPC endpoint may invoke it")
+    problems, ids = judge(document, _api(stack, policy), _ours(stack, policy, endpoints))
+    out = [Finding(policy.urn, f"{_label(policy)}: Statement[{i}] allows execute-api:Invoke and {why}, and "
+                               "no Deny stops it (evaluated as IAM does: Allow minus explicit Deny, wildcards "
+                               "expanded, for this API's ARN): it may invoke the private API without the nodes")
            for i, why in problems]
     if not out and not from_stack and not (ids and set(ids) <= _literal_vpcs(endpoints)):
         out.append(Finding(policy.urn, f"{_label(policy)}: its aws:SourceVpce/aws:SourceVpc "
@@ -247,8 +243,20 @@ def resource_policies(stack: Stack) -> list[Resource]:
         apis = [a for a in stack.deps(policy, "restApiId") if a.type == REST_API]
         if not apis or any(_private(a) for a in apis):
             out.append(policy)
-    out.extend(a for a in stack.of_type(REST_API) if a.get("policy") is not None and _private(a))
+    # an empty inline policy is none (the API's computed `policy` is "" when a RestApiPolicy carries it)
+    out.extend(a for a in stack.of_type(REST_API) if _has_inline(a) and _private(a))
     return out
+
+
+def _has_inline(api: Resource) -> bool:
+    """Whether the program gives the API an inline policy. An empty one is none, and so is a
+    `policy` the program did not set: the provider reports there whatever document is attached
+    (`""` before a separate RestApiPolicy exists, its copy after), and that RestApiPolicy is
+    judged as itself. Without a record of the inputs, a present value counts as set."""
+    value = api.get("policy")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    return _configured(api, "policy")
 
 
 def check(stack: Stack, cfg: dict):
@@ -259,7 +267,7 @@ def check(stack: Stack, cfg: dict):
         if is_unknown(ep.get("serviceName")):
             yield Finding(ep.urn, f"VpcEndpoint '{ep.name}': .serviceName is unknown at preview, so the rule "
                                   "judges it as an execute-api endpoint (fail closed)")
-        if not (_sources_of(stack, ep) & covered or _names_literal_vpc_of(ep, policies)):
+        if not (_sources_of(stack, ep) & covered or _names_literal_vpc_of(stack, ep, policies, endpoints)):
             yield Finding(ep.urn, f"execute-api endpoint '{ep.name}' has no RestApiPolicy in the stack "
                                   "limiting its API to it (aws:SourceVpce computed from the endpoint): "
                                   "any VPC endpoint may invoke the private API")
@@ -283,6 +291,13 @@ def _group_findings(stack: Stack, endpoints: list[Resource], cfg: dict):
                 yield Finding(ep.urn, f"execute-api endpoint '{ep.name}' has no security group: AWS "
                                       "applies the VPC's default group; give it one admitting only the nodes")
             continue
+        given = [g for g in ([literal] if is_unknown(literal) else _items(literal)) if not (isinstance(g, str) and not g)]
+        if len(given) > len(groups):
+            # a group by literal id (or a `.get()` lookup) beside the stack's: its members, which the
+            # stack cannot see, reach the endpoint
+            yield Finding(ep.urn, f"execute-api endpoint '{ep.name}': {len(given) - len(groups)} of its "
+                                  "security groups are not resources of this stack (a literal id or a lookup), "
+                                  "so their members reach the private API without the nodes (fail closed)")
         for sg in groups:
             for source in model.sg_rules.get(sg.urn, []):
                 if source.kind == "sg" and model.layer(source.value) == "node":
