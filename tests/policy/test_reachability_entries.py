@@ -66,9 +66,9 @@ BYPASSES = {
     "header-leak-origin-group": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # -- 2. edge compute: app code run on attacker input before any node (the distribution or API
     # runs it: the association is on the distribution / the method)
-    "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on a behaviour is not an app endpoint")),
-    "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "a CloudFront Function on a behaviour is not an app endpoint")),
-    "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on origin requests is not an app endpoint")),
+    "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, None),
     "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, gap(2, "a REST API Lambda authorizer is not an app endpoint")),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts

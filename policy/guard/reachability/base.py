@@ -11,7 +11,7 @@ from guard.planned import INPUTS
 from .net import ALL, Ports
 
 INTERNET = "internet"
-COMPUTE = frozenset({"ecs", "instance", "eni", "asg", "lambda", "rds"})
+COMPUTE = frozenset({"ecs", "instance", "eni", "asg", "lambda", "rds", "edgefn"})  # edgefn: CloudFront Function
 FORWARDERS = frozenset({"alb", "nlb", "gwlb", "vpclink"})
 
 

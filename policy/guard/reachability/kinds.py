@@ -34,7 +34,7 @@ UNDERSTOOD = frozenset({
     T.INSTANCE, T.SPOT_INSTANCE, T.NETWORK_INTERFACE, T.ENI_ATTACHMENT, T.ENI_SG_ATTACHMENT,
     T.EIP, T.EIP_ASSOC, T.LAUNCH_TEMPLATE, T.ASG, T.ASG_ATTACHMENT,
     T.LAMBDA, T.LAMBDA_URL, T.RDS_INSTANCE, T.RDS_CLUSTER_INSTANCE, T.DB_SUBNET_GROUP, T.SD_SERVICE,
-    T.DISTRIBUTION, T.VPC_ORIGIN,
+    T.DISTRIBUTION, T.VPC_ORIGIN, T.CF_FUNCTION,
     T.REST_API, T.REST_STAGE, T.REST_INTEGRATION, T.REST_VPC_LINK, T.REST_DEPLOYMENT,
     T.REST_RESOURCE, T.REST_METHOD,
     # A REST custom domain is another name for the stages its base path mappings name; a public REST
@@ -84,7 +84,7 @@ INERT = frozenset({
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "aws:wafv2/webAclRule:WebAclRule",
     "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation",
     "aws:cloudfront/cachePolicy:CachePolicy", "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/function:Function",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
     "aws:cloudfront/originAccessControl:OriginAccessControl",
     "aws:cloudfront/originAccessIdentity:OriginAccessIdentity",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace",

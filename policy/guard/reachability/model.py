@@ -31,6 +31,29 @@ from its security groups and subnets; a load balancer or VPC link only forwards 
 and as a member of its security groups to whatever trusts those groups); CloudFront and API
 Gateway forward to their origins and integrations.
 
+ORIGIN PROTECTION BY A SECRET HEADER: an ALB listener admits, per request, what its rules admit:
+condition blocks ANDed, the values of one block ORed (`*`/`?` wildcards). A forward is reachable
+only with the secret when one of its rule's blocks is a header condition whose every value is a
+secret (a random or secret resource's value, or the same literal the distribution sends) that no
+distribution sends to an origin outside the stack, or a source-IP condition with no internet
+address; any other forward (a default forward, a header anyone can send, a public source range,
+path or host only) admits the internet without CloudFront's WAF. Every origin (origin group
+members included) of every distribution that gets a secret header and is outside the stack (a
+literal domain, or one that is no output of a resource of the stack) leaks it; at preview an
+unknown header value sent there may be any secret the distribution's origins use (fail closed).
+THE PERIMETER WAF holds when every internet path to the nodes crosses a web ACL: at the entry, or
+further on (a distribution without a web ACL in front of an origin with its own regional ACL); a
+distribution whose webAclId names an ACL that cannot apply is reported regardless.
+
+EDGE CODE: a Lambda@Edge function or CloudFront Function associated with a cache behaviour of a
+distribution (any event type: viewer or origin, request or response) runs customer code on the
+attacker's request before any node: it is an endpoint the distribution reaches, protected like any
+compute (app or unclassified). A CloudFront Function is customer code too (no network, but it reads
+and rewrites the unfiltered request); it can carry no tags, so it is edge logic only inside a
+layerguard edge component, and otherwise needs a suppression with a reason. A Lambda@Edge function
+labelled `edge` is deliberate edge logic (header rewrites, redirects, signing), not the app: it
+passes, as any edge-labelled compute does.
+
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
 that container and port. (At the first preview, a task definition whose JSON is unknown only
