@@ -72,17 +72,17 @@ BYPASSES = {
     "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, gap(2, "a REST API Lambda authorizer is not an app endpoint")),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts
-    "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, gap(3, "a RAM share of an app subnet to another account is not a source")),
+    "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, None),
     # another account's distributions (no WAF of ours) use the shared VPC origin to reach the nodes
-    "ram-share-vpc-origin": ("cloudfront-vpc-origin", 3, {(WAF, "share-vpc-origin")}, gap(3, "a RAM share of the VPC origin is not a source")),
+    "ram-share-vpc-origin": ("cloudfront-vpc-origin", 3, {(WAF, "share-vpc-origin")}, None),
     # a TGW that auto-accepts attachments, shared with another account: its VPCs attach and are routed
-    "tgw-auto-accept-shared": ("cloudfront-header", 3, {(BYPASS, "tgw-share-assoc")}, gap(3, "an auto-accepting Transit Gateway shared outside is not a source")),
+    "tgw-auto-accept-shared": ("cloudfront-header", 3, {(BYPASS, "tgw-share-assoc")}, None),
     # PrivateLink to the app, `*` may create endpoints, no acceptance: every AWS account reaches the app
     "endpoint-service-star": ("cloudfront-header", 3, {(BYPASS, "app-endpoint-service")}, None),
     # the same through a separate allowed-principal resource
-    "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, gap(3, "fails closed on the service, not the `*` principal that opens it")),
+    "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, None),
     # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
-    "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, gap(3, "an accepted peering of a foreign VPC is not a source")),
+    "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, None),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
     "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "execute-api:Inv* is not expanded; update crashes on the API's \"\" policy")),
     "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, gap(4, "a Deny naming another API is taken as limiting this one")),
@@ -108,8 +108,7 @@ BYPASSES = {
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, gap(8, "a servicediscovery.Instance in the nodes' Cloud Map service is not followed")),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, gap(8, "an ECS service registry on a sidecar port is trusted as the node")),
     # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
-    "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, fp("reachability per listener: the NLB's 443 reach is taken for every listener; "
-                                          "the SG rule that opens 8443 is not named")),
+    "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, None),
 }
 
 SAFE = {
@@ -127,7 +126,7 @@ SAFE = {
     "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", None),
     "safe-papi-inline-empty-policy": ("private-api", fp("LG-APIGW-001 crashes on an inline policy \"\"")),
     "safe-rest-api-key-cloudfront": ("rest-api", fp("an API key only CloudFront sends is not accepted as origin protection")),
-    "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
+    "safe-nlb-private-listener": ("nlb", None),
     "safe-ec2-node-instance": ("ec2-nodes", fp("an EC2 instance from Wallarm's AMI is not a proven node")),
     # ours
     "safe-header-rotation": ("cloudfront-header", None),  # two random secrets ORed (rotation)
@@ -137,7 +136,7 @@ SAFE = {
     "safe-papi-wildcard-conditioned": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),  # Inv* limited to the endpoint
     "safe-papi-extra-deny": ("private-api", fp("LG-APIGW-001 crashes on the API's computed policy \"\" in update")),           # an extra Deny narrows, never widens
     "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
-    "safe-endpoint-service-named": ("cloudfront-header", fp("an endpoint service fails closed; its consumer endpoint is judged as execute-api")),  # endpoint service, no outside principal
+    "safe-endpoint-service-named": ("cloudfront-header", None),  # endpoint service, no outside principal
     "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 from guard.framework import Resource, is_unknown
 
 from . import tokens as T
-from .model import INTERNET, Edge, Model, same
+from .model import INTERNET, Edge, Model, pget, same
 from .net import has_public_part, parse_cidr
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
@@ -104,6 +104,9 @@ def _is_secret_source(res: Resource) -> bool:
     return res.type.startswith(SECRET_TYPES_PREFIXES)
 
 
+ROUTE53_RECORD = "aws:route53/record:Record"
+
+
 def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> Verdict:
     """Does this origin reject requests that did not come through the stack's own CloudFront?
 
@@ -187,6 +190,12 @@ def _origin_in_stack(model: Model, deps: list[Resource], domain: Any) -> bool:
         return True
     if not isinstance(domain, str) or not domain:
         return False
+    for record in model.of(ROUTE53_RECORD):
+        # a name of the stack's zone that resolves to a resource of the stack (alias or records)
+        names = [pget(record, p) for p in ("name", "fqdn")]
+        if any(isinstance(n, str) and n.rstrip(".").lower() == domain.rstrip(".").lower() for n in names) and \
+                any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
+            return True
     for res in deps:
         if _is_secret_source(res):
             continue

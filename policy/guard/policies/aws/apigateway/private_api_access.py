@@ -48,6 +48,7 @@ from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ENDPOINT_SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService"
 REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
 REST_API = "aws:apigateway/restApi:RestApi"
 VPC = "aws:ec2/vpc:Vpc"
@@ -76,6 +77,8 @@ def execute_api_endpoints(stack: Stack) -> list[Resource]:
     out = []
     for ep in stack.of_type(VPC_ENDPOINT):
         service = ep.get("serviceName")
+        if is_unknown(service) and any(d.type == ENDPOINT_SERVICE for d in stack.deps(ep, "serviceName")):
+            continue  # the name of a PrivateLink endpoint service of the stack, not execute-api
         if is_unknown(service):
             out.append(ep)  # cannot tell: judged as an execute-api endpoint (fail closed)
         elif isinstance(service, str) and service.endswith(EXECUTE_API):
