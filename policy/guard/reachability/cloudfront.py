@@ -9,6 +9,7 @@ from guard.framework import Resource, is_unknown
 
 from . import tokens as T
 from .base import Endpoint, _items, pget
+from .net import Ports
 
 
 class CloudFront:
@@ -93,3 +94,42 @@ class CloudFront:
                     if fn.urn not in self.endpoints:
                         self.endpoints[fn.urn] = Endpoint(fn.urn, "edgefn", self.stack.layer(fn))
                     self._edge(dist.urn, fn.urn, [dist.urn], f"runs {what} '{fn.name}' on {when} at the edge")
+
+    # -- which listeners of an origin load balancer CloudFront connects to
+
+    def origin_entry(self, dist: str | None, target: str, via: str, opener: str) -> tuple | None:
+        """The listeners of an origin load balancer CloudFront connects to: the HTTP port, the HTTPS
+        port or both, by the origin protocol policy of the VPC origin (`vpcOriginEndpointConfig`) or
+        of the distribution's custom origins (all of them: the model cannot tell which origin entry
+        is which load balancer before the names are known). None (every listener) when not known,
+        or when no listener is on those ports."""
+        ep = self.endpoints.get(target)
+        if ep is None or ep.kind not in ("alb", "nlb"):
+            return None
+        if via == "vpc-origin":
+            res = self.stack.by_urn.get(opener)
+            configs = [pget(res, "vpcOriginEndpointConfig")] if res is not None else [None]
+        else:
+            origins = pget(self.stack.by_urn[dist], "origins") if dist in self.stack.by_urn else None
+            if not isinstance(origins, list):
+                return None
+            configs = [o.get("customOriginConfig") for o in origins
+                       if isinstance(o, dict) and o.get("customOriginConfig") is not None]
+        ports: set[int] = set()
+        for cfg in configs or [None]:
+            if not isinstance(cfg, dict):
+                return None
+            policy = cfg.get("originProtocolPolicy")
+            wanted = {"http-only": ("httpPort",), "https-only": ("httpsPort",),
+                      "match-viewer": ("httpPort", "httpsPort")}.get(policy if isinstance(policy, str) else "")
+            if wanted is None:
+                return None
+            for key in wanted:
+                port = cfg.get(key)
+                if not isinstance(port, (int, float)):
+                    return None
+                ports.add(int(port))
+        found = tuple(dict.fromkeys(u for port in sorted(ports)
+                                    for u in self.listeners_for(ep, Ports("tcp", port, port))))
+        # no listener on those ports: a broken origin, taken as reaching the load balancer as a whole
+        return found or None

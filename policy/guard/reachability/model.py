@@ -367,7 +367,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
                     self._forward(lb_urn, listener, rule, "actions")
         for dist, targets in self.cf_origins.items():
             for target, via, opener in targets:
-                self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin")
+                self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin",
+                           entry=self.origin_entry(dist, target, via, opener))
 
     # ------------------------------------------------------------------ analyses
 

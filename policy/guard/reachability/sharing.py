@@ -105,7 +105,8 @@ class Sharing:
                                                 "(without this stack's WAF) use it"))
                 self.endpoints[vo.urn] = ep
                 for lb in self.deps(vo, "vpcOriginEndpointConfig", T.LOAD_BALANCERS):
-                    self._edge(vo.urn, lb.urn, [shares[0]], "VPC origin shared with other accounts")
+                    self._edge(vo.urn, lb.urn, [shares[0]], "VPC origin shared with other accounts",
+                               entry=self.origin_entry(None, lb.urn, "vpc-origin", vo.urn))
         for svc in self.of(T.ENDPOINT_SERVICE):
             self._endpoint_service(svc)
 
