@@ -175,6 +175,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.pending: dict[str, str] = {}                # nodes trusted at preview until a secret ARN is known
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
+        self.ram_shared: dict[str, list[str]] = {}       # resource -> RAM associations sharing it
+        self.tgw_open: dict[str, str] = {}               # TGW other accounts attach to -> its share
         self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()

@@ -55,7 +55,6 @@ class Sharing:
         stack names them (`PrincipalAssociation`, `allowExternalPrincipals` widen who, never
         whether): every association shares. One naming a resource outside the stack (a literal
         ARN) of a kind the model follows fails closed."""
-        self.ram_shared: dict[str, list[str]] = {}
         for assoc in self.of(T.RAM_RESOURCE_ASSOC):
             found = self.stack.deps(assoc, "resourceArn")
             for res in found:
@@ -72,7 +71,6 @@ class Sharing:
         shared through RAM with `autoAcceptSharedAttachments` enabled (their attachments need no
         acceptance) and the default route table associated and propagated (their attachments are
         routed to and from the stack's)."""
-        self.tgw_open: dict[str, str] = {}
         for tgw in self.of(T.TRANSIT_GATEWAY):
             shares = self.ram_shared.get(tgw.urn)
             if not shares:
