@@ -219,3 +219,23 @@ def test_a_shared_transit_gateway_needs_auto_accept_and_default_routing():
     assert "tgw-share" not in openers(build(autoAcceptSharedAttachments="disable"))
     assert "tgw-share" not in openers(build(autoAcceptSharedAttachments="enable",
                                             defaultRouteTableAssociation="disable"))
+
+
+def test_the_perimeter_is_judged_per_listener_too():
+    """An edge ALB without a web ACL: its public listener forwards nowhere, its listener to the nodes
+    is admitted only from a private range, so no internet path reaches the nodes without WAF; the
+    same listener admitted from a public range is one."""
+    for source, expected in (("10.0.10.0/24", []), ("198.51.100.0/24", ["edge-alb"])):
+        b = Builder()
+        cell = b.cell()
+        _by_name(b, "acl-assoc").property_dependencies = {}
+        listener = _by_name(b, "edge-https")
+        listener.props["defaultActions"] = [{"type": "fixed-response"}]
+        listener.property_dependencies = {"loadBalancerArn": (cell["edge_alb"].urn,)}
+        b.add(LISTENER, "edge-internal", {"port": 8080, "protocol": "HTTP", "defaultActions": FWD},
+              {"loadBalancerArn": [cell["edge_alb"]], "defaultActions": [_by_name(b, "node-tg")]})
+        b.add(RULE, "internal-in", {"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "cidrIpv4": source},
+              {"securityGroupId": [cell["sg"]["edge"]]})
+        m = b.model()
+        found = [m.stack.by_urn[entry].name for entry, _o, _p, _r in Perimeter(m).unprotected_paths()]
+        assert found == expected, source

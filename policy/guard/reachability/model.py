@@ -33,8 +33,10 @@ Gateway forward to their origins and integrations. Per listener: a source a load
 security group admits on some ports enters only the listeners on those ports and is forwarded only
 by them (sources that are not security group rules, such as CloudFront or a VPC link, enter every
 listener); the load balancer reaches its own targets only through those forwards, not as a member
-of its groups. When a rule admits the internet only to listeners that forward around the nodes of
-a load balancer whose other listeners serve the nodes, that rule is what opens the path.
+of its groups; CloudFront enters an origin load balancer on the listeners of its origin ports. The
+perimeter searches (which entries reach the nodes) go per listener too. When a rule admits the
+internet only to listeners that forward around the nodes of a load balancer whose other listeners
+serve the nodes, that rule is what opens the path.
 SHARED with other accounts (sources in an open world): a subnet in a RAM share (their resources are
 placed in it: its address space is theirs); a CloudFront VPC origin in a RAM share (their
 distributions, without this stack's WAF, reach its load balancer: an internet entry); a Transit
@@ -130,6 +132,15 @@ __all__ = [
     "Edge", "Endpoint", "Model", "NodeRules", "Problem", "Source", "model_for", "node_rules_from", "pget", "same",
     "split_image",
 ]
+
+
+class Reach(dict):
+    """`reaches_nodes`: vertex -> next hop toward a node; `states`: the (vertex, listener) states
+    that reach one ("" : entered on any listener)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: set[tuple] = set()
 
 
 class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compute):
@@ -496,20 +507,41 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
             s = entry[0]
         return ()
 
-    def reaches_nodes(self) -> dict[str, tuple[str, Edge] | None]:
-        """Every vertex with a path to a proven node -> its next hop toward one (None for nodes)."""
-        nxt: dict[str, tuple[str, Edge] | None] = {}
+    def reaches_nodes(self, stop=None) -> Reach:
+        """Every vertex with a path to a proven node -> its next hop toward one (None for nodes),
+        not searching past vertices `stop` accepts. Per listener, as `bypasses`: a load balancer
+        reaches a node through a listener only when it is entered on that listener."""
+        nxt = Reach()
+        seen = nxt.states
         queue = deque()
         for urn in self.filters:
             nxt[urn] = None
-            queue.append(urn)
+            seen.add((urn, ""))
+            queue.append((urn, ""))
         while queue:
-            w = queue.popleft()
+            w, on = queue.popleft()
+            if stop is not None and stop(w):
+                continue
             for v, e in self.inn.get(w, ()):
-                if v not in nxt:
-                    nxt[v] = (w, e)
-                    queue.append(v)
+                if on and e.entry is not None and on not in e.entry:
+                    continue  # enters the load balancer on other listeners than the one that leads on
+                state = (v, e.listener)
+                if state in seen or (v, "") in seen:
+                    continue
+                seen.add(state)
+                nxt.setdefault(v, (w, e))
+                queue.append(state)
         return nxt
+
+    @staticmethod
+    def enters(reach: Reach, edge: Edge) -> bool:
+        """Does traffic along `edge` go on to a node (per listener: it enters a listener that does)?"""
+        v = edge.dst
+        if v not in reach:
+            return False
+        if edge.entry is None or (v, "") in reach.states:
+            return True
+        return any((v, x) in reach.states for x in edge.entry)
 
     def path_to_node(self, nxt, v: str) -> list[str]:
         labels = [self.label(v)]

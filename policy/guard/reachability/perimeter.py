@@ -11,14 +11,13 @@ list, or, for an ALB, a secret-header listener rule with a fixed-response 403 de
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from guard.framework import Resource, is_unknown
 
 from . import tokens as T
-from .model import INTERNET, Edge, Model, pget, same
+from .model import INTERNET, Model, pget, same
 from .net import has_public_part, parse_cidr
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
@@ -413,19 +412,8 @@ class Perimeter:
         """(entry vertex, openers, path labels, reason) for every internet entry that reaches a
         node without crossing a protected entry."""
         model = self.model
-        nxt: dict[str, tuple[str, Edge] | None] = {}
-        queue = deque()
-        for urn in model.filters:
-            nxt[urn] = None
-            queue.append(urn)
-        while queue:
-            w = queue.popleft()
-            if self.protection.get(w, Verdict(False, "")).ok or self.carries_waf(w):
-                continue  # traffic through a protected entry, or through a web ACL, has met the WAF
-            for v, e in model.inn.get(w, ()):
-                if v not in nxt:
-                    nxt[v] = (w, e)
-                    queue.append(v)
+        # traffic through a protected entry, or through a web ACL, has met the WAF
+        nxt = model.reaches_nodes(lambda w: self.protection.get(w, Verdict(False, "")).ok or self.carries_waf(w))
         # A CloudFront distribution without a web ACL is judged like any entry: it passes when every
         # path from it to the nodes crosses a web ACL (an origin's own regional ACL, say); being in
         # front of an origin that is "protected" only by being behind CloudFront does not count. A
@@ -441,7 +429,7 @@ class Perimeter:
             service = ep is not None and ep.kind in SERVICE_ENTRIES
             cdn = ep is not None and ep.kind == "cloudfront"
             cdn_reach = (waf_nxt if self._no_acl(v) else full) if cdn else None
-            if v not in (cdn_reach if cdn else nxt):
+            if not model.enters(cdn_reach if cdn else nxt, edge):
                 continue
             verdict = self.protection.get(v)
             if verdict is not None and verdict.ok:
@@ -490,21 +478,7 @@ class Perimeter:
 
     def _reach_until_waf(self) -> dict:
         """Every vertex with a path to a proven node that crosses no web ACL -> its next hop."""
-        model = self.model
-        nxt: dict[str, tuple[str, Edge] | None] = {}
-        queue = deque()
-        for urn in model.filters:
-            nxt[urn] = None
-            queue.append(urn)
-        while queue:
-            w = queue.popleft()
-            if self.carries_waf(w):
-                continue
-            for v, e in model.inn.get(w, ()):
-                if v not in nxt:
-                    nxt[v] = (w, e)
-                    queue.append(v)
-        return nxt
+        return self.model.reaches_nodes(self.carries_waf)
 
     def unprotected_origins(self):
         """(load balancer urn, distribution urn, reason, the resources to name) for internet-facing
