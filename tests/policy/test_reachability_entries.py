@@ -52,7 +52,7 @@ BYPASSES = {
     # -- 1. secret-header origin protection: what the listener admits per header value
     # ORed values: a header condition matches if ANY value matches; "healthcheck" is no secret, so
     # anyone reaches the nodes without CloudFront's WAF
-    "header-or-static-value": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, gap(1, "a header condition ORing the secret with a plain value is taken as the secret")),
+    "header-or-static-value": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
     # a second rule on a header anyone can send forwards to the nodes: the WAF is skipped
     "header-second-public-header": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
     # a rule by source IP (a public range) forwards to the nodes without the header: no WAF
@@ -61,28 +61,28 @@ BYPASSES = {
     "header-rule-forwards-app": ("cloudfront-header", 1, {(BYPASS, "edge-verified")}, None),
     # the distribution sends the same secret to a third party's origin: it leaks, whoever runs that
     # origin can call the ALB directly (the distribution is what hands the secret out)
-    "header-leak-second-origin": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, gap(1, "the secret sent to another origin of the distribution is not seen as leaked")),
+    "header-leak-second-origin": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # the failover member of an origin group is outside the stack and gets the secret too
-    "header-leak-origin-group": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, gap(1, "the secret sent to an origin group's outside member is not seen as leaked")),
+    "header-leak-origin-group": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # -- 2. edge compute: app code run on attacker input before any node (the distribution or API
     # runs it: the association is on the distribution / the method)
-    "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on a behaviour is not an app endpoint")),
-    "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, gap(2, "a CloudFront Function on a behaviour is not an app endpoint")),
-    "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, gap(2, "Lambda@Edge on origin requests is not an app endpoint")),
+    "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, None),
     "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts
-    "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, gap(3, "a RAM share of an app subnet to another account is not a source")),
+    "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, None),
     # another account's distributions (no WAF of ours) use the shared VPC origin to reach the nodes
-    "ram-share-vpc-origin": ("cloudfront-vpc-origin", 3, {(WAF, "share-vpc-origin")}, gap(3, "a RAM share of the VPC origin is not a source")),
+    "ram-share-vpc-origin": ("cloudfront-vpc-origin", 3, {(WAF, "share-vpc-origin")}, None),
     # a TGW that auto-accepts attachments, shared with another account: its VPCs attach and are routed
-    "tgw-auto-accept-shared": ("cloudfront-header", 3, {(BYPASS, "tgw-share-assoc")}, gap(3, "an auto-accepting Transit Gateway shared outside is not a source")),
+    "tgw-auto-accept-shared": ("cloudfront-header", 3, {(BYPASS, "tgw-share-assoc")}, None),
     # PrivateLink to the app, `*` may create endpoints, no acceptance: every AWS account reaches the app
     "endpoint-service-star": ("cloudfront-header", 3, {(BYPASS, "app-endpoint-service")}, None),
     # the same through a separate allowed-principal resource
-    "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, gap(3, "fails closed on the service, not the `*` principal that opens it")),
+    "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, None),
     # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
-    "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, gap(3, "an accepted peering of a foreign VPC is not a source")),
+    "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, None),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
     "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
     "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
@@ -113,8 +113,7 @@ BYPASSES = {
     "ec2-node-own-image": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),       # owner: the stack's account
     "ec2-node-port-mismatch": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # vhost on 8443, target group 80
     # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
-    "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, fp("reachability per listener: the NLB's 443 reach is taken for every listener; "
-                                          "the SG rule that opens 8443 is not named")),
+    "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, None),
 }
 
 SAFE = {
@@ -129,10 +128,10 @@ SAFE = {
     "baseline@ec2-nodes": ("ec2-nodes", None),             # ASG from a launch template with Wallarm's AMI
     "baseline@http-api-cloudmap": ("http-api-cloudmap", None),
     # listed in issue 18
-    "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", fp("a regional ACL on the VPC-origin ALB is not accepted")),
+    "safe-vpc-origin-regional-acl": ("cloudfront-vpc-origin", None),
     "safe-papi-inline-empty-policy": ("private-api", None),
     "safe-rest-api-key-cloudfront": ("rest-api", None),
-    "safe-nlb-private-listener": ("nlb", fp("reachability is per load balancer, not per listener and port")),
+    "safe-nlb-private-listener": ("nlb", None),
     "safe-ec2-node-instance": ("ec2-nodes", None),
     # ours
     "safe-header-rotation": ("cloudfront-header", None),  # two random secrets ORed (rotation)
@@ -142,7 +141,7 @@ SAFE = {
     "safe-papi-wildcard-conditioned": ("private-api", None),  # Inv* limited to the endpoint
     "safe-papi-extra-deny": ("private-api", None),  # an extra Deny narrows, never widens
     "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
-    "safe-endpoint-service-named": ("cloudfront-header", fp("an endpoint service fails closed; its consumer endpoint is judged as execute-api")),  # endpoint service, no outside principal
+    "safe-endpoint-service-named": ("cloudfront-header", None),  # endpoint service, no outside principal
     "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
 }
 

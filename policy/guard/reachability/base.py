@@ -11,7 +11,7 @@ from guard.planned import INPUTS
 from .net import ALL, Ports
 
 INTERNET = "internet"
-COMPUTE = frozenset({"ecs", "instance", "eni", "asg", "lambda", "rds", "address"})  # address: compute.py
+COMPUTE = frozenset({"ecs", "instance", "eni", "asg", "lambda", "rds", "address", "edgefn"})  # address: compute.py; edgefn: CloudFront Function
 FORWARDERS = frozenset({"alb", "nlb", "gwlb", "vpclink"})
 
 
@@ -71,6 +71,9 @@ class Edge(NamedTuple):
     membership: bool = False
     ports: str = ""       # ":443" (what the destination receives)
     via: str = ""         # "listener 'edge-https' -> target group 'app-tg':8080"
+    entry: tuple | None = None  # into a load balancer: the listeners it enters on (None: every one)
+    listener: str = ""    # out of a load balancer: the listener that forwards it ("" : not a forward)
+    rule: str = ""        # into a resource through a security group: the rule (or group) admitting it
 
 
 def pget(res: Any, path: str, default: Any = None) -> Any:

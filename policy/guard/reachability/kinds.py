@@ -25,7 +25,8 @@ UNDERSTOOD = frozenset({
     T.ROUTE_TABLE_ASSOC, T.MAIN_ROUTE_TABLE_ASSOC, T.INTERNET_GATEWAY, T.EGRESS_ONLY_IGW,
     T.INTERNET_GATEWAY_ATTACHMENT, T.NAT_GATEWAY, T.PEERING, T.PEERING_ACCEPTER,
     T.TRANSIT_GATEWAY, T.TGW_VPC_ATTACHMENT, T.TGW_ROUTE, T.TGW_ROUTE_TABLE, T.TGW_RT_ASSOC,
-    T.TGW_RT_PROPAGATION,
+    T.TGW_RT_PROPAGATION, T.ENDPOINT_SERVICE, T.ENDPOINT_SERVICE_PRINCIPAL, T.ENDPOINT_CONNECTION_ACCEPTER,
+    T.RAM_SHARE, T.RAM_RESOURCE_ASSOC, T.RAM_PRINCIPAL_ASSOC,
     T.NACL, T.DEFAULT_NACL, T.NACL_RULE, T.NACL_ASSOC,
     *T.SECURITY_GROUPS, T.SG_RULE, T.SG_INGRESS_RULE, T.SG_EGRESS_RULE, T.PREFIX_LIST, T.PREFIX_LIST_ENTRY,
     *T.LOAD_BALANCERS, *T.LISTENERS, *T.LISTENER_RULES, *T.TARGET_GROUPS, *T.TG_ATTACHMENTS,
@@ -34,7 +35,7 @@ UNDERSTOOD = frozenset({
     T.INSTANCE, T.SPOT_INSTANCE, T.NETWORK_INTERFACE, T.ENI_ATTACHMENT, T.ENI_SG_ATTACHMENT,
     T.EIP, T.EIP_ASSOC, T.LAUNCH_TEMPLATE, T.ASG, T.ASG_ATTACHMENT,
     T.LAMBDA, T.LAMBDA_URL, T.RDS_INSTANCE, T.RDS_CLUSTER_INSTANCE, T.DB_SUBNET_GROUP, T.SD_SERVICE,
-    T.DISTRIBUTION, T.VPC_ORIGIN,
+    T.DISTRIBUTION, T.VPC_ORIGIN, T.CF_FUNCTION,
     T.REST_API, T.REST_STAGE, T.REST_INTEGRATION, T.REST_VPC_LINK, T.REST_DEPLOYMENT,
     T.REST_RESOURCE, T.REST_METHOD,
     # A custom domain is an internet entry of its own to the stages its mappings name, whether or not
@@ -87,7 +88,7 @@ INERT = frozenset({
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "aws:wafv2/webAclRule:WebAclRule",
     "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation",
     "aws:cloudfront/cachePolicy:CachePolicy", "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
-    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/function:Function",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
     "aws:cloudfront/originAccessControl:OriginAccessControl",
     "aws:cloudfront/originAccessIdentity:OriginAccessIdentity",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace",
@@ -129,6 +130,7 @@ EXPOSING: dict[str, str] = {
     "aws:ec2/instanceNetworkInterfaceAttachment:InstanceNetworkInterfaceAttachment": "a network interface attachment",
     "aws:elasticbeanstalk/environment:Environment": "an Elastic Beanstalk environment (its load balancer and instances are not followed)",
     "aws:ec2/vpnGateway:VpnGateway": "a VPN gateway (a network outside the stack)",
+    T.TGW_ATTACHMENT_ACCEPTER: "an accepted Transit Gateway attachment (another account's VPC on the stack's gateway)",
     "aws:ec2/vpnConnection:VpnConnection": "a VPN connection (a network outside the stack)",
     "aws:ec2/vpnGatewayAttachment:VpnGatewayAttachment": "a VPN gateway attachment",
     "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": "VPN route propagation",
@@ -157,7 +159,6 @@ EXPOSING: dict[str, str] = {
     "aws:ec2/trafficMirrorSession:TrafficMirrorSession": "a traffic mirror session (copies app traffic elsewhere)",
     "aws:vpclattice/service:Service": "a VPC Lattice service",
     "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation": "a VPC Lattice association",
-    "aws:ec2/vpcEndpointService:VpcEndpointService": "a PrivateLink endpoint service (other accounts reach its load balancer)",
 }
 
 # Properties whose presence means a resource is placed in a network or exposed.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from guard.framework import UNCLASSIFIED, Resource, is_unknown
 
 from . import tokens as T
-from .base import pget, same
+from .base import _SG, Edge, Endpoint, pget, same
+from .net import Ports, carries
 
 
 class LoadBalancing:
@@ -142,7 +143,7 @@ class LoadBalancing:
                 else:
                     openers = [membership]
                 self._edge(lb_urn, member, openers, f"forwarded by {self._name(res.urn)} through target group "
-                                                    f"'{tg.name}'", ports=tport_text, via=via)
+                                                    f"'{tg.name}'", ports=tport_text, via=via, listener=listener.urn)
 
     # -- which ports each endpoint listens on
 
@@ -166,3 +167,53 @@ class LoadBalancing:
             p = str(proto).upper()
             protos = {"UDP": ["udp"], "TCP_UDP": ["tcp", "udp"]}.get(p, ["tcp"])
         return [(p, number) for p in protos]
+
+    # -- reachability per listener
+
+    def listeners_for(self, ep: Endpoint, ports: Ports) -> tuple | None:
+        """The listeners of a load balancer a security group rule admitting `ports` lets traffic
+        into (None for anything else: it is entered as a whole). A source admitted on 443 reaches the
+        443 listener, not every listener of the load balancer."""
+        if ep.kind not in ("alb", "nlb"):
+            return None
+        return tuple(listener.urn for listener in self.lb_listeners.get(ep.urn, ())
+                     if carries(ports, self._listener_ports(listener, ep.kind)))
+
+    def _lb_sends(self) -> None:
+        """A load balancer sends only what its listeners forward (and health checks) to its targets:
+        as a member of its security groups it reaches a target only through those forwards, so the
+        membership path to a resource it targets is dropped (the forward, per listener, stands). To
+        what trusts its groups but is not its target it still reaches (fail closed: anything that
+        joins those groups may send there), now as a direct edge that keeps the opener."""
+        for urn, ep in self.endpoints.items():
+            if ep.kind not in ("alb", "nlb"):
+                continue
+            out = self.out.get(urn, [])
+            targets = {e.dst for e in out if e.listener}
+            keep: list[Edge] = []
+            for e in out:
+                if not (e.membership and e.dst.startswith(_SG)):
+                    keep.append(e)
+                    continue
+                for e2 in self.out.get(e.dst, ()):
+                    if e2.dst == urn or e2.dst in targets:
+                        continue
+                    direct = e2._replace(openers=e.openers or e2.openers, membership=bool(e.openers),
+                                         note=f"as a member of {self.label(e.dst)}, {e2.note}")
+                    keep.append(direct)
+                    self.inn.setdefault(e2.dst, []).append((urn, direct))
+                self.inn[e.dst] = [(v, x) for v, x in self.inn.get(e.dst, ()) if not (v == urn and x is e)]
+            self.out[urn] = keep
+
+    def stray_admission(self, lb: str, entry: tuple | None) -> bool:
+        """Is a rule admitting these listeners only what opens them, on a load balancer whose other
+        listeners serve the nodes? (Then the rule, not the listener, is what to change.)"""
+        if not entry:
+            return False
+        by_listener: dict[str, set] = {}
+        for e in self.out.get(lb, ()):
+            if e.listener:
+                by_listener.setdefault(e.listener, set()).add(e.dst)
+        entered = set().union(*(by_listener.get(x, set()) for x in entry))
+        others = set().union(*(d for x, d in by_listener.items() if x not in entry))
+        return bool(entered) and not (entered & self.filters) and bool(others & self.filters)

@@ -37,6 +37,46 @@ naming no function of the stack fails closed. A Lambda authorizer (REST TOKEN/RE
 REQUEST) runs its function on the caller's request before any integration: the API reaches the
 function, which is app code whatever its label (an `edge` label cannot make customer code a
 filter); Cognito and JWT authorizers run no customer code.
+Gateway forward to their origins and integrations. Per listener: a source a load balancer's
+security group admits on some ports enters only the listeners on those ports and is forwarded only
+by them (sources that are not security group rules, such as CloudFront or a VPC link, enter every
+listener); the load balancer reaches its own targets only through those forwards, not as a member
+of its groups; CloudFront enters an origin load balancer on the listeners of its origin ports. The
+perimeter searches (which entries reach the nodes) go per listener too. When a rule admits the
+internet only to listeners that forward around the nodes of a load balancer whose other listeners
+serve the nodes, that rule is what opens the path.
+SHARED with other accounts (sources in an open world): a subnet in a RAM share (their resources are
+placed in it: its address space is theirs); a CloudFront VPC origin in a RAM share (their
+distributions, without this stack's WAF, reach its load balancer: an internet entry); a Transit
+Gateway in a RAM share that auto-accepts shared attachments and associates and propagates the
+default route table (the ranges the stack routes to it are theirs to attach: the share opens what
+rules trust there); a PrivateLink endpoint service whose allowed principals (`*` or any account)
+may connect without acceptance, or that accepts a connection from an endpoint outside the stack;
+a peering accepted from a connection that is not a resource of the stack (another account's VPC).
+Every RAM resource association shares: a share's principals are other accounts by construction.
+
+ORIGIN PROTECTION BY A SECRET HEADER: an ALB listener admits, per request, what its rules admit:
+condition blocks ANDed, the values of one block ORed (`*`/`?` wildcards). A forward is reachable
+only with the secret when one of its rule's blocks is a header condition whose every value is a
+secret (a random or secret resource's value, or the same literal the distribution sends) that no
+distribution sends to an origin outside the stack, or a source-IP condition with no internet
+address; any other forward (a default forward, a header anyone can send, a public source range,
+path or host only) admits the internet without CloudFront's WAF. Every origin (origin group
+members included) of every distribution that gets a secret header and is outside the stack (a
+literal domain, or one that is no output of a resource of the stack) leaks it; at preview an
+unknown header value sent there may be any secret the distribution's origins use (fail closed).
+THE PERIMETER WAF holds when every internet path to the nodes crosses a web ACL: at the entry, or
+further on (a distribution without a web ACL in front of an origin with its own regional ACL); a
+distribution whose webAclId names an ACL that cannot apply is reported regardless.
+
+EDGE CODE: a Lambda@Edge function or CloudFront Function associated with a cache behaviour of a
+distribution (any event type: viewer or origin, request or response) runs customer code on the
+attacker's request before any node: it is an endpoint the distribution reaches, protected like any
+compute (app or unclassified). A CloudFront Function is customer code too (no network, but it reads
+and rewrites the unfiltered request); it can carry no tags, so it is edge logic only inside a
+layerguard edge component, and otherwise needs a suppression with a reason. A Lambda@Edge function
+labelled `edge` is deliberate edge logic (header rewrites, redirects, signing), not the app: it
+passes, as any edge-labelled compute does.
 
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
@@ -128,6 +168,15 @@ __all__ = [
 ]
 
 
+class Reach(dict):
+    """`reaches_nodes`: vertex -> next hop toward a node; `states`: the (vertex, listener) states
+    that reach one ("" : entered on any listener)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: set[tuple] = set()
+
+
 class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compute):
     """The graph of one stack: `__init__` holds the state every family fills, `_build` runs the
     families in order, the analyses search the graph. Each family's builders live in its module
@@ -172,6 +221,9 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.cloudmap_linked: set[str] = set()           # Cloud Map services whose registrations are edges
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
+        self.ram_shared: dict[str, list[str]] = {}       # resource -> RAM associations sharing it
+        self.tgw_open: dict[str, str] = {}               # TGW other accounts attach to -> its share
+        self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()
 
@@ -226,8 +278,10 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         return self.stack.layer(res) if res is not None else UNCLASSIFIED
 
     def _edge(self, src: str, dst: str, openers: Iterable[str], note: str, via_cf: bool = False,
-              membership: bool = False, ports: str = "", via: str = "") -> None:
-        edge = Edge(dst, tuple(dict.fromkeys(o for o in openers if o)), note, via_cf, membership, ports, via)
+              membership: bool = False, ports: str = "", via: str = "", entry: tuple | None = None,
+              listener: str = "", rule: str = "") -> None:
+        edge = Edge(dst, tuple(dict.fromkeys(o for o in openers if o)), note, via_cf, membership, ports, via,
+                    entry, listener, rule)
         self.out.setdefault(src, []).append(edge)
         self.inn.setdefault(dst, []).append((src, edge))
 
@@ -265,6 +319,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
 
     def _build(self) -> None:
         self._open_world()
+        self._ram_shares()
+        self._shared_tgws()
         self._network()
         self._routes()
         self._nacls()
@@ -277,10 +333,12 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self._listening()
         self._prove_nodes()
         self._cloudfront()
+        self._shares()
         self._api_gateway()
         self._waf()
         self._outside_members()
         self._graph()
+        self._lb_sends()
 
     # -- endpoints: one builder per kind
 
@@ -358,7 +416,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
                     self._forward(lb_urn, listener, rule, "actions")
         for dist, targets in self.cf_origins.items():
             for target, via, opener in targets:
-                self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin")
+                self._edge(dist, target, [opener], "CloudFront VPC origin" if via == "vpc-origin" else "CloudFront origin",
+                           entry=self.origin_entry(dist, target, via, opener))
 
     # ------------------------------------------------------------------ analyses
 
@@ -374,51 +433,75 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         ep = self.endpoints.get(vertex)
         return ep is not None and ep.layer == "app"
 
+    def _step(self, state: tuple, e: Edge) -> list[tuple] | None:
+        """The search states an edge leads to from `state` (vertex, listener): a forward leaves a
+        load balancer only from the listener it was entered on; an edge that enters a load balancer
+        on given listeners leads to each of them ("" : the vertex as a whole, every listener)."""
+        if e.listener and state[1] and e.listener != state[1]:
+            return None
+        if e.entry is not None:
+            return [(e.dst, x) for x in e.entry]
+        return [(e.dst, "")]
+
     def bypasses(self) -> list[tuple[str, str, list[str], str]]:
         """(opener urn, protected endpoint urn, path labels, note) for every edge from the part of
-        the graph the internet reaches without a proven node into a protected endpoint."""
-        parent: dict[str, tuple[str, Edge] | None] = {INTERNET: None}
-        queue = deque([INTERNET])
+        the graph the internet reaches without a proven node into a protected endpoint. The search
+        runs over (vertex, listener) states, so a load balancer forwards only through the listeners
+        its sources are admitted to."""
+        start = (INTERNET, "")
+        parent: dict[tuple, tuple[tuple, Edge] | None] = {start: None}
+        states: dict[str, list[tuple]] = {INTERNET: [start]}
+        queue = deque([start])
         while queue:
-            v = queue.popleft()
-            for e in self.out.get(v, ()):
-                w = e.dst
-                if w in parent or w in self.filters:
+            s = queue.popleft()
+            for e in self.out.get(s[0], ()):
+                if e.dst in self.filters:
                     continue
-                parent[w] = (v, e)
-                if not self._stops(w):
-                    queue.append(w)
+                for t in self._step(s, e) or ():
+                    if t in parent or (t[1] and (t[0], "") in parent):
+                        continue
+                    parent[t] = (s, e)
+                    states.setdefault(t[0], []).append(t)
+                    if not self._stops(t[0]):
+                        queue.append(t)
         found = []
         seen = set()
-        for v, entry in parent.items():
-            if entry is None or not self.is_protected(v):
+        for v in list(states):
+            if v == INTERNET or not self.is_protected(v):
                 continue
             for src, edge in self.inn.get(v, ()):
-                if src not in parent or self._stops(src) or src in self.filters:
+                if self._stops(src) or src in self.filters:
                     continue
-                path = [*self._path(parent, src), self._hop(edge, v)]
-                unproven = [u for u in self._chain(parent, src) if u in self.unproven]
+                s = next((x for x in states.get(src, ()) if self._step(x, edge) is not None), None)
+                if s is None:
+                    continue
+                path = [*self._path(parent, s), self._hop(edge, v)]
+                unproven = [u for u in self._chain(parent, s) if u in self.unproven]
                 # app-layer load balancers in front of the app are the app's own: the path is opened
                 # where it enters the app layer
                 while True:
-                    entry = parent.get(src)
+                    entry = parent.get(s)
                     if entry is None:
                         break
-                    if self._app_forwarder(src) or (entry[1].membership and not entry[1].openers
-                                                    and self._app_forwarder(entry[0])):
-                        src, edge = entry
+                    if self._app_forwarder(s[0]) or (entry[1].membership and not entry[1].openers
+                                                     and self._app_forwarder(entry[0][0])):
+                        s, edge = entry
                         continue
                     break
-                via = parent.get(src)
-                if via is not None and via[0] == INTERNET and src.startswith(_NET) and \
+                src = s[0]
+                via = parent.get(s)
+                if via is not None and via[0][0] == INTERNET and src.startswith(_NET) and \
                         self.layer(src[len(_NET):]) in ("app", "node") and via[1].openers:
                     via = (via[0], via[1]._replace(membership=True))  # the route made an app subnet public
                 if unproven:
                     openers = tuple(unproven[:1])
+                elif via is not None and s[1] and self.stray_admission(src, via[1].entry):
+                    # the rule opens only listeners that forward around the nodes: it is what to change
+                    openers = (via[1].rule,) if via[1].rule else via[1].openers
                 elif via is not None and via[1].membership and via[1].openers:
                     openers = via[1].openers  # a stranger joined the group the rule trusts
                 else:
-                    openers = edge.openers or self._last_openers(parent, src) or (v,)
+                    openers = edge.openers or self._last_openers(parent, s) or (v,)
                 for opener in openers:
                     key = (opener, v)
                     if key not in seen:
@@ -430,50 +513,71 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         ep = self.endpoints.get(v)
         return ep is not None and not ep.compute and self.layer(v) == "app"
 
-    def _chain(self, parent, v: str) -> list[str]:
+    def _chain(self, parent, s: tuple) -> list[str]:
         out = []
-        while v is not None:
-            out.append(v)
-            entry = parent.get(v)
-            v = entry[0] if entry else None
+        while s is not None:
+            out.append(s[0])
+            entry = parent.get(s)
+            s = entry[0] if entry else None
         return out
 
     def _hop(self, edge: Edge, dst: str) -> str:
         label = self.label(dst) + (edge.ports if not dst.startswith((_SG, _NET)) else "")
         return f"[{edge.via}] -> {label}" if edge.via else label
 
-    def _path(self, parent, v: str) -> list[str]:
+    def _path(self, parent, s: tuple) -> list[str]:
         labels = []
-        while v is not None:
-            entry = parent.get(v)
-            labels.append(self._hop(entry[1], v) if entry else self.label(v))
-            v = entry[0] if entry else None
+        while s is not None:
+            entry = parent.get(s)
+            labels.append(self._hop(entry[1], s[0]) if entry else self.label(s[0]))
+            s = entry[0] if entry else None
         return list(reversed(labels))
 
-    def _last_openers(self, parent, v: str) -> tuple:
-        while v is not None:
-            entry = parent.get(v)
+    def _last_openers(self, parent, s: tuple) -> tuple:
+        while s is not None:
+            entry = parent.get(s)
             if entry is None:
                 return ()
             if entry[1].openers:
                 return entry[1].openers
-            v = entry[0]
+            s = entry[0]
         return ()
 
-    def reaches_nodes(self) -> dict[str, tuple[str, Edge] | None]:
-        """Every vertex with a path to a proven node -> its next hop toward one (None for nodes)."""
-        nxt: dict[str, tuple[str, Edge] | None] = {}
+    def reaches_nodes(self, stop=None) -> Reach:
+        """Every vertex with a path to a proven node -> its next hop toward one (None for nodes),
+        not searching past vertices `stop` accepts. Per listener, as `bypasses`: a load balancer
+        reaches a node through a listener only when it is entered on that listener."""
+        nxt = Reach()
+        seen = nxt.states
         queue = deque()
         for urn in self.filters:
             nxt[urn] = None
-            queue.append(urn)
+            seen.add((urn, ""))
+            queue.append((urn, ""))
         while queue:
-            w = queue.popleft()
+            w, on = queue.popleft()
+            if stop is not None and stop(w):
+                continue
             for v, e in self.inn.get(w, ()):
-                if v not in nxt:
-                    nxt[v] = (w, e)
-                    queue.append(v)
+                if on and e.entry is not None and on not in e.entry:
+                    continue  # enters the load balancer on other listeners than the one that leads on
+                state = (v, e.listener)
+                if state in seen or (v, "") in seen:
+                    continue
+                seen.add(state)
+                nxt.setdefault(v, (w, e))
+                queue.append(state)
         return nxt
+
+    @staticmethod
+    def enters(reach: Reach, edge: Edge) -> bool:
+        """Does traffic along `edge` go on to a node (per listener: it enters a listener that does)?"""
+        v = edge.dst
+        if v not in reach:
+            return False
+        if edge.entry is None or (v, "") in reach.states:
+            return True
+        return any((v, x) in reach.states for x in edge.entry)
 
     def path_to_node(self, nxt, v: str) -> list[str]:
         labels = [self.label(v)]

@@ -518,6 +518,7 @@ class NetworkFamily:
         found = carries(s.ports, ep.listen)
         if not found:
             return  # the rule admits nothing the resource listens on (or no request protocol at all)
+        entry = self.listeners_for(ep, s.ports)  # a load balancer is entered on these listeners only
         ports = listen_text(found)
         one = Ports(found[0][0], found[0][1], found[0][1]) if found[0][1] is not None else s.ports
         opener = (s.opener,) if s.opener else ()
@@ -525,9 +526,9 @@ class NetworkFamily:
             opener = (ep.sg_openers[sg],)  # the group was attached by a separate resource
         if s.kind == "sg":
             openers = opener or (() if sg.startswith("default|") else (sg,))
-            self._edge(_SG + s.value, ep.urn, openers, "admitted by a security-group reference", ports=ports)
+            self._edge(_SG + s.value, ep.urn, openers, "admitted by a security-group reference", ports=ports, entry=entry, rule=s.opener)
         elif s.kind == "self":
-            self._edge(_SG + sg, ep.urn, opener, "admitted by a self reference", ports=ports)
+            self._edge(_SG + sg, ep.urn, opener, "admitted by a self reference", ports=ports, entry=entry, rule=s.opener)
         elif s.kind in ("cloudfront", "internet"):
             if s.kind == "internet" or ep.public:
                 if self.acl_ok(ep.subnets, None, one):
@@ -536,12 +537,13 @@ class NetworkFamily:
                         else tuple(o for o, _r in ep.public)
                     note = ("admitted from the CloudFront origin-facing prefix list" if via_cf
                             else f"admitted from {s.value}")
-                    self._edge(INTERNET, ep.urn, openers, note, via_cf, ports=ports)
+                    self._edge(INTERNET, ep.urn, openers, note, via_cf, ports=ports, entry=entry, rule=s.opener)
                     self.internet_admission.setdefault(ep.urn, []).append((opener, note, via_cf))
         elif s.kind == "cidr":
-            self._admit_cidr(ep, sg, s, opener, ports, one)
+            self._admit_cidr(ep, sg, s, opener, ports, one, entry)
 
-    def _admit_cidr(self, ep: Endpoint, sg: str, s: Source, opener: tuple, ports: str, one: Ports) -> None:
+    def _admit_cidr(self, ep: Endpoint, sg: str, s: Source, opener: tuple, ports: str, one: Ports,
+                    entry: tuple | None = None) -> None:
         net = s.value
         vpc = self.sg_vpc.get(sg) or ep.vpc
         if vpc:
@@ -553,21 +555,25 @@ class NetworkFamily:
         for sub in self.subnets.overlapping(net, vpc, any_vpc=vpc is None):
             src_net = self.subnet_nets.get(sub, [None])[0]
             if self.acl_ok(ep.subnets, src_net, one) and self.acl_out_ok(sub, one):
-                self._edge(_NET + sub, ep.urn, opener, f"admitted from {net}, which overlaps the subnet", ports=ports)
+                self._edge(_NET + sub, ep.urn, opener, f"admitted from {net}, which overlaps the subnet", ports=ports, entry=entry, rule=s.opener)
         if not has_outside_part(net, inside):
             return
         if has_public_part(net) and ep.public and self.acl_ok(ep.subnets, net, one):
             note = f"admitted from {net} (internet addresses)"
             # the public address of an outside member is an assumption: the rule is what opens it
             openers = list(opener) if ep.kind == "outside" else [o for o, _r in ep.public]
-            self._edge(INTERNET, ep.urn, openers, note, ports=ports)
+            self._edge(INTERNET, ep.urn, openers, note, ports=ports, entry=entry, rule=s.opener)
             self.internet_admission.setdefault(ep.urn, []).append((opener, note, False))
         for kind, value, why in self.remote_sources(vpc, net):
             if kind == "subnet":
-                self._edge(_NET + value, ep.urn, opener, f"admitted from {net}; {why}", ports=ports)
+                self._edge(_NET + value, ep.urn, opener, f"admitted from {net}; {why}", ports=ports, entry=entry, rule=s.opener)
+            elif kind == "foreign":
+                # a range the rule may rightly trust, opened to other accounts by what `value` names
+                if self.acl_ok(ep.subnets, net, one):
+                    self._edge(INTERNET, ep.urn, (value,), f"admitted from {net}; {why}", ports=ports, entry=entry, rule=s.opener)
             elif self.acl_ok(ep.subnets, net, one):
                 self._edge(INTERNET, ep.urn, opener + ((value,) if value else ()), f"admitted from {net}; {why}",
-                           ports=ports)
+                           ports=ports, entry=entry, rule=s.opener)
 
     def _stranger(self, ep: Endpoint, group: str) -> list[str]:
         """An endpoint that joins a node or app security group / subnet from another layer is what

@@ -11,7 +11,6 @@ list, or, for an ALB, a secret-header listener rule with a fixed-response 403 de
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,8 @@ from guard.framework import Resource, is_unknown
 
 from . import tokens as T
 from .base import _configured
-from .model import INTERNET, Edge, Model, same
+from .model import INTERNET, Model, pget, same
+from .net import has_public_part, parse_cidr
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
 
@@ -104,24 +104,30 @@ def _is_secret_source(res: Resource) -> bool:
     return res.type.startswith(SECRET_TYPES_PREFIXES)
 
 
+ROUTE53_RECORD = "aws:route53/record:Record"
+
+
 def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> Verdict:
     """Does this origin reject requests that did not come through the stack's own CloudFront?
 
     The CloudFront origin-facing prefix list admits every distribution, an attacker's included, so
-    it proves nothing on its own; what proves it is a listener that forwards only requests carrying
-    the distribution's secret header (its value linked to the same secret or the same literal), a
-    VPC origin (an internal load balancer the internet cannot reach), or the origin's own regional
-    web ACL (then the WAF is met either way)."""
+    it proves nothing on its own; what proves it is a listener whose every forward is reachable only
+    with a secret header value (`_secret_header_only`), a VPC origin (an internal load balancer the
+    internet cannot reach), or the origin's own regional web ACL (then the WAF is met either way).
+    When the secret is what fails (it is sent to an origin outside the stack), `urns` names the
+    distributions that hand it out."""
     ep = model.endpoints[urn]
     sources = internet_sources(model, urn)
     if not ep.exposures and not model.internet_edges(urn):
         return Verdict(True, "it is not reachable from the internet")
     if ep.kind == "alb" and regional_waf(model, urn).ok:
         return Verdict(True, "it carries its own regional web ACL")
+    leakers: tuple = ()
     if ep.kind == "alb":
-        header = _secret_header_only(model, urn, dists)
+        header, leakers = _secret_header_only(model, urn)
         if header is None:
-            return Verdict(True, "every listener forwards only requests carrying the distribution's secret header")
+            return Verdict(True, "every forward of every listener is reachable only with the distribution's "
+                                 "secret header")
         why = header
     else:
         why = "a network load balancer cannot check CloudFront's secret header"
@@ -132,79 +138,177 @@ def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> 
         open_sources = [n for _o, n, via_cf in sources if not via_cf] or [r for _o, r in ep.exposures]
         why = f"it accepts requests that bypass CloudFront ({'; '.join(open_sources) or 'internet-facing'}); {why}"
     return Verdict(False, f"{why}; forward only on the distribution's secret header with a 403 default, "
-                          "or use a CloudFront VPC origin with an internal load balancer")
+                          "or use a CloudFront VPC origin with an internal load balancer", leakers)
 
 
 _WILDCARD = re.compile(r"[*?]")
+# The outputs of a secret source that carry its value (random password/string, Secrets Manager
+# secret version, SSM parameter).
+_SECRET_VALUE_PROPS = ("result", "secretString", "value")
 
 
-def _secret_header_only(model: Model, urn: str, dists) -> str | None:
-    """None when every listener of the ALB forwards only on the secret header, else why not."""
+class _Leaks:
+    """Where secret header values go: every custom header of every origin of every distribution
+    of the stack (origin group members are origins too) whose origin is outside the stack (its
+    domain is a literal, or a known value that is no output of a resource the origins come from).
+
+    Per value: a known header value sent outside is leaked as such. An unknown one (at preview,
+    a value computed from the stack's secrets) may be any of the secret sources the distribution's
+    origins depend on (property dependencies are per top-level property), so all of them count
+    as leaked (fail closed)."""
+
+    def __init__(self, model: Model) -> None:
+        self.values: dict[str, set] = {}   # leaked literal value -> distributions
+        self.sources: dict[str, set] = {}  # leaked secret source urn -> distributions
+        self.sent: set = set()             # literal values sent to origins of the stack
+        for dist in model.of(T.DISTRIBUTION):
+            origins = dist.get("origins")
+            deps = model.stack.deps(dist, "origins")
+            secret_srcs = {r.urn for r in deps if _is_secret_source(r)}
+            for origin in origins if isinstance(origins, list) else []:
+                if not isinstance(origin, dict):
+                    continue
+                inside = _origin_in_stack(model, deps, origin.get("domainName"))
+                headers = origin.get("customHeaders")
+                headers = [headers] if is_unknown(headers) else headers if isinstance(headers, list) else []
+                for h in headers:
+                    value = h.get("value") if isinstance(h, dict) else h
+                    if isinstance(value, str):
+                        if inside:
+                            self.sent.add(value)
+                        else:
+                            self.values.setdefault(value, set()).add(dist.urn)
+                    elif is_unknown(value) and not inside:
+                        for s in secret_srcs:
+                            self.sources.setdefault(s, set()).add(dist.urn)
+
+
+def _origin_in_stack(model: Model, deps: list[Resource], domain: Any) -> bool:
+    """Is an origin's domain a resource of the stack's (an output of what the origins come from)?
+    An unknown domain is computed from the stack's resources; a literal one is outside."""
+    if is_unknown(domain):
+        return True
+    if not isinstance(domain, str) or not domain:
+        return False
+    for record in model.of(ROUTE53_RECORD):
+        # a name of the stack's zone that resolves to a resource of the stack (alias or records)
+        names = [pget(record, p) for p in ("name", "fqdn")]
+        if any(isinstance(n, str) and n.rstrip(".").lower() == domain.rstrip(".").lower() for n in names) and \
+                any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
+            return True
+    for res in deps:
+        if _is_secret_source(res):
+            continue
+        for value in res.props.values() if isinstance(res.props, dict) else ():
+            if isinstance(value, str) and len(value) >= 6 and (value == domain or value in domain or domain in value):
+                return True
+    return False
+
+
+def _leaks_for(model: Model) -> _Leaks:
+    found = getattr(model, "_secret_leaks", None)
+    if found is None:
+        found = _Leaks(model)
+        model._secret_leaks = found
+    return found
+
+
+def _secret_header_only(model: Model, urn: str) -> tuple[str | None, tuple]:
+    """(None, ()) when every forward of every listener of the ALB is reachable only with a secret
+    header value, else (why not, the distributions that leak the secret when that is why).
+
+    AWS evaluates a rule's condition blocks ANDed and the values of one block ORed (an
+    `http_header` value may use `*` and `?`): a rule requires the secret when one of its blocks is a
+    header condition whose every value is an unleaked secret, or a source-IP condition with no
+    public address (the internet cannot send from there). Any other rule that forwards, and a
+    default action that forwards, admits whoever can send the request: the internet, without
+    CloudFront's WAF. Rule priority is not used to shadow later rules (a shadowed rule counts as
+    reachable: fail closed)."""
     listeners = model.lb_listeners.get(urn, [])
     if not listeners:
-        return "it has no listener the model can read"
-    secrets = _distribution_headers(model, dists)
+        return "it has no listener the model can read", ()
+    leaks = _leaks_for(model)
     for listener in listeners:
         actions = listener.get("defaultActions")
         if not isinstance(actions, list) or not actions:
-            return f"the default actions of listener '{listener.name}' are not known"
+            return f"the default actions of listener '{listener.name}' are not known", ()
         for a in actions:
             kind = a.get("type") if isinstance(a, dict) else None
             if not (same(kind, "fixed-response") or same(kind, "redirect")):
-                return f"listener '{listener.name}' forwards by default, without a header check"
+                return f"listener '{listener.name}' forwards by default, without a header check", ()
         for rule in model.listener_rules.get(listener.urn, []):
             forwards = bool(model.deps(rule, "actions", T.TARGET_GROUPS)) or any(
-                isinstance(a, dict) and same(a.get("type"), "forward")
+                isinstance(a, dict) and not (same(a.get("type"), "fixed-response") or same(a.get("type"), "redirect"))
                 for a in (rule.get("actions") if isinstance(rule.get("actions"), list) else []))
-            if not forwards:
+            if not forwards and isinstance(rule.get("actions"), list):
                 continue
-            problem = _header_problem(model, rule, secrets)
-            if problem:
-                return problem
-    return None
+            why, leakers = _rule_admits(model, rule, leaks)
+            if why:
+                return why, leakers
+    return None, ()
 
 
-def _distribution_headers(model: Model, dists) -> list[tuple[Any, Any, set]]:
-    """(header name, value, secret resource urns the value comes from) of every custom origin
-    header the distributions send."""
-    out = []
-    for d in dists:
-        dist = model.stack.by_urn.get(d)
-        if dist is None:
-            continue
-        secret_deps = {r.urn for r in model.stack.deps(dist, "origins") if _is_secret_source(r)}
-        for origin in dist.get("origins") if isinstance(dist.get("origins"), list) else []:
-            headers = origin.get("customHeaders") if isinstance(origin, dict) else None
-            for h in headers if isinstance(headers, list) else []:
-                if isinstance(h, dict):
-                    out.append((h.get("name"), h.get("value"), secret_deps))
-    return out
-
-
-def _header_problem(model: Model, rule: Resource, secrets) -> str | None:
+def _rule_admits(model: Model, rule: Resource, leaks: _Leaks) -> tuple[str | None, tuple]:
+    """(None, ()) when the rule requires something the internet cannot send, else (why, leakers)."""
     conditions = rule.get("conditions")
     if not isinstance(conditions, list):
-        return f"the conditions of listener rule '{rule.name}' are not known"
-    rule_secrets = {r.urn for r in model.stack.deps(rule, "conditions") if _is_secret_source(r)}
+        return f"the conditions of listener rule '{rule.name}' are not known", ()
+    deps = model.stack.deps(rule, "conditions")
+    secret_srcs = {r.urn: r for r in deps if _is_secret_source(r)}
+    others = [r for r in deps if not _is_secret_source(r)]
+    open_parts: list[str] = []
+    leakers: set = set()
     for c in conditions:
-        header = c.get("httpHeader") if isinstance(c, dict) else None
-        if not isinstance(header, dict):
+        if not isinstance(c, dict):
             continue
-        name, values = header.get("httpHeaderName"), header.get("values")
-        if not isinstance(values, list) or not values:
-            continue
-        for sname, svalue, sdeps in secrets:
-            if not (isinstance(name, str) and isinstance(sname, str) and name.lower() == sname.lower()):
+        header, source_ip = c.get("httpHeader"), c.get("sourceIp")
+        if isinstance(header, dict):
+            values = header.get("values")
+            if not isinstance(values, list) or not values:
+                open_parts.append(f"header {header.get('httpHeaderName')} with values unknown at preview")
                 continue
-            literal = [v for v in values if isinstance(v, str)]
-            if literal and any(_WILDCARD.search(v) for v in literal):
-                return f"listener rule '{rule.name}' matches header {name} with a wildcard, not the secret"
-            if isinstance(svalue, str) and literal and all(v == svalue for v in literal) and len(literal) == len(values):
-                return None
-            if rule_secrets & sdeps:
-                return None
-    return (f"listener rule '{rule.name}' forwards without checking the distribution's secret header "
-            "(the same literal value, or a value from the same random or secret resource)")
+            verdicts = [_secret_value(v, secret_srcs, others, leaks) for v in values]
+            weak = [(v, why, who) for v, (why, who) in zip(values, verdicts, strict=True) if why]
+            if not weak:
+                return None, ()
+            for v, why, who in weak:
+                leakers |= who
+                shown = repr(v) if isinstance(v, str) and not who else "a value"
+                open_parts.append(f"header {header.get('httpHeaderName')}: {shown} {why}")
+        elif isinstance(source_ip, dict):
+            values = source_ip.get("values")
+            cidrs = [parse_cidr(v) for v in values] if isinstance(values, list) else [None]
+            if cidrs and all(n is not None and not has_public_part(n) for n in cidrs):
+                return None, ()
+            open_parts.append("a source IP range with internet addresses (or not known at preview)")
+    if not open_parts:
+        open_parts.append("no header condition")
+    return (f"listener rule '{rule.name}' forwards on conditions anyone can meet without CloudFront: "
+            f"{'; '.join(open_parts)}"), tuple(sorted(leakers))
+
+
+def _secret_value(value: Any, secret_srcs: dict, others: list, leaks: _Leaks) -> tuple[str, set]:
+    """('', set()) when a header condition value is an unleaked secret, else (why not, leakers)."""
+    if is_unknown(value):
+        if not secret_srcs or others:
+            return "is unknown at preview and not only from a random or secret resource", set()
+        who = set().union(*(leaks.sources.get(s, set()) for s in secret_srcs))
+        if who:
+            return "is a secret sent to an origin outside the stack", who
+        return "", set()
+    if not isinstance(value, str):
+        return "is not a string", set()
+    if value in leaks.values:
+        return "is a secret sent to an origin outside the stack", set(leaks.values[value])
+    for urn, res in secret_srcs.items():
+        if any(isinstance(res.get(p), str) and res.get(p) == value for p in _SECRET_VALUE_PROPS):
+            who = set(leaks.sources.get(urn, set()))
+            return ("is a secret sent to an origin outside the stack", who) if who else ("", set())
+    if _WILDCARD.search(value):
+        return "is a wildcard pattern, not a secret", set()
+    if value in leaks.sent:
+        return "", set()  # the same literal the distribution sends (a secret given as config)
+    return "is not a random or secret value the distribution sends", set()
 
 
 def api_origin_protection(api: Resource) -> Verdict:
@@ -364,6 +468,7 @@ class Perimeter:
             for t, _via, _o in targets:
                 self.fronted_by.setdefault(t, []).append(dist)
         self.protection: dict[str, Verdict] = {}
+        self._waf_memo: dict[str, bool] = {}
         self.exemptions: dict[str, str] = {}   # NLB entry -> the reason its WAF exemption gives
         for dst in {e.dst for e in model.out.get(INTERNET, ())}:
             # an app group's members outside the stack (model._outside_members) are no entry: a path
@@ -431,22 +536,14 @@ class Perimeter:
         """(entry vertex, openers, path labels, reason) for every internet entry that reaches a
         node without crossing a protected entry."""
         model = self.model
-        nxt: dict[str, tuple[str, Edge] | None] = {}
-        queue = deque()
-        for urn in model.filters:
-            nxt[urn] = None
-            queue.append(urn)
-        while queue:
-            w = queue.popleft()
-            if self.protection.get(w, Verdict(False, "")).ok:
-                continue  # traffic through a protected entry has met the WAF
-            for v, e in model.inn.get(w, ()):
-                if v not in nxt:
-                    nxt[v] = (w, e)
-                    queue.append(v)
-        # A CloudFront distribution forwards to its origins, so it must carry its own web ACL
-        # whenever it reaches a node at all; every other entry only when no protected entry stands
-        # between it and the nodes (its traffic has met a WAF there).
+        # traffic through a protected entry, or through a web ACL, has met the WAF
+        nxt = model.reaches_nodes(lambda w: self.protection.get(w, Verdict(False, "")).ok or self.carries_waf(w))
+        # A CloudFront distribution without a web ACL is judged like any entry: it passes when every
+        # path from it to the nodes crosses a web ACL (an origin's own regional ACL, say); being in
+        # front of an origin that is "protected" only by being behind CloudFront does not count. A
+        # distribution whose webAclId names an ACL that cannot apply (wrong scope or region) is
+        # reported whenever it reaches a node at all: that ACL is a broken configuration.
+        waf_nxt = self._reach_until_waf()
         full = model.reaches_nodes()
         entered = {e.dst for e in model.out.get(INTERNET, ())}
         found = []
@@ -454,7 +551,9 @@ class Perimeter:
             v = edge.dst
             ep = model.endpoints.get(v)
             service = ep is not None and ep.kind in SERVICE_ENTRIES
-            if v not in (full if ep is not None and ep.kind == "cloudfront" else nxt):
+            cdn = ep is not None and ep.kind == "cloudfront"
+            cdn_reach = (waf_nxt if self._no_acl(v) else full) if cdn else None
+            if not model.enters(cdn_reach if cdn else nxt, edge):
                 continue
             verdict = self.protection.get(v)
             if verdict is not None and verdict.ok:
@@ -462,7 +561,7 @@ class Perimeter:
             if service:
                 openers = verdict.urns or (v,)
                 reason = verdict.reason
-                nxt_for_path = full if ep.kind == "cloudfront" else nxt
+                nxt_for_path = cdn_reach if cdn else nxt
             elif ep is None:
                 # a public subnet: name the rule that lets it in on the way to the nodes, unless
                 # the next hop is itself an internet entry (judged on its own)
@@ -480,9 +579,35 @@ class Perimeter:
             found.append((v, openers, path, reason))
         return found
 
+    def carries_waf(self, urn: str) -> bool:
+        """Does this vertex carry a web ACL of its own (an ALB's or every REST stage's regional ACL,
+        a distribution's CLOUDFRONT ACL)?"""
+        found = self._waf_memo.get(urn)
+        if found is None:
+            model, ep = self.model, self.model.endpoints.get(urn)
+            found = False
+            if ep is not None and ep.kind == "alb":
+                found = regional_waf(model, urn).ok
+            elif ep is not None and ep.kind == "cloudfront":
+                found = cloudfront_waf(model, model.stack.by_urn[urn]).ok
+            elif ep is not None and ep.kind == "restapi":
+                stages = model.rest_stages.get(urn, [])
+                found = bool(stages) and all(regional_waf(model, s.urn).ok for s in stages)
+            self._waf_memo[urn] = found
+        return found
+
+    def _no_acl(self, dist: str) -> bool:
+        value = self.model.stack.by_urn[dist].get("webAclId")
+        return not self.model.deps(self.model.stack.by_urn[dist], "webAclId") and (value is None or same(value, ""))
+
+    def _reach_until_waf(self) -> dict:
+        """Every vertex with a path to a proven node that crosses no web ACL -> its next hop."""
+        return self.model.reaches_nodes(self.carries_waf)
+
     def unprotected_origins(self):
-        """(load balancer urn, distribution urn, reason) for internet-facing CloudFront origins that
-        reach the nodes and accept direct requests."""
+        """(load balancer urn, distribution urn, reason, the resources to name) for internet-facing
+        CloudFront origins that reach the nodes and accept direct requests: the origin itself, or the
+        distributions that send its secret header to an origin outside the stack."""
         model = self.model
         reach = model.reaches_nodes()
         out = []
@@ -503,7 +628,7 @@ class Perimeter:
                 else:
                     verdict = origin_protection(model, target, self.fronted_by.get(target, ()))
                 if not verdict.ok:
-                    out.append((target, dist, verdict.reason))
+                    out.append((target, dist, verdict.reason, verdict.urns or (target,)))
         return out
 
 

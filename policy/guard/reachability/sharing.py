@@ -1,17 +1,23 @@
 """The open world and what crosses networks: resource types the model does not understand
-(`kinds.py`) and routes that carry private address space to another network (VPC peering,
-Transit Gateway). The home for RAM shares, TGW attachments and endpoint services as they are
-modelled. The assumptions are in `model.py`'s docstring (A CIDR outside the VPC, FAILS CLOSED).
+(`kinds.py`), routes that carry private address space to another network (VPC peering, Transit
+Gateway), and what the stack shares with other accounts (RAM shares of subnets, Transit Gateways
+and CloudFront VPC origins; PrivateLink endpoint services): those accounts are sources. The
+assumptions are in `model.py`'s docstring (A CIDR outside the VPC, SHARED, FAILS CLOSED).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from guard.framework import Resource, is_unknown
+
 from . import kinds
 from . import tokens as T
-from .base import pget
+from .base import Endpoint, _items, pget, same
 from .net import Network
+
+# RAM resource types the model follows, by the resource part of their ARN
+_SHAREABLE_ARNS = ("subnet/", "transit-gateway/", "vpc-origin/")
 
 
 class Sharing:
@@ -41,6 +47,115 @@ class Sharing:
                                           "the model does not follow (fail closed); define integrations "
                                           "as resources")
 
+    # -- what the stack shares with other accounts
+
+    def _ram_shares(self) -> None:
+        """`ram_shared`: resource urn -> the RAM resource associations that share it. A share's
+        principals are other accounts (or their organization) by construction, whether or not the
+        stack names them (`PrincipalAssociation`, `allowExternalPrincipals` widen who, never
+        whether): every association shares. One naming a resource outside the stack (a literal
+        ARN) of a kind the model follows fails closed."""
+        for assoc in self.of(T.RAM_RESOURCE_ASSOC):
+            found = self.stack.deps(assoc, "resourceArn")
+            for res in found:
+                self.ram_shared.setdefault(res.urn, []).append(assoc.urn)
+            arn = pget(assoc, "resourceArn")
+            if not found and (is_unknown(arn) or (isinstance(arn, str) and
+                                                  any(k in arn for k in _SHAREABLE_ARNS))):
+                self.problem(assoc, "resourceArn", "the share names a network resource that is not a resource of "
+                                                   "this stack, so the model cannot tell what other accounts "
+                                                   "reach through it (fail closed)")
+
+    def _shared_tgws(self) -> None:
+        """`tgw_open`: Transit Gateway urn -> what lets another account's VPCs onto it and routed:
+        shared through RAM with `autoAcceptSharedAttachments` enabled (their attachments need no
+        acceptance) and the default route table associated and propagated (their attachments are
+        routed to and from the stack's)."""
+        for tgw in self.of(T.TRANSIT_GATEWAY):
+            shares = self.ram_shared.get(tgw.urn)
+            if not shares:
+                continue
+            auto = pget(tgw, "autoAcceptSharedAttachments")
+            if is_unknown(auto):
+                self.problem(tgw, "autoAcceptSharedAttachments", "whether the shared Transit Gateway accepts "
+                                                                 "attachments automatically is unknown at preview; "
+                                                                 "treated as enabled (fail closed)")
+            elif not same(auto, "enable"):
+                continue
+            if any(same(pget(tgw, p), "disable")
+                   for p in ("defaultRouteTableAssociation", "defaultRouteTablePropagation")):
+                continue  # a foreign attachment lands in no route table the stack's routes use
+            self.tgw_open[tgw.urn] = shares[0]
+
+    def _shares(self) -> None:
+        """Sources that other accounts are: a shared subnet (their resources are placed in it), a
+        shared VPC origin (their distributions, without this stack's WAF, reach its load balancer),
+        an endpoint service they may connect to (their VPC endpoints reach its load balancers)."""
+        for sub in self.of(T.SUBNET):
+            for assoc in self.ram_shared.get(sub.urn, ()):
+                self._edge("internet", "net|" + sub.urn, [assoc],
+                           "subnet is shared through RAM with other accounts, whose resources are placed in it")
+        for vo in self.of(T.VPC_ORIGIN):
+            shares = self.ram_shared.get(vo.urn)
+            if shares:
+                ep = self._entry_vertex(vo.urn, "shared-origin")
+                ep.exposures.append((shares[0], "is shared through RAM: other accounts' CloudFront distributions "
+                                                "(without this stack's WAF) use it"))
+                self.endpoints[vo.urn] = ep
+                for lb in self.deps(vo, "vpcOriginEndpointConfig", T.LOAD_BALANCERS):
+                    self._edge(vo.urn, lb.urn, [shares[0]], "VPC origin shared with other accounts",
+                               entry=self.origin_entry(None, lb.urn, "vpc-origin", vo.urn))
+        for svc in self.of(T.ENDPOINT_SERVICE):
+            self._endpoint_service(svc)
+
+    def _entry_vertex(self, urn: str, kind: str) -> Endpoint:
+        """What other accounts enter through: an entry that forwards (edge), whatever its label."""
+        ep = Endpoint(urn, kind, "edge")
+        self.endpoints[urn] = ep
+        self.layer_override[urn] = "edge"
+        return ep
+
+    def _endpoint_service(self, svc: Resource) -> None:
+        """PrivateLink: whoever may create an endpoint to the service reaches its load balancers.
+        Allowed principals (inline `allowedPrincipals`, `VpcEndpointServiceAllowedPrinciple`; `*` is
+        every AWS account) are other accounts' networks unless every connection must be accepted
+        (`acceptanceRequired`), then only the connections the stack accepts
+        (`VpcEndpointConnectionAccepter`) of endpoints that are not the stack's. The stack's own
+        endpoints to the service add no outside source."""
+        lbs = self.deps_any(svc, ("networkLoadBalancerArns", "gatewayLoadBalancerArns"), T.LOAD_BALANCERS)
+        for prop in ("networkLoadBalancerArns", "gatewayLoadBalancerArns"):
+            value = pget(svc, prop)
+            if value is not None and (is_unknown(value) or len(_items(value)) > len(self.deps(svc, prop, T.LOAD_BALANCERS))):
+                self.problem(svc, prop, "the endpoint service fronts a load balancer that is not a resource of this "
+                                        "stack, so the model cannot tell what other accounts reach (fail closed)")
+        openers: list[tuple[str, str]] = []
+        accept = self._bool(svc, "acceptanceRequired", True, "acceptance of connections")
+        inline = pget(svc, "allowedPrincipals")
+        if is_unknown(inline):
+            self.problem(svc, "allowedPrincipals", "the allowed principals are unknown at preview; treated as "
+                                                   "another account (fail closed)")
+            openers.append((svc.urn, "allows principals unknown at preview"))
+        elif _items(inline):
+            openers.append((svc.urn, f"allows {', '.join(str(p) for p in _items(inline))} to connect"))
+        for principal in self.of(T.ENDPOINT_SERVICE_PRINCIPAL):
+            if any(d.urn == svc.urn for d in self.deps(principal, "vpcEndpointServiceId", [T.ENDPOINT_SERVICE])):
+                openers.append((principal.urn, f"allows {pget(principal, 'principalArn')} to connect"))
+        if accept:
+            openers = []
+            for acc in self.of(T.ENDPOINT_CONNECTION_ACCEPTER):
+                if not any(d.urn == svc.urn for d in self.deps(acc, "vpcEndpointServiceId", [T.ENDPOINT_SERVICE])):
+                    continue
+                if not self.deps(acc, "vpcEndpointId", [T.VPC_ENDPOINT]):
+                    openers.append((acc.urn, "accepts a connection from an endpoint that is not the stack's"))
+        if not openers:
+            return
+        ep = self._entry_vertex(svc.urn, "endpoint-service")
+        for opener, why in openers:
+            ep.exposures.append((opener, f"is a PrivateLink endpoint service that {why}: other accounts' VPC "
+                                         "endpoints reach its load balancers"))
+            for lb in lbs:
+                self._edge(svc.urn, lb.urn, [opener], "PrivateLink endpoint service")
+
     # -- cross-network reach (peering, Transit Gateway)
 
     def remote_sources(self, vpc: str | None, net: Network) -> list[tuple[str, Any, str]]:
@@ -66,6 +181,10 @@ class Sharing:
                 else:
                     part = net if (dest == net or dest.supernet_of(net)) else dest
                 other = self._other_side(kind, target, vpc)
+                shared = self.tgw_open.get(target) if kind == "tgw" and isinstance(target, str) else None
+                if shared is not None:
+                    out.append(("foreign", shared, f"{part} is routed to Transit Gateway {self._name(target)}, "
+                                                   "shared with other accounts whose VPCs attach without acceptance"))
                 if other is None:
                     out.append(("internet", opener, f"{part} is routed to {kind} {self._name(target) if isinstance(target, str) else target}, "
                                                     "a network outside the stack"))
@@ -79,6 +198,13 @@ class Sharing:
         res = self.stack.by_urn.get(target) if isinstance(target, str) else None
         if res is None:
             return None
+        if kind == "peering" and res.type == T.PEERING_ACCEPTER:
+            # the accepter side of a peering: the requester is the stack's only when the connection
+            # is a resource of the stack; otherwise another account's (or an unseen) VPC
+            peerings = self.deps(res, "vpcPeeringConnectionId", [T.PEERING])
+            if not peerings:
+                return None
+            res = peerings[0]
         if kind == "peering":
             vpcs = {v.urn for p in ("vpcId", "peerVpcId") for v in self.deps(res, p, [T.VPC])}
             if len(vpcs) < 2 and res.type == T.PEERING:

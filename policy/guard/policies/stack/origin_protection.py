@@ -20,8 +20,9 @@ RULE = Rule(
 
 def check(stack: Stack, cfg: dict):
     model = model_for(stack, *model_args(cfg))
-    for lb, dist, reason in perimeter_for(model).unprotected_origins():
-        yield Finding(lb, f"{model.label(lb)} is an origin of {model.label(dist)} but {reason}")
+    for lb, dist, reason, names in perimeter_for(model).unprotected_origins():
+        for urn in names:
+            yield Finding(urn, f"{model.label(lb)} is an origin of {model.label(dist)} but {reason}")
 
 
 POLICY = stack_policy(RULE, check)
