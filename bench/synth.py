@@ -237,7 +237,7 @@ class Unit:
         node_cluster = aws.ecs.Cluster(f"{p}-node-cluster", tags=tags(f"{p}-node-cluster", "node"), opts=on)
         node_role = aws.iam.Role(f"{p}-node-execution-role", assume_role_policy=ASSUME,
                                  tags=tags(f"{p}-node-execution-role", "node"), opts=on)
-        node_task = task(f"{p}-node-task", "node", "wallarm-node", "wallarm/node:6.4.1", 80,
+        node_task = task(f"{p}-node-task", "node", "wallarm-node", "wallarm/node:7.1.0", 80,
                          {"WALLARM_MODE": "block", "WALLARM_API_HOST": "api.wallarm.com",
                           "NGINX_BACKEND": "http://internal-app:8080"}, {"WALLARM_API_TOKEN": TOKEN_ARN},
                          node_role, on)

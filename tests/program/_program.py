@@ -141,6 +141,9 @@ def run_variant(tmp_dir: Path, example: str, mistake: str = "", mode: str = "pre
     program = tmp_dir / "program"
     program.mkdir()
     shutil.copy(REPO / "Pulumi.yaml", program / "Pulumi.yaml")
+    # Pulumi.yaml names the project virtualenv relative to the program directory (as the CLI
+    # resolves it): the wrapper uses the project's.
+    (program / ".venv").symlink_to(REPO / ".venv")
     (program / "__main__.py").write_text(
         "import runpy, sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"

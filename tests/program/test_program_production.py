@@ -49,7 +49,7 @@ def test_the_pack_refuses_a_prod_node_that_ignores_start_up_errors(tmp_path):
     program = tmp_path / "program"
     program.mkdir()
     for item in REPO.iterdir():
-        if item.name in ("components", "Pulumi.yaml", "Pulumi.prod.yaml", "requirements.txt"):
+        if item.name in ("components", "Pulumi.yaml", "Pulumi.prod.yaml", "requirements.txt", ".venv"):
             (program / item.name).symlink_to(item)
     main = (REPO / "__main__.py").read_text()
     (program / "__main__.py").write_text(

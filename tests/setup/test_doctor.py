@@ -44,6 +44,8 @@ EXPECTED = {
     "cloudfront-vpc-origin.yaml": _COMMON_ARNS | _CLOUDFRONT,
     "nlb-cloudfront.yaml": _COMMON_ARNS | _CLOUDFRONT,
     "nlb-waf-exempt.yaml": _COMMON_ARNS,
+    # the EC2 fleet pulls no container image: no Docker Hub credential
+    "ec2-fleet.yaml": {"layerguard:wallarmTokenSecretArn", "layerguard:certificateArn"},
     "private-apigateway.yaml": _COMMON_ARNS | {"layerguard:backendApiId"},
     "existing-vpc-kong.yaml": _COMMON_ARNS | _EXISTING_NET | {
         "layerguard:backendHost", "layerguard:backendHostHeader", "layerguard:backendSecurityGroupIds[0]"},
