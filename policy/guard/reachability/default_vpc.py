@@ -82,6 +82,11 @@ class DefaultVpc:
             if public:
                 ep.public.append((opener, "is in a default subnet of the region's default VPC (no subnet given), "
                                           "which maps a public IPv4 address and routes to an internet gateway"))
+            for sg in ep.sgs:
+                if self.sg_vpc.get(sg) is None:
+                    # a literal or looked-up vpcId (`get_vpc(default=True)`): AWS launches the resource
+                    # only into its own groups' VPC, so the group is the default VPC's too
+                    self.sg_vpc[sg] = ep.vpc
             if not ep.sgs:
                 pseudo = f"default|{ep.vpc}"
                 self.sg_rules.setdefault(pseudo, [Source(
