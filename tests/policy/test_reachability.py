@@ -82,6 +82,7 @@ BYPASSES = {
     "default-vpc-sg-no-vpc": {(BYPASS, "dv-sg")},                 # no public IP; admits the default VPC's space
     "default-vpc-no-sg": {(BYPASS, "app-default-box")},           # the default VPC's default group, not the stack's
     "default-vpc-asg-open": {(BYPASS, "bypass-rule")},            # ASG over availability zones: public default subnets
+    "default-vpc-cache": {(BYPASS, "app-cache")},                 # no subnet group: an unfollowed type placed there
 }
 EXTENDED_BYPASSES = {
     # an app group with no member in the stack (its members are outside, e.g. adopted) admits the world

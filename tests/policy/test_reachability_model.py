@@ -398,3 +398,15 @@ def test_looked_up_group_of_a_default_vpc_instance_is_the_default_vpcs():
     m = b.model()
     assert openers(m) == {"lookup-sg"}
     assert m.endpoints[box.urn].public == []  # it said no public address; it is still in the default VPC
+
+
+def test_unfollowed_type_in_the_default_vpc_fails_closed():
+    """A Redshift cluster without a subnet group is in the default VPC: a type the model does not
+    follow, placed in a network, fails closed naming it; with the stack's subnet group it does not."""
+    b = Builder()
+    b.cell()
+    cluster = b.add("aws:redshift/cluster:Cluster", "warehouse", {"nodeType": "ra3.xlplus"}, layer="app")
+    m = b.model()
+    assert [(p.urn, p.prop) for p in m.problems] == [(cluster.urn, "clusterSubnetGroupName")]
+    cluster.props["clusterSubnetGroupName"] = Unknown("name", "string")
+    assert b.model().problems == []

@@ -28,10 +28,23 @@ from typing import Any
 
 from guard.framework import Resource, is_unknown
 
+from . import kinds
 from . import tokens as T
 from .base import Endpoint, Source, _configured, _items, pget, same
 
 DEFAULT_VPC = "defaultvpc|"  # + region: the vertex key of a region's default VPC
+
+# Types the model does not follow that AWS places in the default VPC's default subnets when the
+# property that names their subnet group is not given (each provider doc: "defaults to the default
+# VPC"). Placed there, they fail closed like any unknown type placed in a network (kinds.py).
+PLACED_BY_DEFAULT = {
+    "aws:elasticache/replicationGroup:ReplicationGroup": "subnetGroupName",
+    "aws:memorydb/cluster:Cluster": "subnetGroupName",
+    "aws:redshift/cluster:Cluster": "clusterSubnetGroupName",
+    "aws:docdb/cluster:Cluster": "dbSubnetGroupName",
+    "aws:neptune/cluster:Cluster": "neptuneSubnetGroupName",
+    "aws:dms/replicationInstance:ReplicationInstance": "replicationSubnetGroupId",
+}
 
 _OUTSIDE_NOTE = ("the group is in the region's default VPC, outside the stack: its default subnets are public "
                  "and its routes and peerings are not the stack's, so any address may come from the internet")
@@ -92,6 +105,12 @@ class DefaultVpc:
                 self.sg_rules.setdefault(pseudo, [Source(
                     "internet", "the default VPC's default security group, whose rules and other members "
                                 "are outside the stack")])
+        for res in self.of(*PLACED_BY_DEFAULT):
+            prop = PLACED_BY_DEFAULT[res.type]
+            if not _given(res, prop) and kinds.classify(res.type, res.props)[0] == "ignored":
+                self.problem(res, prop, f"no {prop} is given, so AWS places it in the region's default VPC, which "
+                                        "is outside the stack and public; the model does not follow this type, so "
+                                        "it fails closed (give it a subnet group of the stack's VPC)")
         for sg, vpc in list(self.sg_vpc.items()):
             if is_default_vpc(vpc):
                 own_default = self.default_sg.get(vpc) == sg

@@ -724,6 +724,10 @@ if case("app-instance-ipv6", "safe-ipv6-egress-only"):
 # -- the region's default VPC: no subnet, no vpc_id (AWS places them there; it is public and outside the stack)
 DEFAULT_VPC_CASES = ("default-vpc-instance-open", "default-vpc-sg-no-vpc", "default-vpc-no-sg", "default-vpc-asg-open",
                      "safe-default-vpc-closed")
+if case("default-vpc-cache"):
+    # no subnet group: the default VPC's default subnets, a type the model does not follow (fail closed)
+    aws.elasticache.ReplicationGroup("app-cache", description="app cache", node_type="cache.t4g.micro",
+                                     num_cache_clusters=1, engine="redis", tags=tags("app"))
 
 
 def box(name, **kwargs):
