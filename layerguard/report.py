@@ -43,7 +43,9 @@ def render(result: PreviewResult) -> str:
     found = paths.chains(result.resources)
     out.append("Traffic path from the internet:")
     if not found:
-        out.append("  (no internet entry found)")
+        # paths.py draws entry chains only; a direct exposure (a public instance) is the pack's to find
+        out.append("  (no load balancer, CloudFront or API Gateway entry found; other paths, such as a "
+                   "public instance, are the policy pack's to judge)")
     for chain in found:
         out.append("  internet")
         for urn in chain:

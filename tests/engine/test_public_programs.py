@@ -108,3 +108,22 @@ def test_a_public_program_sees_the_answered_stack_outputs(tmp_path_factory):
     instance = next(r for r in result.resources if r.type == "aws:ec2/instance:Instance")
     assert instance.inputs["tags"]["company"] == "acme" and instance.inputs["tags"]["department"] == "ops"
     assert instance.inputs["ami"] == "ami-0a1b2c3d4e5f67890"
+
+
+@pytest.mark.parametrize("mode", ["preview", "update"])
+def test_the_public_webserver_in_the_default_vpc_fails_the_pack(tmp_path_factory, mode):
+    """aws-py-webserver launches its instance without a subnet, so in a default subnet of the
+    region's default VPC (public: an internet gateway route, a public IP on launch), with port 80
+    open to 0.0.0.0/0: the pack must fail it, naming the group that opens the path."""
+    config, secrets, existing = CASES["aws-py-webserver"]
+    result = preview(_copy(tmp_path_factory, "aws-py-webserver"), "dev", mode,
+                     config={"aws:region": "us-west-2", **config}, secrets=secrets, existing=existing,
+                     policy_pack=Path(__file__).resolve().parents[2] / "policy")
+    assert result.exit_code == 1, result.error
+    bypass = [v for v in result.violations if v.policy == "disallow-node-bypass" and v.enforcement == "mandatory"]
+    opened = [v for v in bypass if v.urn.endswith("aws:ec2/securityGroup:SecurityGroup::web-secgrp")]
+    assert len(opened) == 1, [(v.urn, v.message) for v in bypass]
+    assert "internet -> Instance 'web-server-www':80" in opened[0].message
+    assert "default VPC" in opened[0].message
+    # the stack has no layer labels: the lead finding says so first
+    assert any("no `layerguard:layer` labels" in v.message for v in bypass)

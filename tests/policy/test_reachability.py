@@ -77,6 +77,12 @@ BYPASSES = {
     "cloudfront-prefix-list-only-alb": {(WAF, "edge-alb"), (ORIGIN, "edge-alb")},  # any distribution passes
     "cloudfront-header-wildcard": {(WAF, "edge-alb"), (ORIGIN, "edge-alb")},
     "http-api-behind-cf-execute-api": {(WAF, "http-api"), (ORIGIN, "http-api")},
+    # the region's default VPC (no subnet, no vpc_id): public and outside the stack
+    "default-vpc-instance-open": {(BYPASS, "bypass-rule")},       # public IP from the default subnet, world rule
+    "default-vpc-sg-no-vpc": {(BYPASS, "dv-sg")},                 # no public IP; admits the default VPC's space
+    "default-vpc-no-sg": {(BYPASS, "app-default-box")},           # the default VPC's default group, not the stack's
+    "default-vpc-asg-open": {(BYPASS, "bypass-rule")},            # ASG over availability zones: public default subnets
+    "default-vpc-cache": {(BYPASS, "app-cache")},                 # no subnet group: an unfollowed type placed there
 }
 EXTENDED_BYPASSES = {
     # an app group with no member in the stack (its members are outside, e.g. adopted) admits the world
@@ -139,6 +145,7 @@ SAFE = [
     "safe-node-ecr-pull-through",     # node image through an ECR pull-through cache
     "safe-redirect-listener-origin",  # CF-list origin with secret header; its :80 listener only redirects
     "safe-origin-own-waf",            # CloudFront origin open to the world, but it carries its own web ACL
+    "safe-default-vpc-closed",        # public in the default VPC, its group admits ICMP and its own members only
 ]
 EXTENDED_SAFE = [
     "safe-app-sg-memberless-nodes",  # the same group admitting only the nodes' group

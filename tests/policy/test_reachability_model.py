@@ -464,3 +464,47 @@ def test_api_key_only_cloudfront_sends_protects_the_origin():
     # in update state the origin's host is known: the API's own execute-api name is no leak
     assert _key_protected_api(host="a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com").ok
     assert not _key_protected_api(host="zz9zz9zz9z.execute-api.eu-west-1.amazonaws.com").ok
+
+
+SG_TYPE = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_VPC_SPACE = [{"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": ["172.31.0.0/16"]}]
+
+
+def test_database_without_subnet_group_is_in_the_default_vpc():
+    """No subnet group: the default VPC's default subnets. Not publicly accessible, but the default
+    VPC's own space holds resources outside the stack."""
+    b = Builder()
+    b.cell()
+    sg = b.add(SG_TYPE, "db-sg", {"ingress": DEFAULT_VPC_SPACE}, layer="app")  # no vpcId: the default VPC's
+    b.add("aws:rds/instance:Instance", "app-db", {"vpcSecurityGroupIds": [Unknown("id", "string")],
+                                                   "publiclyAccessible": False},
+          {"vpcSecurityGroupIds": [sg]}, layer="app")
+    assert openers(b.model()) == {"db-sg"}
+    sg.props["ingress"] = []
+    assert openers(b.model()) == set()
+
+
+def test_looked_up_group_of_a_default_vpc_instance_is_the_default_vpcs():
+    """A group whose vpcId is a literal (`get_vpc(default=True)`) on an instance without a subnet:
+    AWS launches only into the group's VPC, so its rules are judged as the default VPC's."""
+    b = Builder()
+    b.cell()
+    sg = b.add(SG_TYPE, "lookup-sg", {"vpcId": "vpc-0d3fa017defa01700", "ingress": DEFAULT_VPC_SPACE}, layer="app")
+    box = b.add("aws:ec2/instance:Instance", "box", {"vpcSecurityGroupIds": [Unknown("id", "string")],
+                                                     "associatePublicIpAddress": False},
+                {"vpcSecurityGroupIds": [sg]}, layer="app")
+    m = b.model()
+    assert openers(m) == {"lookup-sg"}
+    assert m.endpoints[box.urn].public == []  # it said no public address; it is still in the default VPC
+
+
+def test_unfollowed_type_in_the_default_vpc_fails_closed():
+    """A Redshift cluster without a subnet group is in the default VPC: a type the model does not
+    follow, placed in a network, fails closed naming it; with the stack's subnet group it does not."""
+    b = Builder()
+    b.cell()
+    cluster = b.add("aws:redshift/cluster:Cluster", "warehouse", {"nodeType": "ra3.xlplus"}, layer="app")
+    m = b.model()
+    assert [(p.urn, p.prop) for p in m.problems] == [(cluster.urn, "clusterSubnetGroupName")]
+    cluster.props["clusterSubnetGroupName"] = Unknown("name", "string")
+    assert b.model().problems == []

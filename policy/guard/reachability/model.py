@@ -25,6 +25,13 @@ the internet; private space routed to a peering connection or Transit Gateway is
 the stack's VPCs on the other side; space routed to anything outside the stack (a VPN, a foreign
 VPC, a gateway id the stack does not own) is treated as the internet; space with no route is
 unreachable.
+THE DEFAULT VPC (default_vpc.py): what the stack places in a network without naming one (an
+instance or Auto Scaling group without a subnet, an RDS instance without a subnet group, a
+security group without `vpcId`) is in the region's default VPC, outside the stack and public as
+AWS builds it: an instance or group there has a public IPv4 address unless it configures
+`associatePublicIpAddress: false`; every CIDR a default-VPC security group admits, the default
+VPC's own space included, is a source outside the stack (the internet); its default security
+group (a resource without groups) admits the internet (its rules and members are not the stack's).
 Traffic: a request is tcp or udp to a port a resource listens on (load balancers: their listeners;
 ECS tasks: their container ports; other compute: any port). ICMP and other protocols carry none.
 
@@ -156,6 +163,7 @@ from .compute import (
     node_rules_from,
     split_image,
 )
+from .default_vpc import DEFAULT_VPC, DefaultVpc
 from .loadbalancing import LoadBalancing
 from .net import AclRule, Network, SubnetIndex
 from .network import FOREIGN_SG_TAG, NetworkFamily
@@ -177,10 +185,10 @@ class Reach(dict):
         self.states: set[tuple] = set()
 
 
-class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compute):
+class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compute, DefaultVpc):
     """The graph of one stack: `__init__` holds the state every family fills, `_build` runs the
     families in order, the analyses search the graph. Each family's builders live in its module
-    (network.py, sharing.py, loadbalancing.py, cloudfront.py, apigateway.py, compute.py)."""
+    (network.py, sharing.py, loadbalancing.py, cloudfront.py, apigateway.py, compute.py, default_vpc.py)."""
 
     def __init__(self, stack: Stack, cloudfront_list_ids: Iterable[str] = (),
                  node_rules: NodeRules | None = None) -> None:
@@ -264,6 +272,8 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         return self._name(vertex)
 
     def _name(self, urn: str) -> str:
+        if urn.startswith("default|" + DEFAULT_VPC):
+            return f"the default security group of the region's default VPC ({urn.rsplit('|', 1)[-1]})"
         if urn.startswith("default|"):
             return "the VPC's default security group"
         res = self.stack.by_urn.get(urn)
@@ -326,6 +336,7 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self._nacls()
         self._security_groups()
         self._endpoints()
+        self._default_vpc()
         self._carriers()
         self._memberships()
         self._target_groups()

@@ -127,7 +127,7 @@ node_tg = aws.lb.TargetGroup("node-tg", port=80, protocol="HTTP", vpc_id=vpc_id,
 cluster = aws.ecs.Cluster("cluster", tags=tags("network"))
 TOKEN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:wallarm-token-AbCdEf"
 node_containers = [{
-    "name": "wallarm", "image": "wallarm/node:6.6.1", "essential": True,
+    "name": "wallarm", "image": "wallarm/node:7.1.0", "essential": True,
     "portMappings": [{"containerPort": 80}],
     "environment": [{"name": "WALLARM_MODE", "value": "block"}],
     "secrets": [{"name": "WALLARM_API_TOKEN", "valueFrom": TOKEN}]}]

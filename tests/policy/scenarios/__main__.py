@@ -721,4 +721,48 @@ if case("app-instance-ipv6", "safe-ipv6-egress-only"):
     app_instance("app-v6-worker", subnet_id=v6_subnet.id, ipv6_address_count=1,
                  vpc_security_group_ids=[open_sg("v6-sg", 8080, cidr="::/0", layer="app").id])
 
+# -- the region's default VPC: no subnet, no vpc_id (AWS places them there; it is public and outside the stack)
+DEFAULT_VPC_CASES = ("default-vpc-instance-open", "default-vpc-sg-no-vpc", "default-vpc-no-sg", "default-vpc-asg-open",
+                     "safe-default-vpc-closed")
+if case("default-vpc-cache"):
+    # no subnet group: the default VPC's default subnets, a type the model does not follow (fail closed)
+    aws.elasticache.ReplicationGroup("app-cache", description="app cache", node_type="cache.t4g.micro",
+                                     num_cache_clusters=1, engine="redis", tags=tags("app"))
+
+
+def box(name, **kwargs):
+    """An app instance with no subnet: AWS launches it in a default subnet of the default VPC."""
+    return aws.ec2.Instance(name, ami="ami-0123456789abcdef0", instance_type="t3.micro", tags=tags("app"), **kwargs)
+
+
+if case(*DEFAULT_VPC_CASES):
+    # no vpc_id: the group is the default VPC's
+    dv_sg = aws.ec2.SecurityGroup("dv-sg", description="default VPC group", tags=tags("app"),
+                                  ingress=[{"protocol": "tcp", "from_port": 8080, "to_port": 8080,
+                                            "cidr_blocks": ["172.31.0.0/16"]}] if case("default-vpc-sg-no-vpc") else None)
+if case("default-vpc-instance-open"):
+    rule("bypass-rule", dv_sg, cidr_ipv4="0.0.0.0/0")
+if case("default-vpc-asg-open"):
+    rule("bypass-rule", dv_sg, cidr_ipv4=PARTNER)  # a partner's range: the group's public address admits it
+if case("default-vpc-instance-open"):
+    box("app-default-box", vpc_security_group_ids=[dv_sg.id])
+if case("default-vpc-sg-no-vpc"):
+    # no public address, but the default VPC's own space (and what it routes) is outside the stack
+    box("app-default-box", vpc_security_group_ids=[dv_sg.id], associate_public_ip_address=False)
+if case("default-vpc-no-sg"):
+    box("app-default-box")  # no group either: the default VPC's default group, whose rules are not the stack's
+if case("default-vpc-asg-open"):
+    dv_lt = aws.ec2.LaunchTemplate("app-default-lt", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
+                                   vpc_security_group_ids=[dv_sg.id], tags=tags("app"))
+    aws.autoscaling.Group("app-default-asg", min_size=1, max_size=2, availability_zones=[f"{REGION}a"],
+                          launch_template={"id": dv_lt.id, "version": "$Latest"},
+                          tags=[{"key": "layerguard:layer", "value": "app", "propagate_at_launch": True}])
+if case("safe-default-vpc-closed"):
+    # public, in the default VPC, but its group admits only ICMP from anywhere and its own members
+    aws.vpc.SecurityGroupIngressRule("dv-icmp", security_group_id=dv_sg.id, ip_protocol="icmp", from_port=-1,
+                                     to_port=-1, cidr_ipv4="0.0.0.0/0")
+    aws.vpc.SecurityGroupIngressRule("dv-self", security_group_id=dv_sg.id, ip_protocol="tcp", from_port=8080,
+                                     to_port=8080, referenced_security_group_id=dv_sg.id)
+    box("app-default-box", vpc_security_group_ids=[dv_sg.id])
+
 pulumi.export("edgeDns", edge_alb.dns_name)
