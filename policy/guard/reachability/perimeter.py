@@ -621,7 +621,7 @@ class Perimeter:
                 if ep.kind == "apidomain":
                     verdict = api_domain_verdict(model, model.stack.by_urn[target])
                     if not verdict.ok:
-                        out.extend((urn, dist, verdict.reason) for urn in verdict.urns)
+                        out.append((target, dist, verdict.reason, tuple(verdict.urns) or (target,)))
                     continue
                 if ep.kind in ("httpapi", "restapi"):
                     verdict = api_origin_verdict(model, model.stack.by_urn[target])
