@@ -227,11 +227,7 @@ def check_ec2(res: Resource, cfg: dict):
             yield f"its user data writes no vhost with wallarm_fallback off; stack {stack} must fail closed"
 
 
-def check_any(res: Resource, cfg: dict):
-    if res.type in (LAUNCH_TEMPLATE, EC2_INSTANCE):
-        yield from check_ec2(res, cfg)
-    else:
-        yield from check(res, cfg)
+check_any = user_data.by_launch_kind(check_ec2, check)
 
 
 POLICY = resource_policy(RULE, check_any)

@@ -18,6 +18,7 @@ import shlex
 
 from guard.framework import Resource, Unresolved, is_unknown
 from guard.reachability.compute import CLOUD_INIT
+from guard.types import EC2_INSTANCE, LAUNCH_TEMPLATE
 
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n(.*?)\n[ \t]*\2[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -82,3 +83,11 @@ def pseudo_containers(res: Resource, text: str) -> list[dict]:
     """The vhosts as the container shape the NGINX readers take (containers.nginx_texts)."""
     return [{"name": f"{res.name} user data", "environment": [{"name": f"vhost {i + 1}", "value": v}]}
             for i, v in enumerate(vhosts(text))]
+
+
+def by_launch_kind(ec2_check, container_check):
+    """One predicate for a Wallarm rule over both node forms: EC2 launch data (launch templates,
+    instances) goes to `ec2_check`, everything else (task definitions) to `container_check`."""
+    def check(res: Resource, cfg: dict):
+        yield from (ec2_check if res.type in (LAUNCH_TEMPLATE, EC2_INSTANCE) else container_check)(res, cfg)
+    return check
