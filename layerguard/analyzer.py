@@ -350,6 +350,20 @@ def _go_number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
+# gojsonschema's words for the keywords whose description only quotes the schema's number.
+_GO_NUMBER_DESCRIPTIONS = {
+    "maxLength": "String length must be less than or equal to {}",
+    "minLength": "String length must be greater than or equal to {}",
+    "minimum": "Must be greater than or equal to {}",
+    "maximum": "Must be less than or equal to {}",
+    "exclusiveMinimum": "Must be greater than {}",
+    "exclusiveMaximum": "Must be less than {}",
+    "multipleOf": "Must be a multiple of {}",
+    "minItems": "Array must have at least {} items",
+    "maxItems": "Array must have at most {} items",
+}
+
+
 def _schema_error_messages(error) -> list[str]:
     """A config validation error worded as the CLI words it: the CLI validates with gojsonschema
     and prints `ResultError.String()`, "<field>: <description>", with the "(root): " prefix trimmed
@@ -365,31 +379,15 @@ def _schema_error_messages(error) -> list[str]:
     elif keyword == "type":
         expected = value if isinstance(value, str) else ", ".join(value)
         descriptions = [f"Invalid type. Expected: {expected}, given: {_go_type(instance)}"]
-    elif keyword == "maxLength":
-        descriptions = [f"String length must be less than or equal to {_go_number(value)}"]
-    elif keyword == "minLength":
-        descriptions = [f"String length must be greater than or equal to {_go_number(value)}"]
+    elif keyword == "pattern":
+        descriptions = [f"Does not match pattern '{value}'"]
+    elif keyword in _GO_NUMBER_DESCRIPTIONS:
+        descriptions = [_GO_NUMBER_DESCRIPTIONS[keyword].format(_go_number(value))]
     elif keyword == "enum":
         allowed = ", ".join(json.dumps(v) for v in value)
         descriptions = [f"{field or '(root)'} must be one of the following: {allowed}"]
     elif keyword == "const":
         descriptions = [f"{field or '(root)'} does not match: {json.dumps(value)}"]
-    elif keyword == "minimum":
-        descriptions = [f"Must be greater than or equal to {_go_number(value)}"]
-    elif keyword == "maximum":
-        descriptions = [f"Must be less than or equal to {_go_number(value)}"]
-    elif keyword == "exclusiveMinimum":
-        descriptions = [f"Must be greater than {_go_number(value)}"]
-    elif keyword == "exclusiveMaximum":
-        descriptions = [f"Must be less than {_go_number(value)}"]
-    elif keyword == "pattern":
-        descriptions = [f"Does not match pattern '{value}'"]
-    elif keyword == "multipleOf":
-        descriptions = [f"Must be a multiple of {_go_number(value)}"]
-    elif keyword == "minItems":
-        descriptions = [f"Array must have at least {_go_number(value)} items"]
-    elif keyword == "maxItems":
-        descriptions = [f"Array must have at most {_go_number(value)} items"]
     else:
         descriptions = [error.message]
     return [f"{field}: {d}" if field else d for d in descriptions]
