@@ -131,19 +131,22 @@ class InputsRecord:
 
     The gRPC server runs calls on several threads, so every access holds the lock. A new operation
     (the first `Analyze` after an `AnalyzeStack`) starts from an empty record, so a pack process
-    that serves a preview and then an update never mixes their inputs.
+    that serves a preview and then an update never mixes their inputs. `operation` counts those
+    starts, for other per-operation records (guard.policies.aws.apigateway.private_api_policy).
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.shapes: dict[str, Any] = {}
         self._stack_seen = False
+        self.operation = 0
 
     def wants(self, urn: str) -> bool:
         with self.lock:
             if self._stack_seen:
                 self.shapes.clear()
                 self._stack_seen = False
+                self.operation += 1
             return urn not in self.shapes
 
     def record(self, urn: str, props: Any) -> None:

@@ -6,7 +6,7 @@ the two suppression policies read what the others recorded, so they always come 
 
 from __future__ import annotations
 
-from guard.policies.aws.apigateway import private_api_access
+from guard.policies.aws.apigateway import private_api_access, private_api_policy
 from guard.policies.aws.ecs import service_public_ip
 from guard.policies.aws.lb import (
     listener_http_redirect,
@@ -33,6 +33,7 @@ HYGIENE = [
     token_secret,
     node_mode,
     node_version,
+    private_api_policy,
 ]
 
 # Stack policies over the reachability model (no-bypass, perimeter coverage) go here: append each

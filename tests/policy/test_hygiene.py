@@ -25,6 +25,7 @@ LOGGING, RATE, PUBLIC_IP, TOKEN, MODE = ("configure-waf-logging", "require-rate-
                                          "disallow-task-public-ip", "require-wallarm-token-secret",
                                          "enforce-wallarm-mode")
 RELEASE = "require-supported-node-release"
+PRIVATE_API = "disallow-private-api-outside-endpoints"
 
 # change: {(policy, offending resource name)} it must produce on its own (empty: a safe variation).
 EXPECT = {
@@ -79,6 +80,9 @@ EXPECT = {
     "node-image-untagged": {(RELEASE, "node-task")},
     "node-image-digest-only": set(),
     "node-image-tag-digest": set(),
+    # LG-APIGW-002 (a literal inline policy: no endpoint of the stack, so only "any endpoint" counts)
+    "private-api-open-inline": {(PRIVATE_API, "private-api")},
+    "private-api-literal-endpoint": set(),
     # production by declaration (the provider's layerguard:environment default tag)
     "declare-prod": set(),
     "declare-dev": set(),
@@ -113,6 +117,9 @@ BATCHES = {
     # production requires failing closed with both switches the 7.x image reads
     "prod-fail-open": ("prod", None, ["node-register-error-ignored"], {(MODE, "node-task")}),
     "fail-release": ("dev", None, ["node-image-old-minor"], None),
+    # own previews: the update stops at the private API, which would hide what comes after it
+    "fail-private-api": ("dev", None, ["private-api-open-inline"], None),
+    "safe-private-api": ("dev", None, ["private-api-literal-endpoint"], None),
     "fail-release-untagged": ("dev", None, ["node-image-untagged"], None),
     "safe-release": ("dev", None, ["node-image-6x"], None),
     "safe-release-digest": ("dev", None, ["node-image-digest-only"], None),

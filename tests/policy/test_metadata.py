@@ -18,7 +18,7 @@ DOC_HOSTS = ("docs.aws.amazon.com", "docs.wallarm.com", "www.pulumi.com")
 # pack configs: update this list only on purpose.
 PINNED_IDS = [
     "LG-ALB-001", "LG-ALB-002", "LG-ALB-003", "LG-ALB-004", "LG-ALB-005",
-    "LG-WAF-001", "LG-WAF-002", "LG-ECS-001", "LG-WLM-001", "LG-WLM-002", "LG-WLM-003",
+    "LG-WAF-001", "LG-WAF-002", "LG-ECS-001", "LG-WLM-001", "LG-WLM-002", "LG-WLM-003", "LG-APIGW-002",
     "LG-PATH-001", "LG-EDGE-001", "LG-EDGE-002", "LG-PATH-002", "LG-APIGW-001",
     "LG-META-003", "LG-META-004", "LG-META-001", "LG-META-002",
 ]

@@ -250,4 +250,13 @@ if case("edge-public-ip"):
         launch_type="FARGATE", network_configuration={"subnets": SUBNETS, "assign_public_ip": True},
         tags=tags("edge"))
 
+if case("private-api-open-inline", "private-api-literal-endpoint"):
+    # LG-APIGW-002 on a private API's inline policy written as a literal (decided at preview): open
+    # to any VPC endpoint, or limited to an existing endpoint's id
+    limited = case("private-api-literal-endpoint")
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "execute-api:*", "Resource": "execute-api:/*",
+                 **({"Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60718"}}} if limited else {})}
+    aws.apigateway.RestApi("private-api", endpoint_configuration={"types": "PRIVATE"}, tags=tags("app"),
+                           policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
 pulumi.export("albDns", alb.dns_name)

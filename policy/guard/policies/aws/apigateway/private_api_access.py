@@ -29,7 +29,9 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
   document is unknown (at the first preview it is computed from the endpoint id) only the
   dependency can be checked: a policy that does not depend on one of the stack's `execute-api`
   endpoints fails closed, naming `.policy`; the statements are judged when the document is known
-  (update state; `pulumi up`'s AnalyzeStack).
+  (update state; `pulumi up`'s AnalyzeStack, after the policy exists). LG-APIGW-002
+  (`private_api_policy.py`) judges them in `Analyze`, before `pulumi up` creates the policy, and
+  lists the unknown document at preview as decided then.
 * **An endpoint group open to more than the nodes.** Every ingress rule of the endpoint's security
   groups (inline, `SecurityGroupRule` or `SecurityGroupIngressRule`, as the reachability model reads
   them) must admit only security groups of layer `node`; any other source (a CIDR, the VPC, a
@@ -42,7 +44,6 @@ endpoint. Three findings, all on stacks written by hand as well as on layerguard
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from guard.framework import Finding, Resource, Rule, Stack, is_unknown, parse_json, stack_policy
@@ -50,7 +51,7 @@ from guard.policies.stack._config import MODEL_CONFIG, model_args
 from guard.reachability import model_for
 from guard.reachability.base import _configured
 
-from .resource_policy import OTHER, Api, Caller, admitted, literal_ids
+from .resource_policy import Api, Ours, judge
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 VPC_ENDPOINT_SERVICE = "aws:ec2/vpcEndpointService:VpcEndpointService"
@@ -117,17 +118,7 @@ def _api(stack: Stack, policy: Resource) -> Api:
     return Api(api_id=api_id, region=region if isinstance(region, str) else None)
 
 
-@dataclass(frozen=True)
-class _Ours:
-    """The ids the stack's own endpoints and VPCs have, as far as the pack can read them."""
-
-    vpces: frozenset
-    vpcs: frozenset
-    unread_vpces: int  # endpoints the policy is computed from whose id the pack cannot read
-    unread_vpcs: int
-
-
-def _ours(stack: Stack, policy: Resource, endpoints: list[Resource]) -> _Ours:
+def _ours(stack: Stack, policy: Resource, endpoints: list[Resource]) -> Ours:
     deps = {d.urn for d in stack.deps(policy, "policy")}
     vpces = {i for ep in endpoints if (i := _known(ep.get("id")))}
     vpcs = {v for ep in endpoints if (v := _known(ep.get("vpcId")))}
@@ -136,35 +127,7 @@ def _ours(stack: Stack, policy: Resource, endpoints: list[Resource]) -> _Ours:
     dep_vpcs = {v.urn: v for ep in endpoints if ep.urn in deps for v in stack.deps(ep, "vpcId") if v.type == VPC}
     dep_vpcs.update({d.urn: d for d in stack.deps(policy, "policy") if d.type == VPC})
     unread_vpcs = sum(1 for v in dep_vpcs.values() if not _known(v.get("id")))
-    return _Ours(frozenset(vpces), frozenset(vpcs), unread_vpces, unread_vpcs)
-
-
-def _callers(statements: list, ours: _Ours) -> list[Caller]:
-    """Who outside the stack could call: any other endpoint, and every literal id the document
-    names that is not the stack's. While the pack cannot read the ids of the endpoints (or VPCs)
-    the policy is computed from, as many literal ids as there are such endpoints are taken to be
-    theirs (the document can only have got them from those resources); any more are outsiders."""
-    named = literal_ids(statements)
-    out = [Caller("any VPC endpoint of another VPC or account", OTHER, OTHER)]
-    foreign = sorted(named["vpce"] - ours.vpces)
-    if len(foreign) > ours.unread_vpces:
-        out += [Caller(f"endpoint {v}, which is not an endpoint of this stack", v, OTHER) for v in foreign]
-    foreign = sorted(named["vpc"] - ours.vpcs)
-    if len(foreign) > ours.unread_vpcs:
-        out += [Caller(f"every endpoint in VPC {v}, which is not a VPC of this stack", OTHER, v) for v in foreign]
-    return out
-
-
-def judge(document: Any, api: Api | None = None, ours: _Ours | None = None) -> tuple[list, list]:
-    """([(statement index, why)] of the Allows that admit a caller outside the stack, the literal
-    endpoint/VPC ids the document names) for a known policy document, evaluated as IAM does for
-    this API (resource_policy.py)."""
-    statements = [s for s in _items(document.get("Statement"))] if isinstance(document, dict) else []
-    api = api or Api()
-    ours = ours or _Ours(frozenset(), frozenset(), 1 << 30, 1 << 30)
-    problems = [(i, f"admits {caller.what}") for i, caller in admitted(statements, api, _callers(statements, ours))]
-    named = literal_ids(statements)
-    return problems, sorted(named["vpce"] | named["vpc"])
+    return Ours(frozenset(vpces), frozenset(vpcs), unread_vpces, unread_vpcs)
 
 
 def _sources_of(stack: Stack, ep: Resource) -> set[str]:

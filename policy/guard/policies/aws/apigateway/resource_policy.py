@@ -195,3 +195,41 @@ def admitted(statements: list, api: Api, callers: list[Caller]) -> list[tuple[in
                 out.append((i, caller))
                 break
     return out
+
+
+@dataclass(frozen=True)
+class Ours:
+    """The ids the stack's own endpoints and VPCs have, as far as the pack can read them."""
+
+    vpces: frozenset
+    vpcs: frozenset
+    unread_vpces: int  # endpoints the policy is computed from whose id the pack cannot read
+    unread_vpcs: int
+
+
+def outside_callers(statements: list, ours: Ours) -> list[Caller]:
+    """Who outside the stack could call: any other endpoint, and every literal id the document
+    names that is not the stack's. While the pack cannot read the ids of the endpoints (or VPCs)
+    the policy is computed from, as many literal ids as there are such endpoints are taken to be
+    theirs (the document can only have got them from those resources); any more are outsiders."""
+    named = literal_ids(statements)
+    out = [Caller("any VPC endpoint of another VPC or account", OTHER, OTHER)]
+    foreign = sorted(named["vpce"] - ours.vpces)
+    if len(foreign) > ours.unread_vpces:
+        out += [Caller(f"endpoint {v}, which is not an endpoint of this stack", v, OTHER) for v in foreign]
+    foreign = sorted(named["vpc"] - ours.vpcs)
+    if len(foreign) > ours.unread_vpcs:
+        out += [Caller(f"every endpoint in VPC {v}, which is not a VPC of this stack", OTHER, v) for v in foreign]
+    return out
+
+
+def judge(document: Any, api: Api | None = None, ours: Ours | None = None) -> tuple[list, list]:
+    """([(statement index, why)] of the Allows that admit a caller outside the stack, the literal
+    endpoint/VPC ids the document names) for a known policy document, evaluated as IAM does for
+    this API (`admitted`)."""
+    statements = [s for s in _items(document.get("Statement"))] if isinstance(document, dict) else []
+    api = api or Api()
+    ours = ours or Ours(frozenset(), frozenset(), 1 << 30, 1 << 30)
+    problems = [(i, f"admits {caller.what}") for i, caller in admitted(statements, api, outside_callers(statements, ours))]
+    named = literal_ids(statements)
+    return problems, sorted(named["vpce"] | named["vpc"])
