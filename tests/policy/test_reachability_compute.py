@@ -224,3 +224,27 @@ def test_the_cloud_init_mode_and_vhost_are_judged(monkeypatch):
     assert any("mode 'monitoring'" in f for f in found), found
     found = list(node_mode.check_any(launch_template(BOOT), cfg))  # no vhost: override on, fallback on
     assert any("wallarm_mode_allow_override" in f for f in found) and any("wallarm_fallback" in f for f in found)
+
+
+RDS = "aws:rds/instance:Instance"
+
+
+@pytest.mark.parametrize("configured,problem", [(False, False), (True, True)])
+def test_a_database_subnet_group_name_counts_only_when_the_program_set_it(configured, problem):
+    """After an update the provider reports `dbSubnetGroupName: default` for a database the program
+    gave no subnet group (the default VPC's, judged by default_vpc.py): not a literal group outside
+    the stack. A name the program set that is no resource of the stack is one (fail closed)."""
+    from guard.planned import INPUTS
+    b = Builder()
+    cell = b.cell()
+    db = b.add(RDS, "app-db", {"dbSubnetGroupName": "default", "publiclyAccessible": False,
+                               "tags": {"layerguard:layer": "app"}},
+               {"vpcSecurityGroupIds": [cell["sg"]["app"]]})
+    INPUTS.wants(db.urn)
+    INPUTS.record(db.urn, {"engine": "postgres", **({"dbSubnetGroupName": "default"} if configured else {})})
+    try:
+        m = model(b)
+    finally:
+        INPUTS.shapes.pop(db.urn, None)
+    named = [p for p in m.problems if p.urn == db.urn and p.prop == "dbSubnetGroupName"]
+    assert bool(named) is problem, m.problems

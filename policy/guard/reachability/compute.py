@@ -257,7 +257,10 @@ class Compute:
         subnets = []
         for group in self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
             subnets += self._owned(group, "subnetIds", "subnetIds", [T.SUBNET], "subnets")
-        if pget(db, "dbSubnetGroupName") is not None and not self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
+        # only a configured name counts: without one the provider reports the `default` group after
+        # an update (the default VPC, default_vpc.py), and nothing at the first preview
+        if pget(db, "dbSubnetGroupName") is not None and _configured(db, "dbSubnetGroupName") \
+                and not self.deps(db, "dbSubnetGroupName", [T.DB_SUBNET_GROUP]):
             self.problem(db, "dbSubnetGroupName", "the database's subnet group is not a resource of this stack")
         sgs = self._owned(db, "vpcSecurityGroupIds", "vpcSecurityGroupIds", T.SECURITY_GROUPS, "security groups")
         ep = self._endpoint(db, "rds", sgs, subnets)
