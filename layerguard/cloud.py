@@ -428,9 +428,9 @@ ELB_ZONES = {"eu-west-1": "Z32O12XQLNTSW2", "us-east-1": "Z35SXDOTRQ7X7K"}
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 # What AWS itself answers for a few attributes a create leaves to it (API reference defaults):
 # ELBv2 CreateListener's SslPolicy for an HTTPS/TLS listener, CreateLoadBalancer's IpAddressType,
-# mutual TLS off, the ALB's desync mitigation mode.
+# mutual TLS off, the ALB's desync mitigation mode, API Gateway CreateRestApi's apiKeySource.
 AWS_DEFAULTS = {"sslPolicy": "ELBSecurityPolicy-2016-08", "ipAddressType": "ipv4", "mode": "off",
-                "desyncMitigationMode": "defensive"}
+                "desyncMitigationMode": "defensive", "apiKeySource": "HEADER"}
 PLACEHOLDER_TIME = "2026-01-01T00:00:00Z"
 
 
@@ -649,6 +649,15 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return f"arn:aws:execute-api:{ctx.region}:{ACCOUNT_ID}:{ctx.id}"
     if attr == "executionArn":
         return f"arn:aws:execute-api:{ctx.region}:{ACCOUNT_ID}:{ctx.id}"
+    if ctx.module == "lambda" and ctx.kind == "Function" and attr in ("version", "qualifiedArn", "qualifiedInvokeArn"):
+        # Lambda's CreateFunction answers version "1" when publishing, else "$LATEST"; the provider
+        # reports the function's ARN with it as `qualifiedArn` (what Lambda@Edge associations need)
+        version = "1" if ctx.inputs.get("publish") is True else "$LATEST"
+        qualified = f"{ctx.arn}:{version}"
+        return {"version": version, "qualifiedArn": qualified,
+                "qualifiedInvokeArn": f"arn:aws:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{qualified}/invocations"}[attr]
+    if attr == "policy" and len(path) == 1:
+        return ""  # a resource policy the program did not give: none is attached when AWS creates it
     if attr.endswith("Arn") and not ctx.owns(attr[:-3]):
         return ctx.referenced(attr) or ABSENT  # as for ...Id references above
     if attr.endswith("Arn") or attr == "arn":
