@@ -311,8 +311,13 @@ class _Reader:
         self.problems: list[str] = []
         self.refused: set[str] = set()
 
+    def secret(self, key: str) -> bool:
+        """Whether the stack holds `key` as a secret (or it is the token): its value is never shown."""
+        return key == "wallarmToken" or _is_secret(f"{NAMESPACE}:{key}")
+
     def problem(self, key: str, given: Any, allowed: str) -> None:
-        self.problems.append(f"{key}: got {_shown(given)}; {allowed}")
+        shown = "a secret value" if self.secret(key) else _shown(given)
+        self.problems.append(f"{key}: got {shown}; {allowed}")
 
     def raw(self, key: str) -> str | None:
         """The value as given, or None when unset. A value that is too long or holds characters no
@@ -321,7 +326,7 @@ class _Reader:
         if value is None or key in self.refused:
             return None
         limit = MAX_VALUE_CHARS_BY_KEY.get(key, MAX_VALUE_CHARS * (16 if _is_list(key) else 1))
-        secret = key == "wallarmToken"
+        secret = self.secret(key)
         if len(value) > limit:
             self.refused.add(key)
             self.problems.append(f"{key}: got {len(value)} characters; allowed: at most {limit}")
@@ -329,7 +334,7 @@ class _Reader:
         printable = _PRINTABLE_LINES if key == "backendCaBundle" or _is_list(key) else _PRINTABLE
         if not printable.fullmatch(value):
             self.refused.add(key)
-            self.problems.append(f"{key}: got " + ("a value" if secret else _shown(value))
+            self.problems.append(f"{key}: got " + ("a secret value" if secret else _shown(value))
                                  + " with a control or non-ASCII character; allowed: printable ASCII")
             return None
         return value

@@ -251,3 +251,17 @@ def test_the_image_check_is_linear():
 
 def test_no_pulumi_config_env_leaks_between_tests():
     assert "layerguard:nodeFailclosed" not in os.environ.get("PULUMI_CONFIG", "")
+
+
+@pytest.mark.parametrize("key,value", [
+    ("backendHost", "hunter2 leaked.example.com"),               # refused by its pattern
+    ("wallarmMode", "hunter2-leaked"),                          # refused by its choices
+    ("appImage", "hunter2-\u00e9leaked"),                       # refused by its characters
+])
+def test_a_refused_value_the_stack_holds_as_a_secret_is_never_shown(problems, key, value):
+    """An operator who set any key with `--secret` gets the key and what is allowed, never the value."""
+    found = problems("dev", secrets={key: value})
+    assert keys_of(found) == [key], found
+    assert "hunter2" not in "\n".join(found) and "a secret value" in found[0], found
+    shown = problems("dev", {key: value})
+    assert "hunter2" in "\n".join(shown), shown  # the same value, not secret, is quoted as before
