@@ -6,6 +6,7 @@ from pulumi_policy import PolicyPack
 
 from guard import sdk_memo
 from guard.registry import policies
+from guard.values import record_configure_stack
 
 # AnalyzeStack builds every resource's properties once per stack policy (the SDK's design), which
 # on a stack of thousands of resources means millions of short-lived containers. With the default
@@ -16,5 +17,7 @@ gc.freeze()
 gc.set_threshold(100_000, 50, 100)
 # Each resource deserialized once per AnalyzeStack instead of once per stack policy (sdk_memo.py).
 sdk_memo.install()
+# Dry run or not, as ConfigureStack says it too (guard/values.py `is_dry_run`).
+record_configure_stack()
 
 PolicyPack(name="layerguard", policies=policies())

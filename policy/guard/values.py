@@ -45,12 +45,39 @@ def is_dry_run() -> bool:
 
     The CLI tells the pack in two ways (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go:
     `constructEnv` sets PULUMI_DRY_RUN in the pack's environment, `NewPolicyAnalyzer` sends
-    `AnalyzerStackConfigureRequest.dry_run`); pulumi_policy 1.21's `ConfigureStack` keeps only the
-    stack tags, so the environment is what a Python pack can read (its own
-    `_configure_runtime_settings` reads the same variable). Unset means not a dry run: an unknown
-    is then a mandatory failure, never an advisory.
+    `AnalyzerStackConfigureRequest.dry_run`). pulumi_policy 1.21's `ConfigureStack` keeps only the
+    stack tags, so `record_configure_stack` keeps the flag too: a client that starts the pack
+    another way but speaks the protocol as the CLI does is heard. The environment, when set, wins
+    (the CLI sets both alike). Neither: not a dry run, so an unknown is a mandatory failure, never
+    an advisory.
     """
-    return os.environ.get("PULUMI_DRY_RUN", "").lower() == "true"
+    env = os.environ.get("PULUMI_DRY_RUN", "").lower()
+    if env in ("true", "false"):
+        return env == "true"
+    return _CONFIGURED_DRY_RUN is True
+
+
+_CONFIGURED_DRY_RUN: bool | None = None
+
+
+def record_configure_stack() -> None:
+    """Wrap the SDK servicer's `ConfigureStack` so the request's `dry_run` reaches `is_dry_run`."""
+    try:
+        from pulumi_policy import policy as sdk
+    except ImportError:  # pragma: no cover - the pack always runs with the SDK
+        return
+    servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
+    real = getattr(servicer, "ConfigureStack", None)
+    if real is None or getattr(real, "_layerguard", False):
+        return
+
+    def configure_stack(self: Any, request: Any, context: Any) -> Any:
+        global _CONFIGURED_DRY_RUN
+        _CONFIGURED_DRY_RUN = bool(getattr(request, "dry_run", False))
+        return real(self, request, context)
+
+    configure_stack._layerguard = True  # type: ignore[attr-defined]
+    servicer.ConfigureStack = configure_stack
 
 
 class Unresolved(Exception):

@@ -26,16 +26,27 @@ def capture(program, stack: str, case: str | None = None, key: str = "policytest
     return result
 
 
+class _WithoutDryRunVariable(PolicyPackProcess):
+    """A client that starts the pack without PULUMI_DRY_RUN in its environment: dry run or not is
+    only in `ConfigureStack`, as the protocol carries it."""
+
+    def _environment(self) -> dict[str, str]:
+        env = super()._environment()
+        env.pop("PULUMI_DRY_RUN", None)
+        return env
+
+
 def drive(result: PreviewResult, *, with_analyze: bool = True, dry_run: bool = True,
-          policy_config: dict | None = None, edit=None) -> list[dict]:
+          policy_config: dict | None = None, edit=None, dry_run_variable: bool = True) -> list[dict]:
     """Send what the CLI sends at preview (or, dry_run=False, at update) and return the
     diagnostics as dicts {policy, enforcement, urn, message (our line)}."""
     requests, entries = cli_messages(result, with_analyze=with_analyze)
     if edit is not None:
         edit(requests, entries)
     out = []
-    with PolicyPackProcess(PACK, project=result.project, stack=result.stack, organization=ORGANIZATION,
-                           dry_run=dry_run, config={}, secret_keys=set()) as pack:
+    process = PolicyPackProcess if dry_run_variable else _WithoutDryRunVariable
+    with process(PACK, project=result.project, stack=result.stack, organization=ORGANIZATION,
+                 dry_run=dry_run, config={}, secret_keys=set()) as pack:
         pack.handshake()
         pack.configure_stack({})
         info = pack.info()
@@ -180,18 +191,20 @@ def in_stack_secret():
     return capture(PROGRAMS / "hygiene", "dev", "token-secret-in-stack")
 
 
-def test_resource_rules_defer_at_preview_and_fail_closed_otherwise(in_stack_secret):
-    """The same unknown task definition: advisory deferral in a dry run, mandatory otherwise."""
+@pytest.mark.parametrize("dry_run_variable", [True, False], ids=["environment", "configure-stack-only"])
+def test_resource_rules_defer_at_preview_and_fail_closed_otherwise(in_stack_secret, dry_run_variable):
+    """The same unknown task definition: advisory deferral in a dry run, mandatory otherwise;
+    told by PULUMI_DRY_RUN and ConfigureStack as the CLI does, or by ConfigureStack alone."""
     task = next(r.urn for r in in_stack_secret.resources if r.name == "node-task")
     rules = {"require-wallarm-token-secret", "enforce-wallarm-mode", "require-supported-node-release"}
-    at_preview = drive(in_stack_secret, dry_run=True)
+    at_preview = drive(in_stack_secret, dry_run=True, dry_run_variable=dry_run_variable)
     assert not [d for d in mandatory(at_preview) if d["policy"] in rules], show(at_preview)
     deferred = [d for d in at_preview if d["policy"] == "report-deferred-checks"]
     assert {d["urn"] for d in deferred} == {task} and len(deferred) == len(rules), show(at_preview)
     assert all(d["enforcement"] == "advisory" and d["message"].startswith(
         "decided at `pulumi up`, before node-task is created: [LG-WLM-00") and
         "waits for .containerDefinitions (" in d["message"] for d in deferred), show(at_preview)
-    not_dry = drive(in_stack_secret, dry_run=False)
+    not_dry = drive(in_stack_secret, dry_run=False, dry_run_variable=dry_run_variable)
     failing = {(d["policy"], d["urn"]) for d in mandatory(not_dry)}
     assert {(rule, task) for rule in rules} <= failing, show(not_dry)
     assert not [d for d in not_dry if d["policy"] == "report-deferred-checks"], show(not_dry)
