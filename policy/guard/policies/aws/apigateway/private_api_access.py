@@ -189,7 +189,7 @@ def _label(res: Resource) -> str:
     return f"{res.type.rsplit(':', 1)[-1]} '{res.name}'"
 
 
-def _private(api: Resource) -> bool:
+def is_private_api(api: Resource) -> bool:
     """Whether a REST API of the stack is (or may be: unknown, fail closed) a PRIVATE API."""
     types = api.get("endpointConfiguration.types")
     if is_unknown(types) or any(is_unknown(t) for t in _items(types)):
@@ -204,10 +204,10 @@ def resource_policies(stack: Stack) -> list[Resource]:
     out = []
     for policy in stack.of_type(REST_API_POLICY):
         apis = [a for a in stack.deps(policy, "restApiId") if a.type == REST_API]
-        if not apis or any(_private(a) for a in apis):
+        if not apis or any(is_private_api(a) for a in apis):
             out.append(policy)
     # an empty inline policy is none (the API's computed `policy` is "" when a RestApiPolicy carries it)
-    out.extend(a for a in stack.of_type(REST_API) if _has_inline(a) and _private(a))
+    out.extend(a for a in stack.of_type(REST_API) if _has_inline(a) and is_private_api(a))
     return out
 
 

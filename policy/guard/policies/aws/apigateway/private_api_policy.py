@@ -46,6 +46,7 @@ from typing import Any
 from guard.framework import Resource, Rule, is_unknown, parse_json, resource_policy, waiting
 from guard.planned import INPUTS
 
+from .private_api_access import is_private_api
 from .resource_policy import KEYS, OTHER, Api, Caller, admitted, literal_ids
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -106,13 +107,6 @@ def _items(value: Any) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _private(api: Resource) -> bool:
-    types = api.get("endpointConfiguration.types")
-    if is_unknown(types) or any(is_unknown(t) for t in _items(types)):
-        return True
-    return "PRIVATE" in _items(types)
-
-
 def _names_endpoint_keys(statements: list) -> bool:
     for st in statements:
         condition = st.get("Condition") if isinstance(st, dict) else None
@@ -133,7 +127,7 @@ def check(res: Resource, cfg: dict):
             SEEN.endpoint(res.urn, res.get("vpcId"))
         return
     if res.type == REST_API:
-        private = _private(res)
+        private = is_private_api(res)
         SEEN.api(res.urn, private)
         if not private:
             return
