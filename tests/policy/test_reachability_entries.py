@@ -81,6 +81,8 @@ BYPASSES = {
     "header-second-distribution-no-waf": ("cloudfront-header", 1, {(WAF, "edge-cdn-2")}, None),
     # another distribution of the stack sends the secret to a partner's origin: it leaks there
     "header-leak-other-distribution": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn-2")}, None),
+    # a second origin by a name of the stack's zone that is a CNAME to a host outside the stack
+    "header-leak-route53-external": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # -- 2. edge compute: app code run on attacker input before any node (the distribution or API
     # runs it: the association is on the distribution / the method)
     "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
@@ -90,6 +92,8 @@ BYPASSES = {
     # `type` unset is TOKEN; the function is reached through an alias
     "rest-api-token-authorizer-alias": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     "http-api-lambda-authorizer": ("http-api-cloudmap", 2, {(BYPASS, "http-authorizer")}, None),
+    # an `edge` label does not make an authorizer's customer code a filter
+    "rest-api-authorizer-labelled-edge": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     "lambda-edge-ordered-origin-response": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
     # a Lambda@Edge version by literal ARN: code the stack does not hold (fail closed)
     "lambda-edge-literal-arn": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
@@ -136,6 +140,10 @@ BYPASSES = {
     "rest-api-cloudfront-endpoint-on": ("rest-api", 7, {(WAF, "rest-api"), (ORIGIN, "rest-api")}, None),
     # a second stage without a web ACL association, served by the default endpoint
     "rest-second-stage-no-waf": ("rest-api", 7, {(WAF, "rest-stage-v2")}, None),
+    # a base path mapping without a stage serves every stage (by path), the one without WAF too
+    "domain-mapping-all-stages": ("rest-api", 7, {(WAF, "api-mapping")}, None),
+    # the same domain maps another stack's API by literal id: what it serves is unknown (fail closed)
+    "domain-mapping-literal-api": ("rest-api", 7, {(BYPASS, "legacy-mapping")}, None),
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
@@ -182,6 +190,8 @@ SAFE = {
     "safe-http-listener-redirect": ("cloudfront-header", None),  # port 80 open, but only redirects
     "safe-listener-not-admitted": ("cloudfront-header", None),   # a forwarding listener nobody may enter
     "safe-secret-own-s3": ("cloudfront-header", None),           # the secret also to the stack's own bucket
+    # the origin by its Route 53 name (what the ALB's certificate covers), a relative alias record
+    "safe-header-route53-origin": ("cloudfront-header", None),
     "safe-http-api-jwt-authorizer": ("http-api-cloudmap", None),  # JWT: AWS-managed, no app code
     "safe-domain-edge-optimized": ("rest-api", None),            # edge domain, the stage keeps its ACL
     "safe-domain-stage-waf-behind-cf": ("rest-api", None),       # behind CloudFront, stage keeps its ACL

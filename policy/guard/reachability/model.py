@@ -77,7 +77,9 @@ on the ports its rules admit, through the CloudFront origin-facing list, a publi
 a foothold it reaches, or the stack's distributions on their origin ports): a listener nobody
 outside can enter answers nobody there, whatever it forwards. Every origin (origin group
 members included) of every distribution that gets a secret header and is outside the stack (a
-literal domain, or one that is no output of a resource of the stack) leaks it; at preview an
+literal domain, or one that is no output of a resource of the stack) leaks it; an origin named by
+a Route 53 record of the stack (its name, fqdn, or relative name completed with its zone's) is what
+that record's alias or records point to (the ALB whose certificate covers the name), and is inside; at preview an
 unknown header value sent there may be any secret the distribution's origins use (fail closed).
 An API that is a CloudFront origin rejects direct calls when its default endpoint is off (or only
 CloudFront's API key opens it) AND every public custom domain mapped to it is protected itself

@@ -18,7 +18,7 @@ from guard.framework import Resource, is_unknown
 
 from . import tokens as T
 from .base import _configured
-from .model import INTERNET, Model, pget, same
+from .model import INTERNET, Model, same
 from .net import has_public_part, parse_cidr
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
@@ -133,9 +133,6 @@ def _is_random(res: Resource) -> bool:
     return res.type.startswith("random:")
 
 
-ROUTE53_RECORD = "aws:route53/record:Record"
-
-
 def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> Verdict:
     """Does this origin reject requests that did not come through the stack's own CloudFront?
 
@@ -219,11 +216,9 @@ def _origin_in_stack(model: Model, deps: list[Resource], domain: Any) -> bool:
         return True
     if not isinstance(domain, str) or not domain:
         return False
-    for record in model.of(ROUTE53_RECORD):
+    for record in model.records_named(domain):
         # a name of the stack's zone that resolves to a resource of the stack (alias or records)
-        names = [pget(record, p) for p in ("name", "fqdn")]
-        if any(isinstance(n, str) and n.rstrip(".").lower() == domain.rstrip(".").lower() for n in names) and \
-                any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
+        if any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
             return True
     for res in deps:
         if _is_secret_source(res):

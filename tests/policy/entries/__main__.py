@@ -311,8 +311,21 @@ if BASELINE == "cloudfront-header":
                             conditions=[{"source_ip": {"values": ["198.51.100.0/24"]}}])
     # ALB header names are case-insensitive: CloudFront may send the name in any case
     header_name = "x-origin-verify" if case("safe-header-name-case") else "X-Origin-Verify"
-    origins = [custom_origin(edge_alb.dns_name, headers={header_name: secret_value})]
-    behaviours = []
+    origin_domain = edge_alb.dns_name
+    if case("safe-header-route53-origin", "header-leak-route53-external"):
+        # the origin by the zone's name (what the ALB's certificate covers), an alias to the ALB
+        zone = aws.route53.Zone("zone", name="example.com", tags=tags("edge"))
+        aws.route53.Record("origin-record", zone_id=zone.zone_id, name="origin", type="A",
+                           aliases=[{"name": edge_alb.dns_name, "zone_id": edge_alb.zone_id,
+                                     "evaluate_target_health": True}])
+        origin_domain = "origin.example.com"
+    origins = [custom_origin(origin_domain, headers={header_name: secret_value})]
+    if case("header-leak-route53-external"):
+        # a second name of the zone that is a CNAME to a host outside the stack: it gets the secret
+        aws.route53.Record("legacy-record", zone_id=zone.zone_id, name="legacy.example.com", type="CNAME", ttl=300,
+                           records=["legacy-host.partner-hosting.example"])
+        origins.append(custom_origin("legacy.example.com", "legacy", headers={"X-Origin-Verify": secret_value}))
+    behaviours = [behaviour("/legacy/*", "legacy")] if case("header-leak-route53-external") else []
     default_extra = {}
     if case("header-leak-second-origin"):
         # the same secret header is sent to a third party's origin: whoever runs it can call the ALB
@@ -455,12 +468,22 @@ if BASELINE == "rest-api":
     api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"),
                                  disable_execute_api_endpoint=case("domain-after-cloudfront", "domain-v2-after-cloudfront",
                                                                    "domain-edge-after-cloudfront",
-                                                                   "safe-domain-stage-waf-behind-cf") or None)
+                                                                   "safe-domain-stage-waf-behind-cf",
+                                                                   "domain-mapping-all-stages") or None)
     key_required = case("safe-rest-api-key-cloudfront")
     auth = {"authorization": "NONE"}
     if case("rest-api-lambda-authorizer"):
         # a REQUEST authorizer Lambda: app code run on every attacker request, before any node
         authorizer_fn = app_function("authorizer-fn")
+        authorizer = aws.apigateway.Authorizer(
+            "api-authorizer", rest_api=api.id, type="REQUEST", identity_source="method.request.header.Authorization",
+            authorizer_uri=authorizer_fn.invoke_arn)
+        auth = {"authorization": "CUSTOM", "authorizer_id": authorizer.id}
+    if case("rest-api-authorizer-labelled-edge"):
+        # a REQUEST authorizer whose function is labelled `edge`: still customer code on every request
+        authorizer_fn = aws.lambda_.Function("authorizer-fn", role=f"arn:aws:iam::{ACCOUNT}:role/app-fn",
+                                             runtime="python3.12", handler="index.handler",
+                                             code=pulumi.AssetArchive({}), tags=tags("edge"))
         authorizer = aws.apigateway.Authorizer(
             "api-authorizer", rest_api=api.id, type="REQUEST", identity_source="method.request.header.Authorization",
             authorizer_uri=authorizer_fn.invoke_arn)
@@ -502,7 +525,7 @@ if BASELINE == "rest-api":
                                  tags=tags("edge"))
     if not behind_cf or case("safe-domain-stage-waf-behind-cf"):
         aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=regional_acl().arn)
-    if case("rest-second-stage-no-waf"):
+    if case("rest-second-stage-no-waf", "domain-mapping-all-stages"):
         # a second stage of the same deployment, never associated with the web ACL: served without WAF
         aws.apigateway.Stage("rest-stage-v2", rest_api=api.id, deployment=deployment.id, stage_name="v2",
                              tags=tags("edge"))
@@ -518,6 +541,20 @@ if BASELINE == "rest-api":
                                            tags=tags("edge"))
         aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
                                        domain_name=domain.domain_name)
+        domain_name = domain.domain_name
+    elif case("domain-mapping-all-stages", "domain-mapping-literal-api"):
+        # a regional domain whose mapping names no stage (every stage, by path) or an API by literal id
+        domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", regional_certificate_arn=CERT,
+                                           endpoint_configuration={"types": "REGIONAL"}, security_policy="TLS_1_2",
+                                           tags=tags("edge"))
+        if case("domain-mapping-all-stages"):
+            aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, domain_name=domain.domain_name)
+        else:
+            # the legacy API (another stack's, no WAF known) on the same domain under /legacy
+            aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
+                                           domain_name=domain.domain_name)
+            aws.apigateway.BasePathMapping("legacy-mapping", rest_api="a1b2c3d4e5", stage_name="prod",
+                                           base_path="legacy", domain_name=domain.domain_name)
         domain_name = domain.domain_name
     elif not case("safe-rest-api-key-cloudfront", "rest-api-cloudfront-endpoint-on"):
         domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", regional_certificate_arn=CERT,
