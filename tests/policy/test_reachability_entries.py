@@ -69,6 +69,7 @@ BYPASSES = {
     # found by trying values straight at the ALB, which has no WAF of its own
     "header-secret-random-pet": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
     "header-secret-short": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    "header-literal-weak": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
     # the listener forwards by default instead of answering 403
     "header-default-forward": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
     # a `*` value ORed beside the secret matches every request

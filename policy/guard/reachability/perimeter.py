@@ -376,6 +376,8 @@ def _secret_value(value: Any, secret_srcs: dict, others: list, leaks: _Leaks) ->
     if _WILDCARD.search(value):
         return "is a wildcard pattern, not a secret", set()
     if value in leaks.sent:
+        if len(value) < MIN_SECRET_TEXT:
+            return f"is a literal of {len(value)} characters, too short to be a secret", set()
         return "", set()  # the same literal the distribution sends (a secret given as config)
     return "is not a random or secret value the distribution sends", set()
 

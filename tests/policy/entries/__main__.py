@@ -254,6 +254,8 @@ if BASELINE == "cloudfront-header":
     else:
         secret = random.RandomPassword("origin-secret", length=40, special=False)
     secret_value = secret.id if case("header-secret-random-pet") else secret.result
+    if case("header-literal-weak"):
+        secret_value = "cloudfront"  # the same literal on both sides, but a word anyone tries
     if case("safe-header-secretsmanager"):
         # the value kept in Secrets Manager (from the random password) read on both sides
         sm = aws.secretsmanager.Secret("origin-secret-sm", tags=tags("edge"))
