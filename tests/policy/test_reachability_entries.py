@@ -96,6 +96,7 @@ BYPASSES = {
     # an `edge` label does not make an authorizer's customer code a filter
     "rest-api-authorizer-labelled-edge": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
     "lambda-edge-ordered-origin-response": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "cloudfront-function-viewer-response": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, None),
     # a Lambda@Edge version by literal ARN: code the stack does not hold (fail closed)
     "lambda-edge-literal-arn": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
     # -- 3. sharing outside the stack: another account's network or distribution is a source

@@ -415,6 +415,11 @@ if BASELINE == "cloudfront-vpc-origin":
         # the WAF sits on the origin ALB (REGIONAL), none on the distribution
         aws.wafv2.WebAclAssociation("origin-acl", resource_arn=origin_lb.arn, web_acl_arn=regional_acl().arn)
     default_extra = {}
+    if case("cloudfront-function-viewer-response"):
+        # a CloudFront Function on the default behaviour's viewer responses: it reads the viewer's request too
+        cf_fn = aws.cloudfront.Function("edge-headers", runtime="cloudfront-js-2.0", publish=True,
+                                        code="function handler(event) { return event.response; }")
+        default_extra["function_associations"] = [{"event_type": "viewer-response", "function_arn": cf_fn.arn}]
     if case("lambda-edge-origin-request"):
         fn = edge_function("edge-fn")
         default_extra["lambda_function_associations"] = [
