@@ -124,11 +124,11 @@ def _origin_verdict(b: Builder, cell: dict):
     return origin_protection(m, urn), Perimeter(m)
 
 
-def _secret_cell(conditions_for):
+def _secret_cell(conditions_for, secret_as=None):
     b = Builder()
     cell = b.cell()
     _by_name(b, "acl-assoc").property_dependencies = {}  # no regional ACL: CloudFront's WAF only
-    secret = b.add("random:index/randomPassword:RandomPassword", "secret", {"result": UNK})
+    secret = b.add(*(secret_as or ("random:index/randomPassword:RandomPassword", "secret", {"length": 40, "result": UNK})))
     conditions, deps = conditions_for(secret, b)
     _secret_origin(b, cell, conditions, deps)
     return b, cell, secret
@@ -149,6 +149,22 @@ def test_a_wildcard_value_beside_the_secret_admits_anyone():
     b, cell, _s = _secret_cell(conditions)
     verdict, _p = _origin_verdict(b, cell)
     assert not verdict.ok and "wildcard" in verdict.reason
+
+
+def test_a_guessable_random_value_is_no_secret():
+    """A pet name, a short password or a random integer is found by trying values at the ALB;
+    a long password, a UUID or a 16-byte id is not."""
+    def conditions(secret, _b):
+        return [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": [UNK]}}], [secret]
+    for typ, props, ok in (("randomPet:RandomPet", {"length": 2}, False),
+                           ("randomPassword:RandomPassword", {"length": 6, "result": UNK}, False),
+                           ("randomInteger:RandomInteger", {"min": 0, "max": 9999}, False),
+                           ("randomString:RandomString", {"length": 32, "result": UNK}, True),
+                           ("randomUuid:RandomUuid", {"result": UNK}, True),
+                           ("randomId:RandomId", {"byteLength": 16}, True)):
+        b, cell, _s = _secret_cell(conditions, (f"random:index/{typ}", "secret", props))
+        verdict, _p = _origin_verdict(b, cell)
+        assert verdict.ok is ok, (typ, verdict.reason)
 
 
 def test_a_secret_mixed_with_a_non_secret_source_is_not_proved_secret():

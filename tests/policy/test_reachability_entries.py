@@ -65,12 +65,40 @@ BYPASSES = {
     "header-leak-second-origin": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # the failover member of an origin group is outside the stack and gets the secret too
     "header-leak-origin-group": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
+    # a guessable "secret": a RandomPet name (dictionary words) or a 4-character random password is
+    # found by trying values straight at the ALB, which has no WAF of its own
+    "header-secret-random-pet": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    "header-secret-short": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    "header-literal-weak": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # the listener forwards by default instead of answering 403
+    "header-default-forward": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # a `*` value ORed beside the secret matches every request
+    "header-wildcard-value": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # a separate higher-priority ListenerRule on a path only forwards to the nodes
+    "header-path-rule": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # a second listener (HTTP:80, admitted from the world) forwards without any header check
+    "header-http-listener-forward": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-alb")}, None),
+    # a second distribution of the stack without WAF holds the secret: the WAF is skipped through it
+    "header-second-distribution-no-waf": ("cloudfront-header", 1, {(WAF, "edge-cdn-2")}, None),
+    # another distribution of the stack sends the secret to a partner's origin: it leaks there
+    "header-leak-other-distribution": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn-2")}, None),
+    # a second origin by a name of the stack's zone that is a CNAME to a host outside the stack
+    "header-leak-route53-external": ("cloudfront-header", 1, {(WAF, "edge-alb"), (ORIGIN, "edge-cdn")}, None),
     # -- 2. edge compute: app code run on attacker input before any node (the distribution or API
     # runs it: the association is on the distribution / the method)
     "lambda-edge-viewer-request": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
     "cloudfront-function-behaviour": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
     "lambda-edge-origin-request": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, None),
     "rest-api-lambda-authorizer": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
+    # `type` unset is TOKEN; the function is reached through an alias
+    "rest-api-token-authorizer-alias": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
+    "http-api-lambda-authorizer": ("http-api-cloudmap", 2, {(BYPASS, "http-authorizer")}, None),
+    # an `edge` label does not make an authorizer's customer code a filter
+    "rest-api-authorizer-labelled-edge": ("rest-api", 2, {(BYPASS, "api-authorizer")}, None),
+    "lambda-edge-ordered-origin-response": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
+    "cloudfront-function-viewer-response": ("cloudfront-vpc-origin", 2, {(BYPASS, "edge-cdn")}, None),
+    # a Lambda@Edge version by literal ARN: code the stack does not hold (fail closed)
+    "lambda-edge-literal-arn": ("cloudfront-header", 2, {(BYPASS, "edge-cdn")}, None),
     # -- 3. sharing outside the stack: another account's network or distribution is a source
     # another account launches instances in the shared app subnet, which the intra-app rule trusts
     "ram-share-app-subnet": ("cloudfront-header", 3, {(BYPASS, "share-subnet")}, None),
@@ -105,6 +133,19 @@ BYPASSES = {
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
     "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
     "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
+    # an edge-optimized domain (AWS's own CloudFront, no web ACL of ours) serves the stage as well
+    "domain-edge-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
+    # the HTTP API's default endpoint is off, but its custom domain serves it to anyone, and an
+    # HTTP API takes no WAF: the CloudFront origin is reached around CloudFront
+    "http-api-domain": ("http-api-cloudmap", 7, {(WAF, "http-mapping"), (ORIGIN, "http-mapping")}, None),
+    # behind CloudFront through the execute-api host, the stage's WAF gone, the default endpoint on
+    "rest-api-cloudfront-endpoint-on": ("rest-api", 7, {(WAF, "rest-api"), (ORIGIN, "rest-api")}, None),
+    # a second stage without a web ACL association, served by the default endpoint
+    "rest-second-stage-no-waf": ("rest-api", 7, {(WAF, "rest-stage-v2")}, None),
+    # a base path mapping without a stage serves every stage (by path), the one without WAF too
+    "domain-mapping-all-stages": ("rest-api", 7, {(WAF, "api-mapping")}, None),
+    # the same domain maps another stack's API by literal id: what it serves is unknown (fail closed)
+    "domain-mapping-literal-api": ("rest-api", 7, {(BYPASS, "legacy-mapping")}, None),
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
@@ -144,6 +185,18 @@ SAFE = {
     "safe-tgw-not-shared": ("cloudfront-header", None),      # TGW to a private VPC of the stack
     "safe-endpoint-service-named": ("cloudfront-header", None),  # endpoint service, no outside principal
     "safe-ipv6-dual-stack-egress-only": ("cloudfront-header", None),  # ::/0 only via an egress-only IGW
+    # probe-edge (classes 1, 2, 7)
+    "safe-header-secretsmanager": ("cloudfront-header", None),   # the secret read from Secrets Manager
+    "safe-header-and-path": ("cloudfront-header", None),         # path ANDed with the secret
+    "safe-header-name-case": ("cloudfront-header", None),        # header names are case-insensitive
+    "safe-http-listener-redirect": ("cloudfront-header", None),  # port 80 open, but only redirects
+    "safe-listener-not-admitted": ("cloudfront-header", None),   # a forwarding listener nobody may enter
+    "safe-secret-own-s3": ("cloudfront-header", None),           # the secret also to the stack's own bucket
+    # the origin by its Route 53 name (what the ALB's certificate covers), a relative alias record
+    "safe-header-route53-origin": ("cloudfront-header", None),
+    "safe-http-api-jwt-authorizer": ("http-api-cloudmap", None),  # JWT: AWS-managed, no app code
+    "safe-domain-edge-optimized": ("rest-api", None),            # edge domain, the stage keeps its ACL
+    "safe-domain-stage-waf-behind-cf": ("rest-api", None),       # behind CloudFront, stage keeps its ACL
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -235,7 +235,7 @@ def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_l
     node_tg = https.property_dependencies.pop("defaultActions")
     b.add("aws:lb/listenerRule:ListenerRule", "verified",
           {"actions": [{"type": "forward", "targetGroupArn": Unknown("t", "string")}],
-           "conditions": [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["s3cr3t"]}}]},
+           "conditions": [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["s3cr3t-0f-the-d1stribution"]}}]},
           {"listenerArn": [https], "actions": [b.resources[[r.urn for r in b.resources].index(node_tg[0])]]})
     deps = {}
     if web_acl_literal is None:
@@ -245,7 +245,7 @@ def _cloudfront_in_front(acl_props: dict, provider_region: str | None, web_acl_l
     b.add("aws:cloudfront/distribution:Distribution", "cdn",
           {"webAclId": web_acl_literal if web_acl_literal is not None else Unknown("webAclId", "string"),
            "origins": [{"domainName": Unknown("d", "string"),
-                        "customHeaders": [{"name": "X-Origin-Verify", "value": "s3cr3t"}]}]},
+                        "customHeaders": [{"name": "X-Origin-Verify", "value": "s3cr3t-0f-the-d1stribution"}]}]},
           {**deps, "origins": [cell["edge_alb"]]}, layer="edge")
     m = b.model()
     return sorted({m.stack.by_urn[o].name for _v, opens, _p, _r in Perimeter(m).unprotected_paths() for o in opens})

@@ -23,9 +23,16 @@ class CloudFront:
         for dist in self.of(T.DISTRIBUTION):
             self._edge_code(dist)
             targets = self.cf_origins.setdefault(dist.urn, [])
-            origin_deps = self.stack.deps(dist, "origins")
+            origin_deps = list(self.stack.deps(dist, "origins"))
             behind_vpc_origins = {lb.urn for d in origin_deps if d.type == T.VPC_ORIGIN
                                   for lb in self.deps(d, "vpcOriginEndpointConfig", T.LOAD_BALANCERS)}
+            origins = pget(dist, "origins")
+            for origin in _items(origins) if isinstance(origins, list) else ():
+                domain = origin.get("domainName") if isinstance(origin, dict) else None
+                # an origin by a name of the stack's zone: what that record points to is the origin
+                for record in self.records_named(domain):
+                    origin_deps += [d for prop in ("aliases", "records") for d in self.stack.deps(record, prop)
+                                    if d not in origin_deps]
             for dep in origin_deps:
                 if dep.urn in behind_vpc_origins:
                     continue
@@ -45,6 +52,26 @@ class CloudFront:
                     targets.extend((a.urn, "domain", dist.urn) for a in apis)
                 elif dep.type == T.LAMBDA_URL:
                     targets.extend((f.urn, "domain", dist.urn) for f in self.deps(dep, "functionName", [T.LAMBDA]))
+
+    def records_named(self, domain) -> list[Resource]:
+        """The stack's Route 53 records whose name is this literal domain (the record's `name`, its
+        `fqdn`, or a relative name completed with its zone's name, as the provider does)."""
+        if not isinstance(domain, str) or not domain:
+            return []
+        want = domain.rstrip(".").lower()
+        found = []
+        for record in self.of(T.ROUTE53_RECORD):
+            names = [pget(record, p) for p in ("name", "fqdn")]
+            name = names[0]
+            if isinstance(name, str):
+                for zone in self.deps(record, "zoneId", [T.ROUTE53_ZONE]):
+                    zname = pget(zone, "name")
+                    if isinstance(zname, str) and zname and not name.rstrip(".").lower().endswith(
+                            zname.rstrip(".").lower()):
+                        names.append(f"{name.rstrip('.')}.{zname}")
+            if any(isinstance(n, str) and n.rstrip(".").lower() == want for n in names):
+                found.append(record)
+        return found
 
     # -- code the distribution runs on viewer and origin requests and responses
 

@@ -68,10 +68,24 @@ only with the secret when one of its rule's blocks is a header condition whose e
 secret (a random or secret resource's value, or the same literal the distribution sends) that no
 distribution sends to an origin outside the stack, or a source-IP condition with no internet
 address; any other forward (a default forward, a header anyone can send, a public source range,
-path or host only) admits the internet without CloudFront's WAF. Every origin (origin group
+path or host only) admits the internet without CloudFront's WAF. A SECRET is what nobody outside
+can guess: a Secrets Manager secret or SSM parameter, or a pulumi_random password or string of at
+least 16 characters, id or bytes of at least 8 bytes, or UUID (a literal: at least 16 characters); a pet name, integer, shuffle or
+shorter value is tried straight at the ALB, and a value equal to an output of a resource that is
+no secret (an id, a DNS name) is readable. Only the listeners the internet enters count (directly
+on the ports its rules admit, through the CloudFront origin-facing list, a public subnet's space,
+a foothold it reaches, or the stack's distributions on their origin ports): a listener nobody
+outside can enter answers nobody there, whatever it forwards. Every origin (origin group
 members included) of every distribution that gets a secret header and is outside the stack (a
-literal domain, or one that is no output of a resource of the stack) leaks it; at preview an
+literal domain, or one that is no output of a resource of the stack) leaks it; an origin named by
+a Route 53 record of the stack (its name, fqdn, or relative name completed with its zone's) is what
+that record's alias or records point to (the ALB whose certificate covers the name), and is inside; at preview an
 unknown header value sent there may be any secret the distribution's origins use (fail closed).
+An API that is a CloudFront origin rejects direct calls when its default endpoint is off (or only
+CloudFront's API key opens it) AND every public custom domain mapped to it is protected itself
+(each stage it serves has a web ACL, or only CloudFront's API key opens it):
+`disable_execute_api_endpoint` turns off the execute-api host only, a custom domain (regional or
+edge-optimized, whose CloudFront is AWS's, without a web ACL of ours) still serves the stage.
 THE PERIMETER WAF holds when every internet path to the nodes crosses a web ACL: at the entry, or
 further on (a distribution without a web ACL in front of an origin with its own regional ACL); a
 distribution whose webAclId names an ACL that cannot apply is reported regardless.

@@ -18,7 +18,7 @@ from guard.framework import Resource, is_unknown
 
 from . import tokens as T
 from .base import _configured
-from .model import INTERNET, Model, pget, same
+from .model import INTERNET, Model, same
 from .net import has_public_part, parse_cidr
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
@@ -98,13 +98,39 @@ def internet_sources(model: Model, urn: str) -> list[tuple[tuple, str, bool]]:
 
 
 SECRET_TYPES_PREFIXES = ("random:", "aws:secretsmanager/", "aws:ssm/parameter:")
+# pulumi_random resources whose value is a secret: (length property, least length). A pet name
+# (dictionary words), an integer or a shuffle of given items is no secret; neither is a short
+# string (62^4 values are tried in hours against an ALB that has no WAF of its own).
+RANDOM_SECRETS = {
+    "random:index/randomPassword:RandomPassword": ("length", 16),
+    "random:index/randomString:RandomString": ("length", 16),
+    "random:index/randomId:RandomId": ("byteLength", 8),
+    "random:index/randomBytes:RandomBytes": ("length", 8),
+    "random:index/randomUuid:RandomUuid": (None, 0),
+}
+MIN_SECRET_TEXT = 16
 
 
 def _is_secret_source(res: Resource) -> bool:
-    return res.type.startswith(SECRET_TYPES_PREFIXES)
+    """A resource whose value nobody outside the stack can guess: a Secrets Manager secret or SSM
+    parameter (their content is the owner's), or a pulumi_random password, string, id, bytes or
+    UUID of enough length. Other pulumi_random resources are guessable (`_is_random`)."""
+    if not res.type.startswith(SECRET_TYPES_PREFIXES):
+        return False
+    if not res.type.startswith("random:"):
+        return True
+    rule = RANDOM_SECRETS.get(res.type)
+    if rule is None:
+        return False
+    prop, least = rule
+    if prop is None:
+        return True
+    value = res.get(prop)
+    return isinstance(value, (int, float)) and value >= least
 
 
-ROUTE53_RECORD = "aws:route53/record:Record"
+def _is_random(res: Resource) -> bool:
+    return res.type.startswith("random:")
 
 
 def origin_protection(model: Model, urn: str, dists: list[str] | tuple = ()) -> Verdict:
@@ -190,11 +216,9 @@ def _origin_in_stack(model: Model, deps: list[Resource], domain: Any) -> bool:
         return True
     if not isinstance(domain, str) or not domain:
         return False
-    for record in model.of(ROUTE53_RECORD):
+    for record in model.records_named(domain):
         # a name of the stack's zone that resolves to a resource of the stack (alias or records)
-        names = [pget(record, p) for p in ("name", "fqdn")]
-        if any(isinstance(n, str) and n.rstrip(".").lower() == domain.rstrip(".").lower() for n in names) and \
-                any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
+        if any(not _is_secret_source(d) for prop in ("aliases", "records") for d in model.stack.deps(record, prop)):
             return True
     for res in deps:
         if _is_secret_source(res):
@@ -223,12 +247,17 @@ def _secret_header_only(model: Model, urn: str) -> tuple[str | None, tuple]:
     public address (the internet cannot send from there). Any other rule that forwards, and a
     default action that forwards, admits whoever can send the request: the internet, without
     CloudFront's WAF. Rule priority is not used to shadow later rules (a shadowed rule counts as
-    reachable: fail closed)."""
+    reachable: fail closed). Only the listeners a source outside the stack enters count
+    (`_exposed_listeners`): a listener on a port no rule admits from the internet answers nobody
+    there, whatever it forwards."""
     listeners = model.lb_listeners.get(urn, [])
     if not listeners:
         return "it has no listener the model can read", ()
+    exposed = _exposed_listeners(model, urn)
     leaks = _leaks_for(model)
     for listener in listeners:
+        if exposed is not None and listener.urn not in exposed:
+            continue
         actions = listener.get("defaultActions")
         if not isinstance(actions, list) or not actions:
             return f"the default actions of listener '{listener.name}' are not known", ()
@@ -246,6 +275,38 @@ def _secret_header_only(model: Model, urn: str) -> tuple[str | None, tuple]:
             if why:
                 return why, leakers
     return None, ()
+
+
+def _exposed_listeners(model: Model, urn: str) -> set | None:
+    """The listeners of a load balancer that the internet enters, directly or through anything it
+    reaches (None: every listener): the ports its security group rules admit from internet
+    addresses, the CloudFront origin-facing list (any distribution, an attacker's included), a
+    public subnet's address space, a foothold the internet reaches, the stack's distributions on
+    their origin ports. An edge that is not per listener (an exposure without a security group,
+    an origin whose ports are not known) enters them all."""
+    reached = _internet_reach(model)
+    found: set = set()
+    for src, e in model.inn.get(urn, ()):
+        if src == urn or src not in reached:
+            continue
+        if e.entry is None:
+            return None
+        found.update(e.entry)
+    return found
+
+
+def _internet_reach(model: Model) -> set:
+    """Every vertex with a path from the internet (the internet included), any edge followed."""
+    found = getattr(model, "_internet_reach", None)
+    if found is None:
+        found, todo = {INTERNET}, [INTERNET]
+        while todo:
+            for e in model.out.get(todo.pop(), ()):
+                if e.dst not in found:
+                    found.add(e.dst)
+                    todo.append(e.dst)
+        model._internet_reach = found
+    return found
 
 
 def _rule_admits(model: Model, rule: Resource, leaks: _Leaks) -> tuple[str | None, tuple]:
@@ -291,6 +352,9 @@ def _secret_value(value: Any, secret_srcs: dict, others: list, leaks: _Leaks) ->
     """('', set()) when a header condition value is an unleaked secret, else (why not, leakers)."""
     if is_unknown(value):
         if not secret_srcs or others:
+            weak = [r.name for r in others if _is_random(r)]
+            if weak:
+                return f"comes from {', '.join(weak)}, which is not a secret (too small or guessable)", set()
             return "is unknown at preview and not only from a random or secret resource", set()
         who = set().union(*(leaks.sources.get(s, set()) for s in secret_srcs))
         if who:
@@ -304,9 +368,16 @@ def _secret_value(value: Any, secret_srcs: dict, others: list, leaks: _Leaks) ->
         if any(isinstance(res.get(p), str) and res.get(p) == value for p in _SECRET_VALUE_PROPS):
             who = set(leaks.sources.get(urn, set()))
             return ("is a secret sent to an origin outside the stack", who) if who else ("", set())
+    for res in others:
+        # the value of a resource that is no secret (a pet name, a short random string, an id or
+        # a DNS name of the stack): whoever can guess or read it sends it
+        if _is_random(res) or any(isinstance(v, str) and v == value for v in (res.props.values() if isinstance(res.props, dict) else ())):
+            return f"comes from {res.name}, which is not a secret (too small, guessable or readable)", set()
     if _WILDCARD.search(value):
         return "is a wildcard pattern, not a secret", set()
     if value in leaks.sent:
+        if len(value) < MIN_SECRET_TEXT:
+            return f"is a literal of {len(value)} characters, too short to be a secret", set()
         return "", set()  # the same literal the distribution sends (a secret given as config)
     return "is not a random or secret value the distribution sends", set()
 
@@ -327,12 +398,29 @@ API_KEY_HEADER = "x-api-key"
 
 def api_origin_verdict(model: Model, api: Resource) -> Verdict:
     """An API behind CloudFront rejects direct calls when its default endpoint is off, or when
-    every method requires an API key that only WAF-protected CloudFront distributions send."""
+    every method requires an API key that only WAF-protected CloudFront distributions send; and
+    every public custom domain mapped to it is protected too (`api_domain_verdict`):
+    `disable_execute_api_endpoint` turns off the execute-api host only, a custom domain still
+    serves the API to anyone. A failing domain names its mappings."""
     shield = api_origin_protection(api)
-    if shield.ok:
+    if not shield.ok:
+        key = api_key_shield(model, api)
+        shield = key if key.ok else Verdict(False, f"{shield.reason}, and {key.reason}", (api.urn,))
+    domains = [api_domain_verdict(model, d) for d in _public_domains(model, api.urn)]
+    bad = [v for v in domains if not v.ok]
+    if not bad:
         return shield
-    key = api_key_shield(model, api)
-    return key if key.ok else Verdict(False, f"{shield.reason}, and {key.reason}")
+    reason = "; ".join(v.reason for v in bad)
+    urns = tuple(dict.fromkeys(u for v in bad for u in v.urns))
+    if shield.ok:
+        return Verdict(False, f"{shield.reason}, but {reason}", urns)
+    return Verdict(False, f"{shield.reason}; and {reason}", shield.urns + urns)
+
+
+def _public_domains(model: Model, api_urn: str) -> list[Resource]:
+    """The custom domains mapped to this API that the internet reaches (not PRIVATE)."""
+    return [model.stack.by_urn[src] for src, _e in model.inn.get(api_urn, ())
+            if src in model.endpoints and model.endpoints[src].kind == "apidomain" and model.internet_edges(src)]
 
 
 def api_key_shield(model: Model, api: Resource) -> Verdict:
@@ -616,7 +704,8 @@ class Perimeter:
                 ep = model.endpoints.get(target)
                 if ep is None or ep.kind not in ("alb", "nlb", "httpapi", "restapi", "apidomain") or target not in reach:
                     continue
-                if not model.internet_edges(target):
+                if not model.internet_edges(target) and not (
+                        ep.kind in ("httpapi", "restapi") and _public_domains(model, target)):
                     continue
                 if ep.kind == "apidomain":
                     verdict = api_domain_verdict(model, model.stack.by_urn[target])

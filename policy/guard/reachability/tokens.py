@@ -108,3 +108,5 @@ CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
 CLOUDFRONT_PREFIX_LIST_IDS = ("pl-3b927c52",)
 REST_DOMAIN_NAME = "aws:apigateway/domainName:DomainName"
 REST_BASE_PATH_MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"
+ROUTE53_RECORD = "aws:route53/record:Record"
+ROUTE53_ZONE = "aws:route53/zone:Zone"

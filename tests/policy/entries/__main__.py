@@ -62,8 +62,14 @@ def regional_acl():
     return web_acl("edge-acl", "REGIONAL")
 
 
+_cdn_acl = []
+
+
 def cloudfront_acl():
-    return web_acl("cdn-acl", "CLOUDFRONT", opts=pulumi.ResourceOptions(provider=use1))
+    """The stack's one CLOUDFRONT-scope web ACL (shared by its distributions)."""
+    if not _cdn_acl:
+        _cdn_acl.append(web_acl("cdn-acl", "CLOUDFRONT", opts=pulumi.ResourceOptions(provider=use1)))
+    return _cdn_acl[0]
 
 
 # === network ========================================================================================
@@ -240,10 +246,28 @@ if BASELINE in ("private-api", "brownfield", "ec2-nodes"):
     edge_https = https_listener("edge-https", edge_alb, [{"type": "forward", "target_group_arn": node_tg.arn}])
 
 if BASELINE == "cloudfront-header":
-    secret = random.RandomPassword("origin-secret", length=40, special=False)
+    if case("header-secret-random-pet"):
+        # a RandomPet "secret": two dictionary words, guessable by a few million requests straight to the ALB
+        secret = random.RandomPet("origin-secret", length=2)
+    elif case("header-secret-short"):
+        secret = random.RandomPassword("origin-secret", length=4, special=False)  # 62^4: brute-forced in hours
+    else:
+        secret = random.RandomPassword("origin-secret", length=40, special=False)
+    secret_value = secret.id if case("header-secret-random-pet") else secret.result
+    if case("header-literal-weak"):
+        secret_value = "cloudfront"  # the same literal on both sides, but a word anyone tries
+    if case("safe-header-secretsmanager"):
+        # the value kept in Secrets Manager (from the random password) read on both sides
+        sm = aws.secretsmanager.Secret("origin-secret-sm", tags=tags("edge"))
+        secret_value = aws.secretsmanager.SecretVersion("origin-secret-sm-v1", secret_id=sm.id,
+                                                        secret_string=secret.result).secret_string
     forbidden = [{"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "status_code": "403"}}]
-    edge_https = https_listener("edge-https", edge_alb, forbidden)
-    values = [secret.result]
+    default_https = [{"type": "forward", "target_group_arn": node_tg.arn}] if case("header-default-forward") \
+        else forbidden
+    edge_https = https_listener("edge-https", edge_alb, default_https)
+    values = [secret_value]
+    if case("header-wildcard-value"):
+        values = [secret_value, "*"]  # a wildcard value ORed beside the secret matches every request
     if case("header-or-static-value"):
         # ORed values: AWS matches a header condition when ANY value matches; "healthcheck" is no secret
         values = [secret.result, "healthcheck"]
@@ -252,9 +276,31 @@ if BASELINE == "cloudfront-header":
         values = [secret.result, random.RandomPassword("origin-secret-next", length=40, special=False).result]
     verified_target = app_tg if case("header-rule-forwards-app") else node_tg
     # the rule checks the header but forwards straight to the app: CloudFront's WAF, no Wallarm node
+    conditions = [{"http_header": {"http_header_name": "X-Origin-Verify", "values": values}}]
+    if case("safe-header-and-path"):
+        conditions.insert(0, {"path_pattern": {"values": ["/api/*"]}})  # ANDed with the secret
     aws.lb.ListenerRule("edge-verified", listener_arn=edge_https.arn, priority=10,
                         actions=[{"type": "forward", "target_group_arn": verified_target.arn}],
-                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": values}}])
+                        conditions=conditions)
+    if case("header-path-rule"):
+        # a higher-priority rule on a path only: anyone requesting /public/... reaches the nodes, no WAF
+        aws.lb.ListenerRule("edge-public-path", listener_arn=edge_https.arn, priority=5,
+                            actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
+                            conditions=[{"path_pattern": {"values": ["/public/*"]}}])
+    if case("safe-listener-not-admitted"):
+        # an HTTPS listener on 8443 forwards without a check, but no rule admits 8443 and CloudFront
+        # connects on 443 (https-only): nothing outside the stack reaches it
+        aws.lb.Listener("edge-ops", load_balancer_arn=edge_alb.arn, port=8443, protocol="HTTPS",
+                        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06", certificate_arn=CERT,
+                        default_actions=[{"type": "forward", "target_group_arn": node_tg.arn}])
+    if case("header-http-listener-forward", "safe-http-listener-redirect"):
+        # port 80 open to the world; the bypass variant forwards there without any header check
+        aws.vpc.SecurityGroupIngressRule("edge-http-in", security_group_id=edge_sg.id, ip_protocol="tcp",
+                                         from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0")
+        http_actions = [{"type": "forward", "target_group_arn": node_tg.arn}] if case("header-http-listener-forward") \
+            else [{"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}]
+        aws.lb.Listener("edge-http", load_balancer_arn=edge_alb.arn, port=80, protocol="HTTP",
+                        default_actions=http_actions)
     if case("header-second-public-header"):
         # a second rule on a header anyone can send (not a secret): the ALB is reachable without CloudFront
         aws.lb.ListenerRule("edge-internal-rule", listener_arn=edge_https.arn, priority=20,
@@ -265,8 +311,23 @@ if BASELINE == "cloudfront-header":
         aws.lb.ListenerRule("edge-office-rule", listener_arn=edge_https.arn, priority=30,
                             actions=[{"type": "forward", "target_group_arn": node_tg.arn}],
                             conditions=[{"source_ip": {"values": ["198.51.100.0/24"]}}])
-    origins = [custom_origin(edge_alb.dns_name, headers={"X-Origin-Verify": secret.result})]
-    behaviours = []
+    # ALB header names are case-insensitive: CloudFront may send the name in any case
+    header_name = "x-origin-verify" if case("safe-header-name-case") else "X-Origin-Verify"
+    origin_domain = edge_alb.dns_name
+    if case("safe-header-route53-origin", "header-leak-route53-external"):
+        # the origin by the zone's name (what the ALB's certificate covers), an alias to the ALB
+        zone = aws.route53.Zone("zone", name="example.com", tags=tags("edge"))
+        aws.route53.Record("origin-record", zone_id=zone.zone_id, name="origin", type="A",
+                           aliases=[{"name": edge_alb.dns_name, "zone_id": edge_alb.zone_id,
+                                     "evaluate_target_health": True}])
+        origin_domain = "origin.example.com"
+    origins = [custom_origin(origin_domain, headers={header_name: secret_value})]
+    if case("header-leak-route53-external"):
+        # a second name of the zone that is a CNAME to a host outside the stack: it gets the secret
+        aws.route53.Record("legacy-record", zone_id=zone.zone_id, name="legacy.example.com", type="CNAME", ttl=300,
+                           records=["legacy-host.partner-hosting.example"])
+        origins.append(custom_origin("legacy.example.com", "legacy", headers={"X-Origin-Verify": secret_value}))
+    behaviours = [behaviour("/legacy/*", "legacy")] if case("header-leak-route53-external") else []
     default_extra = {}
     if case("header-leak-second-origin"):
         # the same secret header is sent to a third party's origin: whoever runs it can call the ALB
@@ -283,6 +344,24 @@ if BASELINE == "cloudfront-header":
         origins.append({"origin_id": "static", "domain_name": bucket.bucket_regional_domain_name,
                         "origin_access_control_id": oac.id})
         behaviours.append(behaviour("/static/*", "static"))
+    if case("safe-secret-own-s3"):
+        # the secret also goes to the stack's own bucket (S3 ignores custom headers): it leaks nowhere
+        bucket = aws.s3.BucketV2("static", tags=tags("edge"))
+        oac = aws.cloudfront.OriginAccessControl("static-oac", origin_access_control_origin_type="s3",
+                                                 signing_behavior="always", signing_protocol="sigv4")
+        origins.append({"origin_id": "static", "domain_name": bucket.bucket_regional_domain_name,
+                        "origin_access_control_id": oac.id,
+                        "custom_headers": [{"name": "X-Origin-Verify", "value": secret_value}]})
+        behaviours.append(behaviour("/static/*", "static"))
+    if case("lambda-edge-ordered-origin-response"):
+        # Lambda@Edge on one ordered behaviour's origin responses: still app code on the attacker's request
+        fn = edge_function("edge-fn")
+        behaviours.append(behaviour("/api/*", "origin", lambda_function_associations=[
+            {"event_type": "origin-response", "lambda_arn": fn.qualified_arn}]))
+    if case("lambda-edge-literal-arn"):
+        # a Lambda@Edge version by literal ARN: code the stack does not hold runs on viewer requests
+        default_extra["lambda_function_associations"] = [
+            {"event_type": "viewer-request", "lambda_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:edge-auth:7"}]
     if case("lambda-edge-viewer-request"):
         # Lambda@Edge on viewer requests: app code run on every attacker request before any node
         fn = edge_function("edge-fn")
@@ -301,6 +380,15 @@ if BASELINE == "cloudfront-header":
         default_extra["target_origin_id"] = "group"
         default_extra["allowed_methods"] = ["GET", "HEAD"]
     distribution("edge-cdn", origins, behaviours=behaviours, default_extra=default_extra, **kwargs)
+    if case("header-second-distribution-no-waf"):
+        # a second distribution of the stack, without WAF, sends the secret to the same ALB: anyone
+        # reaches the nodes through it around the web ACL
+        distribution("edge-cdn-2", [custom_origin(edge_alb.dns_name, headers={"X-Origin-Verify": secret_value})],
+                     acl=False)
+    if case("header-leak-other-distribution"):
+        # another distribution (with WAF) sends the same secret to a partner's origin: it leaks there
+        distribution("edge-cdn-2", [custom_origin("media.partner-cdn.example",
+                                                  headers={"X-Origin-Verify": secret_value})])
 
 if BASELINE == "cloudfront-vpc-origin":
     # CloudFront VPC origin -> an internal load balancer in the private subnets -> nodes
@@ -327,6 +415,11 @@ if BASELINE == "cloudfront-vpc-origin":
         # the WAF sits on the origin ALB (REGIONAL), none on the distribution
         aws.wafv2.WebAclAssociation("origin-acl", resource_arn=origin_lb.arn, web_acl_arn=regional_acl().arn)
     default_extra = {}
+    if case("cloudfront-function-viewer-response"):
+        # a CloudFront Function on the default behaviour's viewer responses: it reads the viewer's request too
+        cf_fn = aws.cloudfront.Function("edge-headers", runtime="cloudfront-js-2.0", publish=True,
+                                        code="function handler(event) { return event.response; }")
+        default_extra["function_associations"] = [{"event_type": "viewer-response", "function_arn": cf_fn.arn}]
     if case("lambda-edge-origin-request"):
         fn = edge_function("edge-fn")
         default_extra["lambda_function_associations"] = [
@@ -377,10 +470,13 @@ if BASELINE == "rest-api":
                     default_actions=[{"type": "forward", "target_group_arn": tcp_node_tg("node-tcp-tg").arn}])
     node_ingress("node-from-link-nlb", link_nlb_sg)
     link = aws.apigateway.VpcLink("rest-link", target_arn=link_nlb.arn, tags=tags("edge"))
-    behind_cf = case("domain-after-cloudfront", "domain-v2-after-cloudfront", "safe-rest-api-key-cloudfront")
+    behind_cf = case("domain-after-cloudfront", "domain-v2-after-cloudfront", "safe-rest-api-key-cloudfront",
+                     "domain-edge-after-cloudfront", "safe-domain-stage-waf-behind-cf", "rest-api-cloudfront-endpoint-on")
     api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"),
-                                 disable_execute_api_endpoint=case("domain-after-cloudfront",
-                                                                   "domain-v2-after-cloudfront") or None)
+                                 disable_execute_api_endpoint=case("domain-after-cloudfront", "domain-v2-after-cloudfront",
+                                                                   "domain-edge-after-cloudfront",
+                                                                   "safe-domain-stage-waf-behind-cf",
+                                                                   "domain-mapping-all-stages") or None)
     key_required = case("safe-rest-api-key-cloudfront")
     auth = {"authorization": "NONE"}
     if case("rest-api-lambda-authorizer"):
@@ -389,6 +485,22 @@ if BASELINE == "rest-api":
         authorizer = aws.apigateway.Authorizer(
             "api-authorizer", rest_api=api.id, type="REQUEST", identity_source="method.request.header.Authorization",
             authorizer_uri=authorizer_fn.invoke_arn)
+        auth = {"authorization": "CUSTOM", "authorizer_id": authorizer.id}
+    if case("rest-api-authorizer-labelled-edge"):
+        # a REQUEST authorizer whose function is labelled `edge`: still customer code on every request
+        authorizer_fn = aws.lambda_.Function("authorizer-fn", role=f"arn:aws:iam::{ACCOUNT}:role/app-fn",
+                                             runtime="python3.12", handler="index.handler",
+                                             code=pulumi.AssetArchive({}), tags=tags("edge"))
+        authorizer = aws.apigateway.Authorizer(
+            "api-authorizer", rest_api=api.id, type="REQUEST", identity_source="method.request.header.Authorization",
+            authorizer_uri=authorizer_fn.invoke_arn)
+        auth = {"authorization": "CUSTOM", "authorizer_id": authorizer.id}
+    if case("rest-api-token-authorizer-alias"):
+        # `type` unset is TOKEN: the function (through an alias) runs on every caller's token
+        authorizer_fn = app_function("authorizer-fn", publish=True)
+        live = aws.lambda_.Alias("authorizer-live", function_name=authorizer_fn.name,
+                                 function_version=authorizer_fn.version)
+        authorizer = aws.apigateway.Authorizer("api-authorizer", rest_api=api.id, authorizer_uri=live.invoke_arn)
         auth = {"authorization": "CUSTOM", "authorizer_id": authorizer.id}
     if case("safe-rest-api-cognito-authorizer"):
         pool = aws.cognito.UserPool("users", tags=tags("edge"))
@@ -418,21 +530,53 @@ if BASELINE == "rest-api":
                                            opts=pulumi.ResourceOptions(depends_on=deps))
     stage = aws.apigateway.Stage("rest-stage", rest_api=api.id, deployment=deployment.id, stage_name="v1",
                                  tags=tags("edge"))
-    if not behind_cf:
+    if not behind_cf or case("safe-domain-stage-waf-behind-cf"):
         aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=regional_acl().arn)
+    if case("rest-second-stage-no-waf", "domain-mapping-all-stages"):
+        # a second stage of the same deployment, never associated with the web ACL: served without WAF
+        aws.apigateway.Stage("rest-stage-v2", rest_api=api.id, deployment=deployment.id, stage_name="v2",
+                             tags=tags("edge"))
     if case("domain-v2-after-cloudfront"):
         domain = aws.apigatewayv2.DomainName("api-domain", domain_name="api.example.com", domain_name_configuration={
             "certificate_arn": CERT, "endpoint_type": "REGIONAL", "security_policy": "TLS_1_2"}, tags=tags("edge"))
         aws.apigatewayv2.ApiMapping("api-mapping", api_id=api.id, domain_name=domain.id, stage=stage.stage_name)
         domain_name = domain.domain_name
-    elif not case("safe-rest-api-key-cloudfront"):
+    elif case("domain-edge-after-cloudfront", "safe-domain-edge-optimized"):
+        # an edge-optimized domain (AWS's own CloudFront, no web ACL of ours) in front of the stage
+        domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", certificate_arn=CERT_USE1,
+                                           endpoint_configuration={"types": "EDGE"}, security_policy="TLS_1_2",
+                                           tags=tags("edge"))
+        aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
+                                       domain_name=domain.domain_name)
+        domain_name = domain.domain_name
+    elif case("domain-mapping-all-stages", "domain-mapping-literal-api"):
+        # a regional domain whose mapping names no stage (every stage, by path) or an API by literal id
+        domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", regional_certificate_arn=CERT,
+                                           endpoint_configuration={"types": "REGIONAL"}, security_policy="TLS_1_2",
+                                           tags=tags("edge"))
+        if case("domain-mapping-all-stages"):
+            aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, domain_name=domain.domain_name)
+        else:
+            # the legacy API (another stack's, no WAF known) on the same domain under /legacy
+            aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
+                                           domain_name=domain.domain_name)
+            aws.apigateway.BasePathMapping("legacy-mapping", rest_api="a1b2c3d4e5", stage_name="prod",
+                                           base_path="legacy", domain_name=domain.domain_name)
+        domain_name = domain.domain_name
+    elif not case("safe-rest-api-key-cloudfront", "rest-api-cloudfront-endpoint-on"):
         domain = aws.apigateway.DomainName("api-domain", domain_name="api.example.com", regional_certificate_arn=CERT,
                                            endpoint_configuration={"types": "REGIONAL"}, security_policy="TLS_1_2",
                                            tags=tags("edge"))
         aws.apigateway.BasePathMapping("api-mapping", rest_api=api.id, stage_name=stage.stage_name,
                                        domain_name=domain.domain_name)
         domain_name = domain.domain_name
-    if case("domain-after-cloudfront", "domain-v2-after-cloudfront"):
+    if case("rest-api-cloudfront-endpoint-on"):
+        # behind CloudFront through the default execute-api host, the stage's WAF gone, the default
+        # endpoint still on (no API key): anyone calls the execute-api host directly
+        host = pulumi.Output.concat(api.id, f".execute-api.{REGION}.amazonaws.com")
+        distribution("edge-cdn", [{**custom_origin(host), "origin_path": "/v1"}])
+    if case("domain-after-cloudfront", "domain-v2-after-cloudfront", "domain-edge-after-cloudfront",
+            "safe-domain-stage-waf-behind-cf"):
         # moved behind CloudFront: the stage's WAF went, the default endpoint is off, CloudFront's
         # origin is the custom domain, which still serves the stage to anyone who calls it
         distribution("edge-cdn", [custom_origin(domain_name)])
@@ -471,6 +615,36 @@ if BASELINE == "http-api-cloudmap":
                                  integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
                                  integration_uri=sd_service.arn)
     distribution("edge-cdn", [custom_origin(http_api.api_endpoint.apply(lambda e: e.replace("https://", "")))])
+    if case("http-api-lambda-authorizer", "safe-http-api-jwt-authorizer"):
+        if case("http-api-lambda-authorizer"):
+            # a REQUEST authorizer Lambda: app code run on every caller's request before the VPC link
+            fn = app_function("authorizer-fn")
+            http_auth = aws.apigatewayv2.Authorizer(
+                "http-authorizer", api_id=http_api.id, authorizer_type="REQUEST", authorizer_uri=fn.invoke_arn,
+                identity_sources=["$request.header.Authorization"], authorizer_payload_format_version="2.0",
+                enable_simple_responses=True)
+            route_auth = {"authorization_type": "CUSTOM", "authorizer_id": http_auth.id}
+        else:
+            # a JWT authorizer: API Gateway checks the token itself, no customer code
+            pool = aws.cognito.UserPool("users", tags=tags("edge"))
+            http_auth = aws.apigatewayv2.Authorizer(
+                "http-authorizer", api_id=http_api.id, authorizer_type="JWT",
+                identity_sources=["$request.header.Authorization"],
+                jwt_configuration={"audiences": ["app"],
+                                   "issuer": pool.endpoint.apply(lambda e: f"https://{e}")})
+            route_auth = {"authorization_type": "JWT", "authorizer_id": http_auth.id}
+        aws.apigatewayv2.Route("http-default-route", api_id=http_api.id, route_key="$default", **route_auth)
+    if case("http-api-domain"):
+        # a regional custom domain on the HTTP API: it answers anyone, and an HTTP API takes no WAF
+        http_stage = aws.apigatewayv2.Stage("http-stage", api_id=http_api.id, name="$default", auto_deploy=True,
+                                            tags=tags("edge"))
+        http_domain = aws.apigatewayv2.DomainName("http-domain", domain_name="api.example.com",
+                                                  domain_name_configuration={"certificate_arn": CERT,
+                                                                             "endpoint_type": "REGIONAL",
+                                                                             "security_policy": "TLS_1_2"},
+                                                  tags=tags("edge"))
+        aws.apigatewayv2.ApiMapping("http-mapping", api_id=http_api.id, domain_name=http_domain.id,
+                                    stage=http_stage.id)
     if case("cloudmap-instance-app"):
         # an instance registered by hand in the nodes' Cloud Map service: an app task's address
         aws.servicediscovery.Instance("cloudmap-app-instance", instance_id="app-direct", service_id=sd_service.id,
