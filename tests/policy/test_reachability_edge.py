@@ -158,6 +158,8 @@ def test_a_guessable_random_value_is_no_secret():
         return [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": [UNK]}}], [secret]
     for typ, props, ok in (("randomPet:RandomPet", {"length": 2}, False),
                            ("randomPassword:RandomPassword", {"length": 6, "result": UNK}, False),
+                           ("randomPassword:RandomPassword", {"length": 11, "result": UNK}, False),
+                           ("randomPassword:RandomPassword", {"length": 12, "result": UNK}, True),
                            ("randomInteger:RandomInteger", {"min": 0, "max": 9999}, False),
                            ("randomString:RandomString", {"length": 32, "result": UNK}, True),
                            ("randomUuid:RandomUuid", {"result": UNK}, True),

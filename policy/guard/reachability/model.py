@@ -70,8 +70,9 @@ distribution sends to an origin outside the stack, or a source-IP condition with
 address; any other forward (a default forward, a header anyone can send, a public source range,
 path or host only) admits the internet without CloudFront's WAF. A SECRET is what nobody outside
 can guess: a Secrets Manager secret or SSM parameter, or a pulumi_random password or string of at
-least 16 characters, id or bytes of at least 8 bytes, or UUID (a literal: at least 16 characters); a pet name, integer, shuffle or
-shorter value is tried straight at the ALB, and a value equal to an output of a resource that is
+least 12 characters, id or bytes of at least 8 bytes (64 bits or more), or UUID (a literal: at
+least 16 characters, its entropy unknown); a pet name, integer, shuffle or shorter value is tried
+straight at the ALB, and a value equal to an output of a resource that is
 no secret (an id, a DNS name) is readable. Only the listeners the internet enters count (directly
 on the ports its rules admit, through the CloudFront origin-facing list, a public subnet's space,
 a foothold it reaches, or the stack's distributions on their origin ports): a listener nobody

@@ -98,12 +98,14 @@ def internet_sources(model: Model, urn: str) -> list[tuple[tuple, str, bool]]:
 
 
 SECRET_TYPES_PREFIXES = ("random:", "aws:secretsmanager/", "aws:ssm/parameter:")
-# pulumi_random resources whose value is a secret: (length property, least length). A pet name
-# (dictionary words), an integer or a shuffle of given items is no secret; neither is a short
-# string (62^4 values are tried in hours against an ALB that has no WAF of its own).
+# pulumi_random resources whose value is a secret: (length property, least length), the least
+# giving 64 bits or more (a password or string of 12 characters from the 62 letters and digits is
+# 71 bits; 8 random bytes are 64). A pet name (dictionary words), an integer or a shuffle of given
+# items is no secret; neither is a short string (62^4 values are tried in hours against an ALB
+# that has no WAF of its own).
 RANDOM_SECRETS = {
-    "random:index/randomPassword:RandomPassword": ("length", 16),
-    "random:index/randomString:RandomString": ("length", 16),
+    "random:index/randomPassword:RandomPassword": ("length", 12),
+    "random:index/randomString:RandomString": ("length", 12),
     "random:index/randomId:RandomId": ("byteLength", 8),
     "random:index/randomBytes:RandomBytes": ("length", 8),
     "random:index/randomUuid:RandomUuid": (None, 0),
