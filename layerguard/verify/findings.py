@@ -22,6 +22,8 @@ CHECKS = {
     "entry-missing": "an entry the state declares does not exist in the account",
     "cloudfront-origin-unprotected": "a CloudFront custom origin has neither a secret header nor a VPC origin",
     "ecs-drift": "a node service runs fewer tasks, or another task definition revision, than the state declares",
+    "ec2-drift": "a node Auto Scaling group or instance is gone, runs fewer instances than the state's minSize, or runs (or launches) another image than the state declares",
+    "node-image": "the image a node runs has another owner or name than the launch's layerguard:node-ami-owner / layerguard:node-ami-name declare",
     "listener-drift": "a listener's default action or rule forwards to a target group the state does not declare for it",
     "target-drift": "a target group holds an interface of another layer, or an interface carries another layer's security group",
     "waf-rules": "a web ACL lacks rules, or the default action, the state declares",

@@ -10,7 +10,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from ..errors import EngineError
-from . import access_analyzer, perimeter, probes, reachability, routes, security_groups, workloads
+from . import access_analyzer, instances, perimeter, probes, reachability, routes, security_groups, workloads
 from .findings import Report
 from .live import InputError, connect, missing_credentials
 from .state import StateError, load
@@ -55,6 +55,7 @@ def verify(args: argparse.Namespace) -> Report:
         report.checks_run.append("workloads")
         overlay = workloads.Overlay()
         workloads.check_services(account, state, report, overlay)
+        instances.check_fleets(account, state, report)
         workloads.check_listeners(account, state, report, overlay)
         workloads.check_targets(account, state, report)
         if pack is not None:

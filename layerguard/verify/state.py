@@ -149,10 +149,21 @@ _JSON_NAMES = {str: "string", dict: "object", list: "array", bool: "boolean", in
                float: "number", type(None): "null"}
 
 
+def tag_map(tags: Any) -> dict[str, Any]:
+    """Tags as a map: a tag map as it is, an Auto Scaling group's `[{key, value, propagateAtLaunch}]`
+    list as its keys and values."""
+    if isinstance(tags, dict):
+        return tags
+    if isinstance(tags, list):
+        return {t["key"]: t.get("value") for t in tags if isinstance(t, dict) and isinstance(t.get("key"), str)}
+    return {}
+
+
 def tags_of(res: StateResource) -> dict[str, Any]:
     for source in (res.outputs.get("tagsAll"), res.outputs.get("tags"), res.inputs.get("tags")):
-        if isinstance(source, dict) and source:
-            return source
+        tags = tag_map(source)
+        if tags:
+            return tags
     return {}
 
 

@@ -78,3 +78,12 @@ def test_dev_stack_export_keeps_ids_dependencies_and_layers(dev_export):
     assert by_name["app-task-sg"].id.startswith("sg-")
     assert by_name["app-task-in-alb"].property_dependencies["securityGroupId"] == [by_name["app-task-sg"].urn]
     assert state.region() == "eu-west-1"
+
+
+def test_an_auto_scaling_groups_tag_list_labels_it():
+    asg = {"urn": "urn:pulumi:dev::p::aws:autoscaling/group:Group::nodes", "custom": True,
+           "type": "aws:autoscaling/group:Group", "id": "nodes-1",
+           "outputs": {"tags": [{"key": "layerguard:layer", "value": "node", "propagateAtLaunch": True},
+                                {"key": "Name", "value": "nodes", "propagateAtLaunch": True}]}}
+    state = parse(doc(asg))
+    assert {r.name: r.layer for r in state.resources}["nodes"] == "node"
