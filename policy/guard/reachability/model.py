@@ -22,7 +22,9 @@ link-local, multicast). It reaches:
     by each mapping (BasePathMapping, apigatewayv2 ApiMapping) to the API whose stage it serves.
 A CIDR outside the VPC is what the routes say it is: public space through an internet gateway is
 the internet; private space routed to a peering connection or Transit Gateway is the subnets of
-the stack's VPCs on the other side; space routed to anything outside the stack (a VPN, a foreign
+the stack's VPCs on the other side whose own route tables send part of this VPC's space back
+through the same connection or gateway (their requests leave by their own routes: without one, no
+connection opens, so a peer with no route back is no source); space routed to anything outside the stack (a VPN, a foreign
 VPC, a gateway id the stack does not own) is treated as the internet; space with no route is
 unreachable.
 THE DEFAULT VPC (default_vpc.py): what the stack places in a network without naming one (an
@@ -38,8 +40,8 @@ ECS tasks: their container ports; other compute: any port). ICMP and other proto
 REACHED resources send on: compute reached from the internet is a foothold that may send anything
 from its security groups and subnets; a load balancer or VPC link only forwards (to its targets,
 and as a member of its security groups to whatever trusts those groups); CloudFront and API
-Gateway forward to their origins and integrations. An integration or authorizer URI naming a
-Lambda function by a literal ARN or name reaches the stack's function of that `name`; a literal
+Gateway forward to their origins and integrations. An integration or authorizer URI, or a target
+group attachment's target id, naming a Lambda function by a literal ARN or name reaches the stack's function of that `name`; a literal
 naming no function of the stack fails closed. A Lambda authorizer (REST TOKEN/REQUEST, HTTP API
 REQUEST) runs its function on the caller's request before any integration: the API reaches the
 function, which is app code whatever its label (an `edge` label cannot make customer code a
@@ -60,6 +62,9 @@ default route table (the ranges the stack routes to it are theirs to attach: the
 rules trust there); a PrivateLink endpoint service whose allowed principals (`*` or any account)
 may connect without acceptance, or that accepts a connection from an endpoint outside the stack;
 a peering accepted from a connection that is not a resource of the stack (another account's VPC).
+A managed prefix list in a RAM share is no source: consumers may reference it, only its owner
+changes its entries. A subnet in a share adds no member to the stack's security groups (other
+accounts cannot use them), so only rules trusting its range open to them.
 Every RAM resource association shares: a share's principals are other accounts by construction.
 
 ORIGIN PROTECTION BY A SECRET HEADER: an ALB listener admits, per request, what its rules admit:

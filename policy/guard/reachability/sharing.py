@@ -191,8 +191,41 @@ class Sharing:
                     continue
                 for ovpc in other:
                     for sub in self.subnets.overlapping(part, ovpc):
-                        out.append(("subnet", sub, f"{part} is routed through {kind} to VPC {self._name(ovpc)}"))
+                        if self._routes_back(sub, kind, target, vpc):
+                            out.append(("subnet", sub, f"{part} is routed through {kind} to VPC {self._name(ovpc)}"))
         return out
+
+    def _routes_back(self, sub: str, kind: str, target: str, vpc: str) -> bool:
+        """Does subnet `sub` (on the other side of a peering connection or Transit Gateway) route
+        part of `vpc`'s space back through the same link? Its requests to `vpc` leave by its own
+        route table: without such a route they go elsewhere (an internet gateway drops private
+        destinations) and no connection to `vpc` opens, whatever `vpc` routes toward it. A table
+        the model cannot see, an unknown route target or a link named by a literal id (it may be
+        this one) count as routing back (fail closed)."""
+        table = self.subnet_table.get(sub)
+        if table is None:
+            return True
+        nets = self.vpc_nets.get(vpc, [])
+        for dest, k, t, _opener in self.rt_routes.get(table, ()):
+            if k == "unknown":
+                return True
+            if k != kind and not (k == "foreign" and kind in ("peering", "tgw")):
+                continue
+            if not (self._same_link(t, target) or not (isinstance(t, str) and t in self.stack.by_urn)):
+                continue
+            if dest is None or not nets or any(dest.version == n.version and dest.overlaps(n) for n in nets):
+                return True
+        return False
+
+    def _same_link(self, a: Any, b: Any) -> bool:
+        """Two route targets name the same peering connection (its accepter is the same link) or gateway."""
+        def link(t: Any) -> Any:
+            res = self.stack.by_urn.get(t) if isinstance(t, str) else None
+            if res is not None and res.type == T.PEERING_ACCEPTER:
+                found = self.deps(res, "vpcPeeringConnectionId", [T.PEERING])
+                return found[0].urn if found else t
+            return t
+        return link(a) == link(b)
 
     def _other_side(self, kind: str, target: Any, vpc: str | None) -> list[str] | None:
         res = self.stack.by_urn.get(target) if isinstance(target, str) else None
