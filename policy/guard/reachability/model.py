@@ -59,8 +59,11 @@ placed in it: its address space is theirs); a CloudFront VPC origin in a RAM sha
 distributions, without this stack's WAF, reach its load balancer: an internet entry); a Transit
 Gateway in a RAM share that auto-accepts shared attachments and associates and propagates the
 default route table (the ranges the stack routes to it are theirs to attach: the share opens what
-rules trust there); a PrivateLink endpoint service whose allowed principals (`*` or any account)
-may connect without acceptance, or that accepts a connection from an endpoint outside the stack;
+rules trust there); a Transit Gateway whose route table association, propagation or static
+route names an attachment that is not a VPC attachment of the stack (the stack wires that network
+into its routing: that association is what opens it); a PrivateLink endpoint service whose allowed
+principals (`*` or any account) may connect without acceptance, or that accepts a connection from
+an endpoint outside the stack;
 a peering accepted from a connection that is not a resource of the stack (another account's VPC).
 A managed prefix list in a RAM share is no source: consumers may reference it, only its owner
 changes its entries. A subnet in a share adds no member to the stack's security groups (other
@@ -235,7 +238,7 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
         self.ram_shared: dict[str, list[str]] = {}       # resource -> RAM associations sharing it
-        self.tgw_open: dict[str, str] = {}               # TGW other accounts attach to -> its share
+        self.tgw_open: dict[str, list[tuple[str, str]]] = {}  # TGW with outside networks -> [(opener, why)]
         self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()

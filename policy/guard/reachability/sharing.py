@@ -67,10 +67,14 @@ class Sharing:
                                                    "reach through it (fail closed)")
 
     def _shared_tgws(self) -> None:
-        """`tgw_open`: Transit Gateway urn -> what lets another account's VPCs onto it and routed:
-        shared through RAM with `autoAcceptSharedAttachments` enabled (their attachments need no
-        acceptance) and the default route table associated and propagated (their attachments are
-        routed to and from the stack's)."""
+        """`tgw_open`: Transit Gateway urn -> [(opener, why)]: what puts a network outside the stack
+        on it, routed: (a) shared through RAM with `autoAcceptSharedAttachments` enabled (their
+        attachments need no acceptance) and the default route table associated and propagated
+        (their attachments are routed to and from the stack's); (b) a route table association,
+        propagation or static route of the gateway naming an attachment that is not a VPC
+        attachment of the stack (a literal id, an accepter of another account's request): the
+        stack itself wires that network into the gateway's routing, however it was accepted."""
+        self._tgw_outside_attachments()
         for tgw in self.of(T.TRANSIT_GATEWAY):
             shares = self.ram_shared.get(tgw.urn)
             if not shares:
@@ -85,7 +89,26 @@ class Sharing:
             if any(same(pget(tgw, p), "disable")
                    for p in ("defaultRouteTableAssociation", "defaultRouteTablePropagation")):
                 continue  # a foreign attachment lands in no route table the stack's routes use
-            self.tgw_open[tgw.urn] = shares[0]
+            self.tgw_open.setdefault(tgw.urn, []).append(
+                (shares[0], "shared with other accounts whose VPCs attach without acceptance"))
+
+    def _tgw_outside_attachments(self) -> None:
+        for res in self.of(T.TGW_RT_ASSOC, T.TGW_RT_PROPAGATION, T.TGW_ROUTE):
+            if pget(res, "transitGatewayAttachmentId") is None:
+                continue  # a blackhole route
+            if self.deps(res, "transitGatewayAttachmentId", [T.TGW_VPC_ATTACHMENT]):
+                continue  # the stack's own attachment: its VPC is judged by its routes
+            tables = self.deps(res, "transitGatewayRouteTableId", [T.TGW_ROUTE_TABLE])
+            tgws = [g for t in tables for g in self.deps(t, "transitGatewayId", [T.TRANSIT_GATEWAY])]
+            if not tgws:
+                tgws = self.of(T.TRANSIT_GATEWAY)  # which gateway is unknown: any of the stack's (fail closed)
+                if not tgws:
+                    continue
+            what = {T.TGW_RT_ASSOC: "associates", T.TGW_RT_PROPAGATION: "propagates",
+                    T.TGW_ROUTE: "routes to"}[res.type]
+            for tgw in tgws:
+                self.tgw_open.setdefault(tgw.urn, []).append(
+                    (res.urn, f"whose routing {what} an attachment that is not the stack's (another network)"))
 
     def _shares(self) -> None:
         """Sources that other accounts are: a shared subnet (their resources are placed in it), a
@@ -181,10 +204,9 @@ class Sharing:
                 else:
                     part = net if (dest == net or dest.supernet_of(net)) else dest
                 other = self._other_side(kind, target, vpc)
-                shared = self.tgw_open.get(target) if kind == "tgw" and isinstance(target, str) else None
-                if shared is not None:
-                    out.append(("foreign", shared, f"{part} is routed to Transit Gateway {self._name(target)}, "
-                                                   "shared with other accounts whose VPCs attach without acceptance"))
+                opened = self.tgw_open.get(target, ()) if kind == "tgw" and isinstance(target, str) else ()
+                for opener, how in opened:
+                    out.append(("foreign", opener, f"{part} is routed to Transit Gateway {self._name(target)}, {how}"))
                 if other is None:
                     out.append(("internet", opener, f"{part} is routed to {kind} {self._name(target) if isinstance(target, str) else target}, "
                                                     "a network outside the stack"))
