@@ -95,6 +95,10 @@ BYPASSES = {
     # an in-stack peer VPC with a public subnet that routes the app range back through the peering:
     # the app LB's rule trusting the peer range admits that public subnet
     "peering-in-stack-public-peer": ("cloudfront-header", 3, {(BYPASS, "app-lb-from-peer")}, None),
+    # a Transit Gateway route table of its own into which the stack associates and propagates a
+    # partner's attachment by id: that VPC is routed to the app range and back
+    "tgw-custom-rt-partner-attachment": ("cloudfront-header", 3,
+                                         {(BYPASS, "tgw-partner-assoc"), (BYPASS, "tgw-partner-prop")}, None),
     # the same through a Transit Gateway attachment of another VPC of the stack
     "tgw-attached-public-vpc": ("cloudfront-header", 3, {(BYPASS, "app-lb-from-hub")}, None),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
@@ -193,6 +197,8 @@ SAFE = {
     "safe-peering-no-route-back": ("cloudfront-header", None),
     # the same through a Transit Gateway attachment
     "safe-tgw-attached-no-route-back": ("cloudfront-header", None),
+    # a Transit Gateway route table of its own, wired only to the stack's attachments (a private VPC)
+    "safe-tgw-custom-rt-own-attachments": ("cloudfront-header", None),
     # a Transit Gateway shared with another account, auto-accept disabled, nothing accepted
     "safe-tgw-shared-no-auto-accept": ("cloudfront-header", None),
     # an imported app group whose only rule admits the nodes' group (its outside members reach nothing new)

@@ -794,6 +794,36 @@ if case("safe-tgw-shared-no-auto-accept"):
     share = aws.ram.ResourceShare("tgw-share", name="tgw", allow_external_principals=True, tags=tags("network"))
     aws.ram.ResourceAssociation("tgw-share-assoc", resource_arn=tgw.arn, resource_share_arn=share.arn)
     aws.ram.PrincipalAssociation("tgw-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+if case("tgw-custom-rt-partner-attachment", "safe-tgw-custom-rt-own-attachments"):
+    # hub and spoke with a route table of its own (default association and propagation off): the
+    # stack associates and propagates attachments by hand. The bypass twin also wires in a partner's
+    # attachment by its id (accepted elsewhere): that VPC gets a route to the app, the app a route back.
+    aws.ec2.SecurityGroupRule("corp-rule", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", default_route_table_association="disable",
+                                               default_route_table_propagation="disable", tags=tags("network"))
+    spokes = aws.ec2transitgateway.RouteTable("tgw-spokes", transit_gateway_id=tgw.id, tags=tags("network"))
+    app_att = aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id,
+                                                  subnet_ids=app_ids, tags=tags("network"),
+                                                  transit_gateway_default_route_table_association=False,
+                                                  transit_gateway_default_route_table_propagation=False)
+    attachments = {"app": app_att.id}
+    if case("tgw-custom-rt-partner-attachment"):
+        attachments["partner"] = "tgw-attach-0f1e2d3c4b5a69788"
+    else:
+        corp = aws.ec2.Vpc("corp-vpc", cidr_block="10.1.0.0/16", tags=tags("network"))
+        corp_subnet = aws.ec2.Subnet("corp-a", vpc_id=corp.id, cidr_block="10.1.0.0/24", tags=tags("network"))
+        attachments["corp"] = aws.ec2transitgateway.VpcAttachment(
+            "tgw-corp", transit_gateway_id=tgw.id, vpc_id=corp.id, subnet_ids=[corp_subnet.id], tags=tags("network"),
+            transit_gateway_default_route_table_association=False,
+            transit_gateway_default_route_table_propagation=False).id
+    for key, att in attachments.items():
+        aws.ec2transitgateway.RouteTableAssociation(f"tgw-{key}-assoc", transit_gateway_attachment_id=att,
+                                                    transit_gateway_route_table_id=spokes.id)
+        aws.ec2transitgateway.RouteTablePropagation(f"tgw-{key}-prop", transit_gateway_attachment_id=att,
+                                                    transit_gateway_route_table_id=spokes.id)
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
 if case("tgw-attached-public-vpc", "safe-tgw-attached-no-route-back"):
     # a second VPC of the stack with a public subnet, attached to the stack's Transit Gateway; the app
     # VPC routes its range to the gateway and the app trusts it. The public subnet reaches the app only
