@@ -116,7 +116,11 @@ it. Anything labelled `node` that is not proven is reported and is not a filter.
 IPv6: an instance or interface with IPv6 addresses, and ECS tasks or instances in a subnet that
 assigns them (`assignIpv6AddressOnCreation`, `ipv6Native`, AAAA records on launch: settings known at
 the first preview, while the subnet's IPv6 block is still computed), have a public address where
-the subnet's route table sends public IPv6 space to an internet gateway; that route opens it too. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
+the subnet's route table sends public IPv6 space to an internet gateway; that route opens it too.
+A rule admitting a VPC's or subnet's IPv6 block that is still computed (Amazon-provided: unknown
+at the first preview) admits exactly that subnet, or that VPC's subnets given an IPv6 block,
+whatever the value.
+PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
 app service) is app. A security group labelled `app` with no member in the stack (an adopted
 backend's, imported) protects app resources outside it: one protected endpoint in that group,
