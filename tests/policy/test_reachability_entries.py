@@ -134,6 +134,9 @@ BYPASSES = {
     "ipv6-main-table-route": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
     # 2000::/3 (all global unicast) instead of ::/0, through an aws.ec2.SecurityGroupRule
     "ipv6-global-unicast-rule": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
+    # the app admits the VPC's own IPv6 block (computed at the first preview): it holds the dual-stack
+    # app subnet, which ::/0 to the internet gateway makes public (as a VPC CIDR covering public subnets)
+    "ipv6-vpc-block-rule-public": ("cloudfront-header", 6, {(BYPASS, "v6-default")}, None),
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
     "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
     "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
@@ -205,6 +208,8 @@ SAFE = {
     "safe-imported-sg-nodes-only": ("cloudfront-header", None),
     # dual-stack app tasks with public IPv6 addresses, but no rule admits an internet source
     "safe-ipv6-dual-stack-sg-closed": ("cloudfront-header", None),
+    # the app admits the VPC's own IPv6 block (computed at the first preview), only an egress-only gateway
+    "safe-ipv6-intra-vpc-rule": ("cloudfront-header", None),
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -69,7 +69,8 @@ def cloudfront_acl():
 # === network ========================================================================================
 BROWNFIELD = BASELINE == "brownfield"
 DUAL_STACK = case("ipv6-task-dual-stack", "ipv6-instance-computed-cidr", "safe-ipv6-dual-stack-egress-only",
-                  "ipv6-main-table-route", "ipv6-global-unicast-rule", "safe-ipv6-dual-stack-sg-closed")
+                  "ipv6-main-table-route", "ipv6-global-unicast-rule", "safe-ipv6-dual-stack-sg-closed",
+                  "safe-ipv6-intra-vpc-rule", "ipv6-vpc-block-rule-public")
 if BROWNFIELD:
     # An existing VPC and subnets given by literal ids, declared the way layerguard's network does
     # (`declaredNetwork` on a component's outputs, policy/guard/reachability/declared.py).
@@ -571,7 +572,7 @@ if DUAL_STACK:
         # implicitly (no association of its own)
         aws.ec2.Route("v6-default", route_table_id=vpc.main_route_table_id, destination_ipv6_cidr_block="::/0",
                       gateway_id=igw.id)
-    elif case("safe-ipv6-dual-stack-egress-only"):
+    elif case("safe-ipv6-dual-stack-egress-only", "safe-ipv6-intra-vpc-rule"):
         eigw = aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id, tags=tags("network"))
         aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0",
                       egress_only_gateway_id=eigw.id)
@@ -586,6 +587,12 @@ if DUAL_STACK:
         # not ::/0 but all of global unicast space (2000::/3): every internet IPv6 source
         aws.ec2.SecurityGroupRule("v6-world", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
                                   from_port=8080, to_port=8080, ipv6_cidr_blocks=["2000::/3"])
+    elif case("safe-ipv6-intra-vpc-rule", "ipv6-vpc-block-rule-public"):
+        # the app admits the VPC's own IPv6 block (computed: unknown at the first preview); with the
+        # subnet routed ::/0 to the internet gateway that block holds public addresses, with only an
+        # egress-only gateway it holds none the internet reaches
+        aws.vpc.SecurityGroupIngressRule("v6-vpc", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv6=vpc.ipv6_cidr_block)
     elif not case("safe-ipv6-dual-stack-sg-closed"):
         # the secure twin admits only the app LB (the baseline rule): public IPv6 addresses, nothing admitted
         aws.vpc.SecurityGroupIngressRule("v6-world", security_group_id=app_task_sg.id, ip_protocol="tcp",
