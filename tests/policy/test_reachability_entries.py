@@ -99,6 +99,8 @@ BYPASSES = {
     # partner's attachment by id: that VPC is routed to the app range and back
     "tgw-custom-rt-partner-attachment": ("cloudfront-header", 3,
                                          {(BYPASS, "tgw-partner-assoc"), (BYPASS, "tgw-partner-prop")}, None),
+    # the gateway peered with another account's gateway and a static route of its range to that peering
+    "tgw-peering-foreign": ("cloudfront-header", 3, {(BYPASS, "tgw-peer-route")}, None),
     # the same through a Transit Gateway attachment of another VPC of the stack
     "tgw-attached-public-vpc": ("cloudfront-header", 3, {(BYPASS, "app-lb-from-hub")}, None),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN

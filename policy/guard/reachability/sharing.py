@@ -73,7 +73,8 @@ class Sharing:
         (their attachments are routed to and from the stack's); (b) a route table association,
         propagation or static route of the gateway naming an attachment that is not a VPC
         attachment of the stack (a literal id, an accepter of another account's request): the
-        stack itself wires that network into the gateway's routing, however it was accepted."""
+        stack itself wires that network into the gateway's routing, however it was accepted (a
+        static route to a peering attachment with another account's gateway is one)."""
         self._tgw_outside_attachments()
         for tgw in self.of(T.TRANSIT_GATEWAY):
             shares = self.ram_shared.get(tgw.urn)
@@ -100,6 +101,8 @@ class Sharing:
                 continue  # the stack's own attachment: its VPC is judged by its routes
             tables = self.deps(res, "transitGatewayRouteTableId", [T.TGW_ROUTE_TABLE])
             tgws = [g for t in tables for g in self.deps(t, "transitGatewayId", [T.TRANSIT_GATEWAY])]
+            # a gateway's own default route table (`associationDefaultRouteTableId`)
+            tgws += self.deps(res, "transitGatewayRouteTableId", [T.TRANSIT_GATEWAY])
             if not tgws:
                 tgws = self.of(T.TRANSIT_GATEWAY)  # which gateway is unknown: any of the stack's (fail closed)
                 if not tgws:

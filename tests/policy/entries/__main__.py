@@ -831,6 +831,22 @@ if case("tgw-custom-rt-partner-attachment", "safe-tgw-custom-rt-own-attachments"
                                                     transit_gateway_route_table_id=spokes.id)
     aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
                   transit_gateway_id=tgw.id)
+if case("tgw-peering-foreign"):
+    # the stack's Transit Gateway peered with another account's gateway, a static route of the peer's
+    # range to that peering, the app VPC routing the range to the gateway, the app trusting it
+    aws.ec2.SecurityGroupRule("partner-range", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    tgw_peer = aws.ec2transitgateway.PeeringAttachment(
+        "tgw-peer", transit_gateway_id=tgw.id, peer_account_id=FOREIGN_ACCOUNT, peer_region="us-east-1",
+        peer_transit_gateway_id="tgw-0f1e2d3c4b5a69788", tags=tags("network"))
+    aws.ec2transitgateway.Route("tgw-peer-route", destination_cidr_block="10.1.0.0/16",
+                                transit_gateway_attachment_id=tgw_peer.id,
+                                transit_gateway_route_table_id=tgw.association_default_route_table_id)
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
 if case("tgw-attached-public-vpc", "safe-tgw-attached-no-route-back"):
     # a second VPC of the stack with a public subnet, attached to the stack's Transit Gateway; the app
     # VPC routes its range to the gateway and the app trusts it. The public subnet reaches the app only
