@@ -212,6 +212,11 @@ SAFE = {
     "safe-ipv6-dual-stack-sg-closed": ("cloudfront-header", None),
     # the app admits the VPC's own IPv6 block (computed at the first preview), only an egress-only gateway
     "safe-ipv6-intra-vpc-rule": ("cloudfront-header", None),
+    # the app admits the VPC link's group, no integration targets the app
+    "safe-link-sg-trusted-no-integration": ("http-api-cloudmap", fp(
+        "a VPC link is treated as sending, as a member of its security group, to whatever trusts that "
+        "group (loadbalancing._lb_sends keeps those edges for load balancers and does not drop them for "
+        "links); it connects only to its integrations' targets")),
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -511,6 +511,11 @@ if BASELINE == "http-api-cloudmap":
                                          from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
         aws.servicediscovery.Instance("cloudmap-app-box", instance_id="app-box", service_id=sd_service.id,
                                       attributes={"AWS_INSTANCE_IPV4": box.private_ip, "AWS_INSTANCE_PORT": "8080"})
+    if case("safe-link-sg-trusted-no-integration"):
+        # the app admits the VPC link's group, but no integration sends the link to the app: a VPC link
+        # opens connections only to its integrations' targets (here the nodes' Cloud Map service)
+        aws.vpc.SecurityGroupIngressRule("app-task-from-link", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
     if case("http-api-literal-function-arn"):
         # a Lambda proxy integration naming the stack's app function by a literal ARN
         app_function("app-fn", name="app-fn")
