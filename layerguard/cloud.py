@@ -725,6 +725,12 @@ def _string(ctx: Context, path: list[Any], attr: str) -> str:
         return PLACEHOLDER_TIME
     if attr == "region":
         return ctx.region
+    if attr == "ipv6CidrBlock" and len(path) == 1 and ctx.inputs.get("assignGeneratedIpv6CidrBlock") is True:
+        # the program asked for an Amazon-provided block: AWS assigns a /56 from its pool
+        # (ec2 AssignIpv6AddressOnCreation docs: "a /56 IPv6 CIDR block from Amazon's pool")
+        return f"2a05:d018:{digest(seed, length=4)}:{digest(seed, 'b', length=2)}00::/56"
+    if attr == "ipv6AssociationId" and len(path) == 1 and ctx.inputs.get("assignGeneratedIpv6CidrBlock") is True:
+        return f"vpc-cidr-assoc-{digest(seed)}"
     if "Ipv6" in attr or attr.startswith("ipv6"):
         return ""  # nothing IPv6 is assigned unless the program asks for it
     if attr == "protocol" and ctx.module in ("lb", "alb"):

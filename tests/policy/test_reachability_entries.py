@@ -112,6 +112,25 @@ BYPASSES = {
     "endpoint-service-allowed-principle": ("cloudfront-header", 3, {(BYPASS, "svc-principal-star")}, None),
     # a foreign account's peering, accepted by the stack and routed from the app subnets; the app LB admits it
     "peering-accepter-foreign": ("cloudfront-header", 3, {(BYPASS, "partner-rule"), (BYPASS, "peer-route")}, None),
+    # the node subnets shared with an organization while the app LB trusts their range: its accounts'
+    # resources there are in that range (each association shares one subnet)
+    "ram-share-node-subnet-org": ("cloudfront-header", 3,
+                                  {(BYPASS, "share-node-subnet-0"), (BYPASS, "share-node-subnet-1")}, None),
+    # the stack accepts another account's Transit Gateway attachment (a literal id): its VPC is routed
+    "tgw-accepter-foreign-attachment": ("cloudfront-header", 3, {(BYPASS, "tgw-accept")}, None),
+    # acceptance required, but the stack accepts an endpoint that is not its own: that VPC reaches the app
+    "endpoint-service-accepts-foreign": ("cloudfront-header", 3, {(BYPASS, "svc-accept-partner")}, None),
+    # an in-stack peer VPC with a public subnet that routes the app range back through the peering:
+    # the app LB's rule trusting the peer range admits that public subnet
+    "peering-in-stack-public-peer": ("cloudfront-header", 3, {(BYPASS, "app-lb-from-peer")}, None),
+    # a Transit Gateway route table of its own into which the stack associates and propagates a
+    # partner's attachment by id: that VPC is routed to the app range and back
+    "tgw-custom-rt-partner-attachment": ("cloudfront-header", 3,
+                                         {(BYPASS, "tgw-partner-assoc"), (BYPASS, "tgw-partner-prop")}, None),
+    # the gateway peered with another account's gateway and a static route of its range to that peering
+    "tgw-peering-foreign": ("cloudfront-header", 3, {(BYPASS, "tgw-peer-route")}, None),
+    # the same through a Transit Gateway attachment of another VPC of the stack
+    "tgw-attached-public-vpc": ("cloudfront-header", 3, {(BYPASS, "app-lb-from-hub")}, None),
     # -- 4. private API resource policies, evaluated as IAM does for this API's ARN
     "papi-wildcard-action": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
     "papi-deny-other-api": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
@@ -125,11 +144,29 @@ BYPASSES = {
     "literal-ip-target-node-subnet": ("cloudfront-header", 5, {(BYPASS, "ip-target")}, None),
     # an adopted app group with one private member in the stack: its outside members are still open
     "imported-sg-outside-members": ("cloudfront-header", 5, {(BYPASS, "adopted-world")}, None),
+    # an ALB Lambda target named by a literal ARN is the stack's app function of that name: the
+    # secret-header rule forwarding there crosses CloudFront's WAF and skips the nodes
+    "alb-lambda-target-literal-arn": ("cloudfront-header", 5, {(BYPASS, "edge-fn-rule")}, None),
+    # ... and one naming a function the stack does not declare: what it runs is unknown (fail closed)
+    "alb-lambda-target-foreign-arn": ("cloudfront-header", 5, {(BYPASS, "fn-target")}, None),
+    # an HTTP API Lambda proxy integration naming the app function by a literal ARN
+    "http-api-literal-function-arn": ("http-api-cloudmap", 5, {(BYPASS, "fn-integration")}, None),
+    # a literal security group id as a rule's source: its members are unknown (fail closed)
+    "literal-sg-reference": ("cloudfront-header", 5, {(BYPASS, "app-lb-from-literal-sg")}, None),
+    # a literal IP target that is exactly an app instance's configured private IP: that instance
+    "ip-target-app-instance-ip": ("cloudfront-header", 5, {(BYPASS, "ip-app-target")}, None),
     # -- 6. IPv6 at the first preview (the subnet's IPv6 block is computed from the VPC's)
     "ipv6-task-dual-stack": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
     "ipv6-instance-computed-cidr": ("cloudfront-header", 6,
                                     {(BYPASS, "app-v6-worker"), (BYPASS, "v6-default")},
                                     None),
+    # ::/0 to the internet gateway on the main route table, used implicitly by the dual-stack subnet
+    "ipv6-main-table-route": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
+    # 2000::/3 (all global unicast) instead of ::/0, through an aws.ec2.SecurityGroupRule
+    "ipv6-global-unicast-rule": ("cloudfront-header", 6, {(BYPASS, "app-v6-svc"), (BYPASS, "v6-default")}, None),
+    # the app admits the VPC's own IPv6 block (computed at the first preview): it holds the dual-stack
+    # app subnet, which ::/0 to the internet gateway makes public (as a VPC CIDR covering public subnets)
+    "ipv6-vpc-block-rule-public": ("cloudfront-header", 6, {(BYPASS, "v6-default")}, None),
     # -- 7. a regional custom domain still serving a stage without WAF after the move behind CloudFront
     "domain-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
     "domain-v2-after-cloudfront": ("rest-api", 7, {(WAF, "api-mapping"), (ORIGIN, "api-mapping")}, None),
@@ -149,6 +186,17 @@ BYPASSES = {
     # -- 8. service discovery: what the VPC link reaches is what Cloud Map lists
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
+    # the app service registers its tasks in the nodes' Cloud Map service (and admits the VPC link)
+    "cloudmap-app-service-registers": ("http-api-cloudmap", 8,
+                                       {(BYPASS, "app-svc"), (BYPASS, "app-task-from-link")}, None),
+    # a second integration of the API, to the app's own Cloud Map service
+    "cloudmap-integration-app-service": ("http-api-cloudmap", 8,
+                                         {(BYPASS, "app-integration"), (BYPASS, "app-task-from-link")}, None),
+    # an address of the node subnet registered by hand: no node is proven to answer there
+    "cloudmap-instance-node-subnet-ip": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-node-ip")}, None),
+    # a private app instance's address (an output, unknown at the first preview) registered by hand
+    "cloudmap-instance-app-output": ("http-api-cloudmap", 8,
+                                     {(BYPASS, "cloudmap-app-box"), (BYPASS, "app-box-from-link")}, None),
     # -- EC2 nodes (the bypass twins of baseline@ec2-nodes): a node on EC2 is proven by Wallarm's
     # published image plus its documented set-up, registered on the port the node listens on
     "ec2-node-declared-only": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # AMI tags, no user data
@@ -197,6 +245,32 @@ SAFE = {
     "safe-http-api-jwt-authorizer": ("http-api-cloudmap", None),  # JWT: AWS-managed, no app code
     "safe-domain-edge-optimized": ("rest-api", None),            # edge domain, the stage keeps its ACL
     "safe-domain-stage-waf-behind-cf": ("rest-api", None),       # behind CloudFront, stage keeps its ACL
+    # probe-net (classes 3, 5, 6, 8)
+    # the node subnets shared, the app trusting only the nodes' group (other accounts cannot join it)
+    "safe-ram-share-node-subnet-sg-refs": ("cloudfront-header", None),
+    # a prefix list the app trusts, shared: consumers reference it, only the owner changes its entries
+    "safe-ram-share-prefix-list": ("cloudfront-header", None),
+    # one named partner principal, acceptance required, nothing accepted
+    "safe-endpoint-service-acceptance": ("cloudfront-header", None),
+    # a peer VPC of the stack with a public subnet but no route back to the app range
+    "safe-peering-no-route-back": ("cloudfront-header", None),
+    # the same through a Transit Gateway attachment
+    "safe-tgw-attached-no-route-back": ("cloudfront-header", None),
+    # a Transit Gateway route table of its own, wired only to the stack's attachments (a private VPC)
+    "safe-tgw-custom-rt-own-attachments": ("cloudfront-header", None),
+    # a Transit Gateway shared with another account, auto-accept disabled, nothing accepted
+    "safe-tgw-shared-no-auto-accept": ("cloudfront-header", None),
+    # an imported app group whose only rule admits the nodes' group (its outside members reach nothing new)
+    "safe-imported-sg-nodes-only": ("cloudfront-header", None),
+    # dual-stack app tasks with public IPv6 addresses, but no rule admits an internet source
+    "safe-ipv6-dual-stack-sg-closed": ("cloudfront-header", None),
+    # the app admits the VPC's own IPv6 block (computed at the first preview), only an egress-only gateway
+    "safe-ipv6-intra-vpc-rule": ("cloudfront-header", None),
+    # the app admits the VPC link's group, no integration targets the app
+    "safe-link-sg-trusted-no-integration": ("http-api-cloudmap", fp(
+        "a VPC link is treated as sending, as a member of its security group, to whatever trusts that "
+        "group (loadbalancing._lb_sends keeps those edges for load balancers and does not drop them for "
+        "links); it connects only to its integrations' targets")),
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -57,8 +57,8 @@ class Endpoint:
 class Source:
     """Where a security group rule admits traffic from, and on which ports."""
 
-    kind: str             # "cidr" | "sg" | "self" | "cloudfront" | "internet"
-    value: Any = None     # Network for cidr, SG URN for sg, a reason for internet
+    kind: str             # "cidr" | "sg" | "self" | "cloudfront" | "internet" | "subnets"
+    value: Any = None     # Network for cidr, SG URN for sg, a reason for internet, subnet URNs for subnets
     opener: str = ""      # the rule (or the security group, for inline rules)
     ports: Ports = ALL
 

@@ -640,6 +640,19 @@ class Compute:
                             f"({', '.join(str(p) for p in sorted(ports))}): traffic would skip the node")
         return None
 
+    # -- literal targets: a Lambda function ARN names the stack's function of that name; an IP
+    # address is what is configured with it, else only an address
+
+    def _literal_targets(self, res: Resource, value: Any) -> list[Resource] | None:
+        """The endpoints a literal target id names (a target group attachment's `targetId`): a Lambda
+        function ARN is the stack's function with that `name` (as an integration URI is; one naming
+        no function of the stack fails closed there, `_literal_functions`); otherwise an address
+        (`_address_targets`). None: neither; []: nothing of the stack (fail closed by the caller)."""
+        if isinstance(value, str) and value.startswith("arn:") and ":lambda:" in value:
+            fns = self._literal_functions(res, "targetId", value, plain=False)
+            return [self.stack.by_urn[f] for f in fns]
+        return self._address_targets(res, value)
+
     # -- addresses: what a literal IP names is what is configured with it, else only an address
 
     def _address_targets(self, res: Resource, value: Any) -> list[Resource] | None:

@@ -85,12 +85,12 @@ class LoadBalancing:
 
     def _targets_by_address(self, att: Resource) -> list[Resource]:
         value = pget(att, "targetId")
-        found = self._address_targets(att, value)  # compute.py: an address is not what runs near it
+        found = self._literal_targets(att, value)  # compute.py: a function ARN by name; an address is not what runs near it
         if found is None:
             self.problem(att, "targetId", "the attachment's target is neither a resource of this stack "
                                           "(no property dependency) nor a literal IP address")
             return []
-        if not found:
+        if not found and not (isinstance(value, str) and value.startswith("arn:")):  # an ARN: reported already
             self.problem(att, "targetId", f"the attachment targets {value}, an address in no subnet of this "
                                           "stack (outside the stack: could be anything)")
         return found

@@ -22,7 +22,9 @@ link-local, multicast). It reaches:
     by each mapping (BasePathMapping, apigatewayv2 ApiMapping) to the API whose stage it serves.
 A CIDR outside the VPC is what the routes say it is: public space through an internet gateway is
 the internet; private space routed to a peering connection or Transit Gateway is the subnets of
-the stack's VPCs on the other side; space routed to anything outside the stack (a VPN, a foreign
+the stack's VPCs on the other side whose own route tables send part of this VPC's space back
+through the same connection or gateway (their requests leave by their own routes: without one, no
+connection opens, so a peer with no route back is no source); space routed to anything outside the stack (a VPN, a foreign
 VPC, a gateway id the stack does not own) is treated as the internet; space with no route is
 unreachable.
 THE DEFAULT VPC (default_vpc.py): what the stack places in a network without naming one (an
@@ -38,8 +40,8 @@ ECS tasks: their container ports; other compute: any port). ICMP and other proto
 REACHED resources send on: compute reached from the internet is a foothold that may send anything
 from its security groups and subnets; a load balancer or VPC link only forwards (to its targets,
 and as a member of its security groups to whatever trusts those groups); CloudFront and API
-Gateway forward to their origins and integrations. An integration or authorizer URI naming a
-Lambda function by a literal ARN or name reaches the stack's function of that `name`; a literal
+Gateway forward to their origins and integrations. An integration or authorizer URI, or a target
+group attachment's target id, naming a Lambda function by a literal ARN or name reaches the stack's function of that `name`; a literal
 naming no function of the stack fails closed. A Lambda authorizer (REST TOKEN/REQUEST, HTTP API
 REQUEST) runs its function on the caller's request before any integration: the API reaches the
 function, which is app code whatever its label (an `edge` label cannot make customer code a
@@ -57,9 +59,15 @@ placed in it: its address space is theirs); a CloudFront VPC origin in a RAM sha
 distributions, without this stack's WAF, reach its load balancer: an internet entry); a Transit
 Gateway in a RAM share that auto-accepts shared attachments and associates and propagates the
 default route table (the ranges the stack routes to it are theirs to attach: the share opens what
-rules trust there); a PrivateLink endpoint service whose allowed principals (`*` or any account)
-may connect without acceptance, or that accepts a connection from an endpoint outside the stack;
+rules trust there); a Transit Gateway whose route table association, propagation or static
+route names an attachment that is not a VPC attachment of the stack (the stack wires that network
+into its routing: that association is what opens it); a PrivateLink endpoint service whose allowed
+principals (`*` or any account) may connect without acceptance, or that accepts a connection from
+an endpoint outside the stack;
 a peering accepted from a connection that is not a resource of the stack (another account's VPC).
+A managed prefix list in a RAM share is no source: consumers may reference it, only its owner
+changes its entries. A subnet in a share adds no member to the stack's security groups (other
+accounts cannot use them), so only rules trusting its range open to them.
 Every RAM resource association shares: a share's principals are other accounts by construction.
 
 ORIGIN PROTECTION BY A SECRET HEADER: an ALB listener admits, per request, what its rules admit:
@@ -123,7 +131,11 @@ it. Anything labelled `node` that is not proven is reported and is not a filter.
 IPv6: an instance or interface with IPv6 addresses, and ECS tasks or instances in a subnet that
 assigns them (`assignIpv6AddressOnCreation`, `ipv6Native`, AAAA records on launch: settings known at
 the first preview, while the subnet's IPv6 block is still computed), have a public address where
-the subnet's route table sends public IPv6 space to an internet gateway; that route opens it too. PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
+the subnet's route table sends public IPv6 space to an internet gateway; that route opens it too.
+A rule admitting a VPC's or subnet's IPv6 block that is still computed (Amazon-provided: unknown
+at the first preview) admits exactly that subnet, or that VPC's subnets given an IPv6 block,
+whatever the value.
+PROTECTED is every compute resource labelled `app` or that cannot be classified (it may
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
 app service) is app. A security group labelled `app` with no member in the stack (an adopted
 backend's, imported) protects app resources outside it: one protected endpoint in that group,
@@ -245,7 +257,7 @@ class Model(NetworkFamily, Sharing, LoadBalancing, CloudFront, ApiGateway, Compu
         self.internet_admission: dict[str, list[tuple[tuple, str, bool]]] = {}
         self.foreign_groups: list[tuple[str, str]] = []  # (rule, group id): see _foreign_rule
         self.ram_shared: dict[str, list[str]] = {}       # resource -> RAM associations sharing it
-        self.tgw_open: dict[str, str] = {}               # TGW other accounts attach to -> its share
+        self.tgw_open: dict[str, list[tuple[str, str]]] = {}  # TGW with outside networks -> [(opener, why)]
         self._in_subnet: dict[str, list[str]] | None = None
         self._all_vpc_nets: list[Network] | None = None
         self._build()

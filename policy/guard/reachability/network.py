@@ -381,6 +381,8 @@ class NetworkFamily:
             return self.label(_SG + s.value)
         if s.kind == "cidr":
             return str(s.value)
+        if s.kind == "subnets":
+            return "the IPv6 blocks of " + (", ".join(self.label(_NET + v) for v in s.value) or "no subnet")
         return s.kind if s.value is None else f"{s.kind} ({s.value})"
 
     def _sources(self, res: Resource, own_sg: str | None, where: str, opener: str, ports: Ports,
@@ -412,6 +414,10 @@ class NetworkFamily:
                     nets.extend(n for n in (pool or []) if n.version == want)
                 if nets:
                     out.extend(Source("cidr", n, opener, ports) for n in nets)
+                elif family == "ipv6CidrBlocks" and found:
+                    # an Amazon-provided IPv6 block, computed until created: whatever its value, it
+                    # holds exactly the IPv6 blocks of that VPC's subnets (or is that subnet's)
+                    out.append(Source("subnets", tuple(self._v6_subnets(found)), opener, ports))
                 else:
                     self.problem(res, f"{at}{dep_prop}", "a CIDR is unknown at preview and does not come "
                                                          "from a subnet or VPC of this stack; it is "
@@ -448,6 +454,20 @@ class NetworkFamily:
         if self_ref is not None and (is_unknown(self_ref) or self_ref):
             out.append(Source("sg", own_sg, opener, ports) if own_sg else Source("self", None, opener, ports))
         return out
+
+    def _v6_subnets(self, found: list[Resource]) -> list[str]:
+        """The subnets an IPv6 block of these VPCs or subnets covers: a subnet's own, a VPC's every
+        subnet given an IPv6 block (a subnet without one has no IPv6 address in it)."""
+        out: list[str] = []
+        for d in found:
+            if d.type == T.SUBNET:
+                out.append(d.urn)
+                continue
+            for sub in self.of(T.SUBNET):
+                block = pget(sub, "ipv6CidrBlock")
+                if self.subnet_vpc.get(sub.urn) == d.urn and block is not None and not same(block, ""):
+                    out.append(sub.urn)
+        return list(dict.fromkeys(out))
 
     def _prefix_list_sources(self, pl: Resource, opener: str, ports: Ports) -> list[Source]:
         name = pget(pl, "name")
@@ -541,6 +561,11 @@ class NetworkFamily:
                     self.internet_admission.setdefault(ep.urn, []).append((opener, note, via_cf))
         elif s.kind == "cidr":
             self._admit_cidr(ep, sg, s, opener, ports, one, entry)
+        elif s.kind == "subnets":
+            for sub in s.value:
+                if self.acl_ok(ep.subnets, None, one) and self.acl_out_ok(sub, one):
+                    self._edge(_NET + sub, ep.urn, opener, "admitted from the subnet's IPv6 block (computed)",
+                               ports=ports, entry=entry, rule=s.opener)
 
     def _admit_cidr(self, ep: Endpoint, sg: str, s: Source, opener: tuple, ports: str, one: Ports,
                     entry: tuple | None = None) -> None:

@@ -67,10 +67,15 @@ class Sharing:
                                                    "reach through it (fail closed)")
 
     def _shared_tgws(self) -> None:
-        """`tgw_open`: Transit Gateway urn -> what lets another account's VPCs onto it and routed:
-        shared through RAM with `autoAcceptSharedAttachments` enabled (their attachments need no
-        acceptance) and the default route table associated and propagated (their attachments are
-        routed to and from the stack's)."""
+        """`tgw_open`: Transit Gateway urn -> [(opener, why)]: what puts a network outside the stack
+        on it, routed: (a) shared through RAM with `autoAcceptSharedAttachments` enabled (their
+        attachments need no acceptance) and the default route table associated and propagated
+        (their attachments are routed to and from the stack's); (b) a route table association,
+        propagation or static route of the gateway naming an attachment that is not a VPC
+        attachment of the stack (a literal id, an accepter of another account's request): the
+        stack itself wires that network into the gateway's routing, however it was accepted (a
+        static route to a peering attachment with another account's gateway is one)."""
+        self._tgw_outside_attachments()
         for tgw in self.of(T.TRANSIT_GATEWAY):
             shares = self.ram_shared.get(tgw.urn)
             if not shares:
@@ -85,7 +90,28 @@ class Sharing:
             if any(same(pget(tgw, p), "disable")
                    for p in ("defaultRouteTableAssociation", "defaultRouteTablePropagation")):
                 continue  # a foreign attachment lands in no route table the stack's routes use
-            self.tgw_open[tgw.urn] = shares[0]
+            self.tgw_open.setdefault(tgw.urn, []).append(
+                (shares[0], "shared with other accounts whose VPCs attach without acceptance"))
+
+    def _tgw_outside_attachments(self) -> None:
+        for res in self.of(T.TGW_RT_ASSOC, T.TGW_RT_PROPAGATION, T.TGW_ROUTE):
+            if pget(res, "transitGatewayAttachmentId") is None:
+                continue  # a blackhole route
+            if self.deps(res, "transitGatewayAttachmentId", [T.TGW_VPC_ATTACHMENT]):
+                continue  # the stack's own attachment: its VPC is judged by its routes
+            tables = self.deps(res, "transitGatewayRouteTableId", [T.TGW_ROUTE_TABLE])
+            tgws = [g for t in tables for g in self.deps(t, "transitGatewayId", [T.TRANSIT_GATEWAY])]
+            # a gateway's own default route table (`associationDefaultRouteTableId`)
+            tgws += self.deps(res, "transitGatewayRouteTableId", [T.TRANSIT_GATEWAY])
+            if not tgws:
+                tgws = self.of(T.TRANSIT_GATEWAY)  # which gateway is unknown: any of the stack's (fail closed)
+                if not tgws:
+                    continue
+            what = {T.TGW_RT_ASSOC: "associates", T.TGW_RT_PROPAGATION: "propagates",
+                    T.TGW_ROUTE: "routes to"}[res.type]
+            for tgw in tgws:
+                self.tgw_open.setdefault(tgw.urn, []).append(
+                    (res.urn, f"whose routing {what} an attachment that is not the stack's (another network)"))
 
     def _shares(self) -> None:
         """Sources that other accounts are: a shared subnet (their resources are placed in it), a
@@ -181,18 +207,50 @@ class Sharing:
                 else:
                     part = net if (dest == net or dest.supernet_of(net)) else dest
                 other = self._other_side(kind, target, vpc)
-                shared = self.tgw_open.get(target) if kind == "tgw" and isinstance(target, str) else None
-                if shared is not None:
-                    out.append(("foreign", shared, f"{part} is routed to Transit Gateway {self._name(target)}, "
-                                                   "shared with other accounts whose VPCs attach without acceptance"))
+                opened = self.tgw_open.get(target, ()) if kind == "tgw" and isinstance(target, str) else ()
+                for opener, how in opened:
+                    out.append(("foreign", opener, f"{part} is routed to Transit Gateway {self._name(target)}, {how}"))
                 if other is None:
                     out.append(("internet", opener, f"{part} is routed to {kind} {self._name(target) if isinstance(target, str) else target}, "
                                                     "a network outside the stack"))
                     continue
                 for ovpc in other:
                     for sub in self.subnets.overlapping(part, ovpc):
-                        out.append(("subnet", sub, f"{part} is routed through {kind} to VPC {self._name(ovpc)}"))
+                        if self._routes_back(sub, kind, target, vpc):
+                            out.append(("subnet", sub, f"{part} is routed through {kind} to VPC {self._name(ovpc)}"))
         return out
+
+    def _routes_back(self, sub: str, kind: str, target: str, vpc: str) -> bool:
+        """Does subnet `sub` (on the other side of a peering connection or Transit Gateway) route
+        part of `vpc`'s space back through the same link? Its requests to `vpc` leave by its own
+        route table: without such a route they go elsewhere (an internet gateway drops private
+        destinations) and no connection to `vpc` opens, whatever `vpc` routes toward it. A table
+        the model cannot see, an unknown route target or a link named by a literal id (it may be
+        this one) count as routing back (fail closed)."""
+        table = self.subnet_table.get(sub)
+        if table is None:
+            return True
+        nets = self.vpc_nets.get(vpc, [])
+        for dest, k, t, _opener in self.rt_routes.get(table, ()):
+            if k == "unknown":
+                return True
+            if k != kind and not (k == "foreign" and kind in ("peering", "tgw")):
+                continue
+            if not (self._same_link(t, target) or not (isinstance(t, str) and t in self.stack.by_urn)):
+                continue
+            if dest is None or not nets or any(dest.version == n.version and dest.overlaps(n) for n in nets):
+                return True
+        return False
+
+    def _same_link(self, a: Any, b: Any) -> bool:
+        """Two route targets name the same peering connection (its accepter is the same link) or gateway."""
+        def link(t: Any) -> Any:
+            res = self.stack.by_urn.get(t) if isinstance(t, str) else None
+            if res is not None and res.type == T.PEERING_ACCEPTER:
+                found = self.deps(res, "vpcPeeringConnectionId", [T.PEERING])
+                return found[0].urn if found else t
+            return t
+        return link(a) == link(b)
 
     def _other_side(self, kind: str, target: Any, vpc: str | None) -> list[str] | None:
         res = self.stack.by_urn.get(target) if isinstance(target, str) else None

@@ -74,7 +74,9 @@ def cloudfront_acl():
 
 # === network ========================================================================================
 BROWNFIELD = BASELINE == "brownfield"
-DUAL_STACK = case("ipv6-task-dual-stack", "ipv6-instance-computed-cidr", "safe-ipv6-dual-stack-egress-only")
+DUAL_STACK = case("ipv6-task-dual-stack", "ipv6-instance-computed-cidr", "safe-ipv6-dual-stack-egress-only",
+                  "ipv6-main-table-route", "ipv6-global-unicast-rule", "safe-ipv6-dual-stack-sg-closed",
+                  "safe-ipv6-intra-vpc-rule", "ipv6-vpc-block-rule-public")
 if BROWNFIELD:
     # An existing VPC and subnets given by literal ids, declared the way layerguard's network does
     # (`declaredNetwork` on a component's outputs, policy/guard/reachability/declared.py).
@@ -145,6 +147,7 @@ node_task = aws.ecs.TaskDefinition(
     requires_compatibilities=["FARGATE"], tags=tags("node"), container_definitions=json.dumps(node_containers))
 node_lbs = [{"target_group_arn": node_tg.arn, "container_name": "wallarm", "container_port": 80}]
 node_registries = None  # filled by the http-api-cloudmap baseline
+app_registries = None   # an app service's Cloud Map registrations (class 8 cases)
 
 # === app ============================================================================================
 app_task_sg = aws.ec2.SecurityGroup("app-task-sg", vpc_id=vpc_id, description="app tasks", tags=tags("app"))
@@ -649,6 +652,52 @@ if BASELINE == "http-api-cloudmap":
         # an instance registered by hand in the nodes' Cloud Map service: an app task's address
         aws.servicediscovery.Instance("cloudmap-app-instance", instance_id="app-direct", service_id=sd_service.id,
                                       attributes={"AWS_INSTANCE_IPV4": "10.0.20.15", "AWS_INSTANCE_PORT": "8080"})
+    if case("cloudmap-app-service-registers"):
+        # the app service registers its own tasks in the nodes' Cloud Map service (and admits the
+        # VPC link): the link sends part of the traffic straight to the app
+        app_registries = {"registry_arn": sd_service.arn, "container_name": "app", "container_port": 8080}
+        aws.vpc.SecurityGroupIngressRule("app-task-from-link", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
+    if case("cloudmap-integration-app-service"):
+        # a second Cloud Map service, the app's own, behind a second integration of the same API
+        app_sd = aws.servicediscovery.Service(
+            "app-sd", name="app", tags=tags("app"),
+            dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
+                        "dns_records": [{"type": "SRV", "ttl": 10}]},
+            health_check_custom_config={"failure_threshold": 1})
+        app_registries = {"registry_arn": app_sd.arn, "container_name": "app", "container_port": 8080}
+        aws.vpc.SecurityGroupIngressRule("app-task-from-link", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
+        app_integ = aws.apigatewayv2.Integration(
+            "app-integration", api_id=http_api.id, integration_type="HTTP_PROXY", integration_method="ANY",
+            connection_type="VPC_LINK", connection_id=link.id, integration_uri=app_sd.arn)
+        aws.apigatewayv2.Route("app-route", api_id=http_api.id, route_key="ANY /internal/{proxy+}",
+                               target=app_integ.id.apply(lambda i: f"integrations/{i}"))
+    if case("cloudmap-instance-node-subnet-ip"):
+        # an address inside the node subnet, registered by hand: nothing proves a node answers there
+        aws.servicediscovery.Instance("cloudmap-node-ip", instance_id="node-extra", service_id=sd_service.id,
+                                      attributes={"AWS_INSTANCE_IPV4": "10.0.10.77", "AWS_INSTANCE_PORT": "80"})
+    if case("cloudmap-instance-app-output"):
+        # a private app instance's address (an output, unknown at the first preview) registered by hand
+        box = aws.ec2.Instance("app-box", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
+                               vpc_security_group_ids=[app_task_sg.id], tags=tags("app"))
+        aws.vpc.SecurityGroupIngressRule("app-box-from-link", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
+        aws.servicediscovery.Instance("cloudmap-app-box", instance_id="app-box", service_id=sd_service.id,
+                                      attributes={"AWS_INSTANCE_IPV4": box.private_ip, "AWS_INSTANCE_PORT": "8080"})
+    if case("safe-link-sg-trusted-no-integration"):
+        # the app admits the VPC link's group, but no integration sends the link to the app: a VPC link
+        # opens connections only to its integrations' targets (here the nodes' Cloud Map service)
+        aws.vpc.SecurityGroupIngressRule("app-task-from-link", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
+    if case("http-api-literal-function-arn"):
+        # a Lambda proxy integration naming the stack's app function by a literal ARN
+        app_function("app-fn", name="app-fn")
+        fn_integ = aws.apigatewayv2.Integration(
+            "fn-integration", api_id=http_api.id, integration_type="AWS_PROXY", payload_format_version="2.0",
+            integration_uri=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:app-fn")
+        aws.apigatewayv2.Route("fn-route", api_id=http_api.id, route_key="ANY /fn",
+                               target=fn_integ.id.apply(lambda i: f"integrations/{i}"))
 
 # === node fleet =====================================================================================
 if BASELINE == "ec2-nodes":
@@ -697,7 +746,12 @@ v6_subnet = None
 if DUAL_STACK:
     # a dual-stack app subnet: IPv6 addresses are global, only the route decides
     v6_rt = aws.ec2.RouteTable("v6-rt", vpc_id=vpc.id, tags=tags("network"))
-    if case("safe-ipv6-dual-stack-egress-only"):
+    if case("ipv6-main-table-route"):
+        # ::/0 to the internet gateway on the VPC's main table, which the dual-stack subnet uses
+        # implicitly (no association of its own)
+        aws.ec2.Route("v6-default", route_table_id=vpc.main_route_table_id, destination_ipv6_cidr_block="::/0",
+                      gateway_id=igw.id)
+    elif case("safe-ipv6-dual-stack-egress-only", "safe-ipv6-intra-vpc-rule"):
         eigw = aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id, tags=tags("network"))
         aws.ec2.Route("v6-default", route_table_id=v6_rt.id, destination_ipv6_cidr_block="::/0",
                       egress_only_gateway_id=eigw.id)
@@ -706,9 +760,22 @@ if DUAL_STACK:
     v6_subnet = aws.ec2.Subnet("app-v6", vpc_id=vpc.id, cidr_block="10.0.40.0/24", tags=tags("app"),
                                ipv6_cidr_block=vpc.ipv6_cidr_block.apply(lambda c: c.replace("00::/56", "40::/64")),
                                assign_ipv6_address_on_creation=True)
-    aws.ec2.RouteTableAssociation("app-v6-rt", subnet_id=v6_subnet.id, route_table_id=v6_rt.id)
-    aws.vpc.SecurityGroupIngressRule("v6-world", security_group_id=app_task_sg.id, ip_protocol="tcp",
-                                     from_port=8080, to_port=8080, cidr_ipv6="::/0")
+    if not case("ipv6-main-table-route"):
+        aws.ec2.RouteTableAssociation("app-v6-rt", subnet_id=v6_subnet.id, route_table_id=v6_rt.id)
+    if case("ipv6-global-unicast-rule"):
+        # not ::/0 but all of global unicast space (2000::/3): every internet IPv6 source
+        aws.ec2.SecurityGroupRule("v6-world", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                                  from_port=8080, to_port=8080, ipv6_cidr_blocks=["2000::/3"])
+    elif case("safe-ipv6-intra-vpc-rule", "ipv6-vpc-block-rule-public"):
+        # the app admits the VPC's own IPv6 block (computed: unknown at the first preview); with the
+        # subnet routed ::/0 to the internet gateway that block holds public addresses, with only an
+        # egress-only gateway it holds none the internet reaches
+        aws.vpc.SecurityGroupIngressRule("v6-vpc", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv6=vpc.ipv6_cidr_block)
+    elif not case("safe-ipv6-dual-stack-sg-closed"):
+        # the secure twin admits only the app LB (the baseline rule): public IPv6 addresses, nothing admitted
+        aws.vpc.SecurityGroupIngressRule("v6-world", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv6="::/0")
 
 if not BROWNFIELD:
     if DUAL_STACK and not case("ipv6-instance-computed-cidr"):
@@ -720,7 +787,8 @@ if not BROWNFIELD:
     aws.ecs.Service(
         app_svc_name, cluster=cluster.arn, task_definition=app_task.arn, desired_count=2, launch_type="FARGATE",
         network_configuration={"subnets": app_svc_subnets, "security_groups": [app_task_sg.id]},
-        load_balancers=app_lbs, tags=tags("app"))
+        load_balancers=app_lbs, tags=tags("app"),
+        **({"service_registries": app_registries} if app_registries else {}))
     if case("ipv6-instance-computed-cidr"):
         aws.ec2.Instance("app-v6-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro",
                          subnet_id=v6_subnet.id, ipv6_address_count=1, vpc_security_group_ids=[app_task_sg.id],
@@ -817,7 +885,8 @@ if case("tgw-auto-accept-shared", "safe-tgw-not-shared"):
         share = aws.ram.ResourceShare("tgw-share", name="tgw", allow_external_principals=True, tags=tags("network"))
         aws.ram.ResourceAssociation("tgw-share-assoc", resource_arn=tgw.arn, resource_share_arn=share.arn)
         aws.ram.PrincipalAssociation("tgw-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
-if case("endpoint-service-star", "endpoint-service-allowed-principle", "safe-endpoint-service-named"):
+if case("endpoint-service-star", "endpoint-service-allowed-principle", "safe-endpoint-service-named",
+        "endpoint-service-accepts-foreign", "safe-endpoint-service-acceptance"):
     # PrivateLink in front of the app: an endpoint service anyone (`*`) may connect to, no acceptance
     svc_nlb = aws.lb.LoadBalancer("app-svc-nlb", internal=True, load_balancer_type="network", subnets=app_ids,
                                   tags=tags("app"))
@@ -832,9 +901,16 @@ if case("endpoint-service-star", "endpoint-service-allowed-principle", "safe-end
     aws.ec2.SecurityGroupRule("app-from-nlb-subnets", type="ingress", security_group_id=app_task_sg.id,
                               protocol="tcp", from_port=8080, to_port=8080, cidr_blocks=["10.0.20.0/23"])
     star = case("endpoint-service-star")
+    # one named partner account, every connection to be accepted: only what the stack accepts connects
+    named = case("endpoint-service-accepts-foreign", "safe-endpoint-service-acceptance")
+    principals = ["*"] if star else [f"arn:aws:iam::{FOREIGN_ACCOUNT}:root"] if named else None
     ep_service = aws.ec2.VpcEndpointService(
-        "app-endpoint-service", acceptance_required=False, network_load_balancer_arns=[svc_nlb.arn],
-        allowed_principals=["*"] if star else None, tags=tags("app"))
+        "app-endpoint-service", acceptance_required=named, network_load_balancer_arns=[svc_nlb.arn],
+        allowed_principals=principals, tags=tags("app"))
+    if case("endpoint-service-accepts-foreign"):
+        # ... and the stack accepts the partner's endpoint (a literal id: another account's VPC)
+        aws.ec2.VpcEndpointConnectionAccepter("svc-accept-partner", vpc_endpoint_service_id=ep_service.id,
+                                              vpc_endpoint_id="vpce-0a1b2c3d4e5f60718")
     if case("endpoint-service-allowed-principle"):
         aws.ec2.VpcEndpointServiceAllowedPrinciple("svc-principal-star", vpc_endpoint_service_id=ep_service.id,
                                                    principal_arn="*")
@@ -855,18 +931,190 @@ if case("peering-accepter-foreign"):
                   vpc_peering_connection_id=accepted.id)
     aws.vpc.SecurityGroupIngressRule("partner-rule", security_group_id=app_lb_sg.id, ip_protocol="tcp",
                                      from_port=80, to_port=80, cidr_ipv4="172.16.0.0/12")
+if case("ram-share-node-subnet-org", "safe-ram-share-node-subnet-sg-refs"):
+    # the node subnets shared with the organization: its accounts place resources in them (never in
+    # the stack's security groups, which stay the owner's)
+    if case("ram-share-node-subnet-org"):
+        # ... and the app LB trusts the node subnets' range, which their resources now share
+        aws.vpc.SecurityGroupIngressRule("app-lb-from-node-range", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                         from_port=80, to_port=80, cidr_ipv4="10.0.10.0/23")
+    share = aws.ram.ResourceShare("node-subnet-share", name="node-subnets", allow_external_principals=False,
+                                  tags=tags("network"))
+    for n, s in enumerate(node_subnets):
+        aws.ram.ResourceAssociation(f"share-node-subnet-{n}", resource_arn=s.arn, resource_share_arn=share.arn)
+    aws.ram.PrincipalAssociation("node-subnet-org", resource_share_arn=share.arn,
+                                 principal=f"arn:aws:organizations::{ACCOUNT}:organization/o-a1b2c3d4e5")
+if case("safe-ram-share-prefix-list"):
+    # a prefix list of the node ranges, trusted by the app LB and shared with another account: a
+    # consumer may reference it, only its owner (the stack) may change its entries
+    nodes_pl = aws.ec2.ManagedPrefixList("node-ranges", name="node-ranges", address_family="IPv4", max_entries=4,
+                                         entries=[{"cidr": "10.0.10.0/24"}, {"cidr": "10.0.11.0/24"}],
+                                         tags=tags("network"))
+    aws.vpc.SecurityGroupIngressRule("app-lb-from-node-list", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, prefix_list_id=nodes_pl.id)
+    share = aws.ram.ResourceShare("pl-share", name="node-ranges", allow_external_principals=True, tags=tags("network"))
+    aws.ram.ResourceAssociation("share-prefix-list", resource_arn=nodes_pl.arn, resource_share_arn=share.arn)
+    aws.ram.PrincipalAssociation("pl-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+if case("tgw-accepter-foreign-attachment"):
+    # a Transit Gateway of the stack (not shared, no auto-accept); the stack accepts another account's
+    # attachment request and routes that account's range, which the app trusts
+    aws.ec2.SecurityGroupRule("partner-range", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="disable", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachmentAccepter("tgw-accept", transit_gateway_attachment_id="tgw-attach-0a1b2c3d4e5f60718",
+                                                tags=tags("network"))
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+if case("safe-tgw-shared-no-auto-accept"):
+    # a Transit Gateway shared with another account that accepts nothing by itself: that account's
+    # attachment requests stay pending (the stack accepts none), so no VPC of it is routed
+    aws.ec2.SecurityGroupRule("corp-rule", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="disable", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+    share = aws.ram.ResourceShare("tgw-share", name="tgw", allow_external_principals=True, tags=tags("network"))
+    aws.ram.ResourceAssociation("tgw-share-assoc", resource_arn=tgw.arn, resource_share_arn=share.arn)
+    aws.ram.PrincipalAssociation("tgw-principal", principal=FOREIGN_ACCOUNT, resource_share_arn=share.arn)
+if case("tgw-custom-rt-partner-attachment", "safe-tgw-custom-rt-own-attachments"):
+    # hub and spoke with a route table of its own (default association and propagation off): the
+    # stack associates and propagates attachments by hand. The bypass twin also wires in a partner's
+    # attachment by its id (accepted elsewhere): that VPC gets a route to the app, the app a route back.
+    aws.ec2.SecurityGroupRule("corp-rule", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", default_route_table_association="disable",
+                                               default_route_table_propagation="disable", tags=tags("network"))
+    spokes = aws.ec2transitgateway.RouteTable("tgw-spokes", transit_gateway_id=tgw.id, tags=tags("network"))
+    app_att = aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id,
+                                                  subnet_ids=app_ids, tags=tags("network"),
+                                                  transit_gateway_default_route_table_association=False,
+                                                  transit_gateway_default_route_table_propagation=False)
+    attachments = {"app": app_att.id}
+    if case("tgw-custom-rt-partner-attachment"):
+        attachments["partner"] = "tgw-attach-0f1e2d3c4b5a69788"
+    else:
+        corp = aws.ec2.Vpc("corp-vpc", cidr_block="10.1.0.0/16", tags=tags("network"))
+        corp_subnet = aws.ec2.Subnet("corp-a", vpc_id=corp.id, cidr_block="10.1.0.0/24", tags=tags("network"))
+        attachments["corp"] = aws.ec2transitgateway.VpcAttachment(
+            "tgw-corp", transit_gateway_id=tgw.id, vpc_id=corp.id, subnet_ids=[corp_subnet.id], tags=tags("network"),
+            transit_gateway_default_route_table_association=False,
+            transit_gateway_default_route_table_propagation=False).id
+    for key, att in attachments.items():
+        aws.ec2transitgateway.RouteTableAssociation(f"tgw-{key}-assoc", transit_gateway_attachment_id=att,
+                                                    transit_gateway_route_table_id=spokes.id)
+        aws.ec2transitgateway.RouteTablePropagation(f"tgw-{key}-prop", transit_gateway_attachment_id=att,
+                                                    transit_gateway_route_table_id=spokes.id)
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+if case("tgw-peering-foreign"):
+    # the stack's Transit Gateway peered with another account's gateway, a static route of the peer's
+    # range to that peering, the app VPC routing the range to the gateway, the app trusting it
+    aws.ec2.SecurityGroupRule("partner-range", type="ingress", security_group_id=app_task_sg.id, protocol="tcp",
+                              from_port=8080, to_port=8080, cidr_blocks=["10.1.0.0/16"])
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    tgw_peer = aws.ec2transitgateway.PeeringAttachment(
+        "tgw-peer", transit_gateway_id=tgw.id, peer_account_id=FOREIGN_ACCOUNT, peer_region="us-east-1",
+        peer_transit_gateway_id="tgw-0f1e2d3c4b5a69788", tags=tags("network"))
+    aws.ec2transitgateway.Route("tgw-peer-route", destination_cidr_block="10.1.0.0/16",
+                                transit_gateway_attachment_id=tgw_peer.id,
+                                transit_gateway_route_table_id=tgw.association_default_route_table_id)
+    aws.ec2.Route("tgw-route", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.1.0.0/16",
+                  transit_gateway_id=tgw.id)
+if case("tgw-attached-public-vpc", "safe-tgw-attached-no-route-back"):
+    # a second VPC of the stack with a public subnet, attached to the stack's Transit Gateway; the app
+    # VPC routes its range to the gateway and the app trusts it. The public subnet reaches the app only
+    # when its own table sends the app range to the gateway (the secure twin has no such route).
+    hub_vpc = aws.ec2.Vpc("hub-vpc", cidr_block="10.3.0.0/16", tags=tags("network"))
+    hub_igw = aws.ec2.InternetGateway("hub-igw", vpc_id=hub_vpc.id, tags=tags("network"))
+    hub_rt = aws.ec2.RouteTable("hub-rt", vpc_id=hub_vpc.id, tags=tags("network"))
+    aws.ec2.Route("hub-default", route_table_id=hub_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=hub_igw.id)
+    hub_pub = aws.ec2.Subnet("hub-public", vpc_id=hub_vpc.id, cidr_block="10.3.0.0/24", tags=tags("network"))
+    aws.ec2.RouteTableAssociation("hub-public-rt", subnet_id=hub_pub.id, route_table_id=hub_rt.id)
+    tgw = aws.ec2transitgateway.TransitGateway("tgw", tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-app", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=app_ids,
+                                        tags=tags("network"))
+    aws.ec2transitgateway.VpcAttachment("tgw-hub", transit_gateway_id=tgw.id, vpc_id=hub_vpc.id,
+                                        subnet_ids=[hub_pub.id], tags=tags("network"))
+    aws.ec2.Route("to-hub", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.3.0.0/16",
+                  transit_gateway_id=tgw.id)
+    aws.vpc.SecurityGroupIngressRule("app-lb-from-hub", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, cidr_ipv4="10.3.0.0/16")
+    if case("tgw-attached-public-vpc"):
+        aws.ec2.Route("hub-back", route_table_id=hub_rt.id, destination_cidr_block="10.0.0.0/8",
+                      transit_gateway_id=tgw.id)
+if case("peering-in-stack-public-peer", "safe-peering-no-route-back"):
+    # a second VPC of the stack with a public subnet, peered with the app VPC; the app VPC routes the
+    # peer range to the peering and the app trusts it. The peer answers only when its own route
+    # table sends the app range back through the peering (the secure twin has no such route).
+    peer_vpc = aws.ec2.Vpc("peer-vpc", cidr_block="10.2.0.0/16", tags=tags("network"))
+    peer_igw = aws.ec2.InternetGateway("peer-igw", vpc_id=peer_vpc.id, tags=tags("network"))
+    peer_rt = aws.ec2.RouteTable("peer-rt", vpc_id=peer_vpc.id, tags=tags("network"))
+    aws.ec2.Route("peer-default", route_table_id=peer_rt.id, destination_cidr_block="0.0.0.0/0",
+                  gateway_id=peer_igw.id)
+    peer_pub = aws.ec2.Subnet("peer-public", vpc_id=peer_vpc.id, cidr_block="10.2.0.0/24", tags=tags("network"))
+    aws.ec2.RouteTableAssociation("peer-public-rt", subnet_id=peer_pub.id, route_table_id=peer_rt.id)
+    pcx = aws.ec2.VpcPeeringConnection("peering", vpc_id=vpc.id, peer_vpc_id=peer_vpc.id, auto_accept=True,
+                                       tags=tags("network"))
+    aws.ec2.Route("to-peer", route_table_id=vpc.main_route_table_id, destination_cidr_block="10.2.0.0/16",
+                  vpc_peering_connection_id=pcx.id)
+    aws.vpc.SecurityGroupIngressRule("app-lb-from-peer", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, cidr_ipv4="10.2.0.0/16")
+    if case("peering-in-stack-public-peer"):
+        aws.ec2.Route("peer-back", route_table_id=peer_rt.id, destination_cidr_block="10.0.0.0/16",
+                      vpc_peering_connection_id=pcx.id)
+if case("alb-lambda-target-literal-arn", "alb-lambda-target-foreign-arn"):
+    # a Lambda target group of the edge ALB whose target is the stack's app function, named by a
+    # literal ARN; the rule checks CloudFront's secret, so the WAF is crossed, the nodes are not.
+    # The foreign twin names a function the stack does not declare (it could run anything).
+    app_function("app-fn", name="app-fn" if case("alb-lambda-target-literal-arn") else "app-fn-v2")
+    fn_tg = aws.lb.TargetGroup("fn-tg", target_type="lambda", tags=tags("app"))
+    aws.lambda_.Permission("fn-from-alb", action="lambda:InvokeFunction", function="app-fn",
+                           principal="elasticloadbalancing.amazonaws.com", source_arn=fn_tg.arn)
+    aws.lb.TargetGroupAttachment("fn-target", target_group_arn=fn_tg.arn,
+                                 target_id=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:app-fn")
+    aws.lb.ListenerRule("edge-fn-rule", listener_arn=edge_https.arn, priority=15,
+                        actions=[{"type": "forward", "target_group_arn": fn_tg.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": [secret.result]}},
+                                    {"path_pattern": {"values": ["/fn/*"]}}])
+if case("literal-sg-reference"):
+    # the app LB trusts a security group by literal id: its members are not the stack's to know
+    aws.vpc.SecurityGroupIngressRule("app-lb-from-literal-sg", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, referenced_security_group_id="sg-0f1e2d3c4b5a69788")
+if case("ip-target-app-instance-ip"):
+    # the node target group gets a literal address: it is the fixed private IP of an app instance
+    aws.ec2.Instance("app-fixed-ip", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
+                     private_ip="10.0.20.50", vpc_security_group_ids=[app_task_sg.id], tags=tags("app"))
+    aws.vpc.SecurityGroupIngressRule("app-from-edge-lb", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                     from_port=80, to_port=80, referenced_security_group_id=edge_sg.id)
+    aws.lb.TargetGroupAttachment("ip-app-target", target_group_arn=node_tg.arn, target_id="10.0.20.50", port=80)
+if case("imported-sg-get-world"):
+    # an existing app group read with `.get()` (not part of the stack): the stack opens it to the world
+    # and places an app instance in it
+    existing = aws.ec2.SecurityGroup.get("existing-app-sg", "sg-0e1d2c3b4a5968778")
+    aws.vpc.SecurityGroupIngressRule("existing-world", security_group_id=existing.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
+    aws.ec2.Instance("app-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
+                     vpc_security_group_ids=[existing.id], tags=tags("app"))
 if case("literal-ip-target-node-subnet"):
     # an address inside the node subnet registered in the node target group: nothing proves a node runs there
     aws.lb.TargetGroupAttachment("ip-target", target_group_arn=node_tg.arn, target_id="10.0.10.50", port=80)
-if case("imported-sg-outside-members"):
+if case("imported-sg-outside-members", "safe-imported-sg-nodes-only"):
     # an adopted app group (imported) with one member in the stack (private) and its other members
     # outside; it admits the world: the in-stack member is private, the outside ones may not be
     adopted = aws.ec2.SecurityGroup("adopted-app-sg", vpc_id=vpc_id, description="adopted backend", tags=tags("app"),
                                     opts=pulumi.ResourceOptions(import_="sg-0abc0123456789def"))
     aws.vpc.SecurityGroupIngressRule("adopted-from-nodes", security_group_id=adopted.id, ip_protocol="tcp",
                                      from_port=8080, to_port=8080, referenced_security_group_id=node_sg.id)
-    aws.vpc.SecurityGroupIngressRule("adopted-world", security_group_id=adopted.id, ip_protocol="tcp",
-                                     from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
+    if case("imported-sg-outside-members"):
+        # the secure twin keeps only the nodes' rule: whoever its outside members are, only nodes reach them
+        aws.vpc.SecurityGroupIngressRule("adopted-world", security_group_id=adopted.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
     aws.ec2.Instance("app-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
                      vpc_security_group_ids=[adopted.id], tags=tags("app"))
 if edge_alb is not None:
