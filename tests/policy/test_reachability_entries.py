@@ -187,16 +187,18 @@ BYPASSES = {
     "cloudmap-instance-app": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-app-instance")}, None),
     "cloudmap-sidecar-port": ("http-api-cloudmap", 8, {(BYPASS, "node-svc")}, None),
     # the app service registers its tasks in the nodes' Cloud Map service (and admits the VPC link)
+    # (the app's rule admitting the link's group is needed too, but the link reaches only what an
+    # integration names: the registration or the integration is what opens the path)
     "cloudmap-app-service-registers": ("http-api-cloudmap", 8,
-                                       {(BYPASS, "app-svc"), (BYPASS, "app-task-from-link")}, None),
+                                       {(BYPASS, "app-svc")}, None),
     # a second integration of the API, to the app's own Cloud Map service
     "cloudmap-integration-app-service": ("http-api-cloudmap", 8,
-                                         {(BYPASS, "app-integration"), (BYPASS, "app-task-from-link")}, None),
+                                         {(BYPASS, "app-integration")}, None),
     # an address of the node subnet registered by hand: no node is proven to answer there
     "cloudmap-instance-node-subnet-ip": ("http-api-cloudmap", 8, {(BYPASS, "cloudmap-node-ip")}, None),
     # a private app instance's address (an output, unknown at the first preview) registered by hand
     "cloudmap-instance-app-output": ("http-api-cloudmap", 8,
-                                     {(BYPASS, "cloudmap-app-box"), (BYPASS, "app-box-from-link")}, None),
+                                     {(BYPASS, "cloudmap-app-box")}, None),
     # -- EC2 nodes (the bypass twins of baseline@ec2-nodes): a node on EC2 is proven by Wallarm's
     # published image plus its documented set-up, registered on the port the node listens on
     "ec2-node-declared-only": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # AMI tags, no user data
@@ -267,10 +269,7 @@ SAFE = {
     # the app admits the VPC's own IPv6 block (computed at the first preview), only an egress-only gateway
     "safe-ipv6-intra-vpc-rule": ("cloudfront-header", None),
     # the app admits the VPC link's group, no integration targets the app
-    "safe-link-sg-trusted-no-integration": ("http-api-cloudmap", fp(
-        "a VPC link is treated as sending, as a member of its security group, to whatever trusts that "
-        "group (loadbalancing._lb_sends keeps those edges for load balancers and does not drop them for "
-        "links); it connects only to its integrations' targets")),
+    "safe-link-sg-trusted-no-integration": ("http-api-cloudmap", None),
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -184,8 +184,19 @@ class LoadBalancing:
         as a member of its security groups it reaches a target only through those forwards, so the
         membership path to a resource it targets is dropped (the forward, per listener, stands). To
         what trusts its groups but is not its target it still reaches (fail closed: anything that
-        joins those groups may send there), now as a direct edge that keeps the opener."""
+        joins those groups may send there), now as a direct edge that keeps the opener.
+
+        A VPC link (REST or HTTP API) opens connections only to its integrations' targets (the
+        edges `apigateway.py` adds): as a member of its security groups it reaches nothing else,
+        so every membership path of a link is dropped. What else is in those groups keeps its own
+        edges."""
         for urn, ep in self.endpoints.items():
+            if ep.kind == "vpclink":
+                dropped = [e for e in self.out.get(urn, []) if e.membership and e.dst.startswith(_SG)]
+                for e in dropped:
+                    self.inn[e.dst] = [(v, x) for v, x in self.inn.get(e.dst, ()) if not (v == urn and x is e)]
+                self.out[urn] = [e for e in self.out.get(urn, []) if not any(e is d for d in dropped)]
+                continue
             if ep.kind not in ("alb", "nlb"):
                 continue
             out = self.out.get(urn, [])
