@@ -145,3 +145,19 @@ def test_a_secret_without_equals_sign_is_not_echoed():
                         "--secret", "tok-s3cr3t-value"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert "tok-s3cr3t-value" not in p.stderr and "--secret takes KEY=VALUE" in p.stderr
+
+
+def test_previews_two_at_a_time_without_a_zygote_start_every_child(monkeypatch):
+    """Hosts and packs started by `Popen(preexec_fn=...)` from two engine threads at once: with
+    gRPC's fork support on, 2 of 16 such previews lost their pack ("failed to start (exit -6)",
+    layerguard/__init__.py), or a forked child hung before its `exec`. Every one must run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from layerguard.engine import preview
+    assert os.environ.get("GRPC_ENABLE_FORK_SUPPORT") == "false"
+    monkeypatch.delenv("LAYERGUARD_ZYGOTE", raising=False)
+    program, pack = REPO / "tests" / "fixtures" / "engine" / "program", REPO / "tests" / "fixtures" / "engine" / "pack"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _i: preview(program, "dev", "preview", policy_pack=pack), range(12)))
+    failed = [r.error for r in results if r.error or not r.stack_analyzed]
+    assert not failed, failed
