@@ -206,6 +206,44 @@ BYPASSES = {
     "ec2-node-port-mismatch": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),   # vhost on 8443, target group 80
     # -- per-listener reachability (the bypass twin of safe-nlb-private-listener)
     "nlb-admin-listener-world": ("nlb", 0, {(BYPASS, "nlb-admin-in")}, None),
+    # -- probe-brown: NLB entries, existing VPCs, adopted ALBs and backends, EC2 nodes
+    # an NLB without security groups passes every address; a listener to the app, which admits the
+    # NLB's subnets (its targets see the NLB's own addresses): internet -> NLB -> app
+    "nlb-no-sg-app-listener": ("nlb", 0, {(BYPASS, "edge-admin"), (BYPASS, "app-task-from-nlb-subnets")},
+                               fp("a public subnet's address space is the internet (model.py): the nodes' rule "
+                                  "admitting the SG-less NLB's subnets is also reported as a WAF-less entry")),
+    # a UDP listener straight to the app, UDP admitted from the world on its port only
+    "nlb-udp-listener-app": ("nlb", 0, {(BYPASS, "nlb-udp-in")}, None),
+    # the world rule widened to 443-9443 (the nodes' listener too); a TLS listener on 9443 to the app
+    "nlb-tls-listener-range": ("nlb", 0, {(BYPASS, "edge-tls-app")}, None),
+    # the NLB's listener forwards to a target group of type `alb` whose target is the app's ALB
+    "nlb-to-app-alb": ("nlb", 0, {(BYPASS, "edge-tcp")}, None),
+    # the existing VPC's public subnets admitted by the adopted backend group (literal id)
+    "brownfield-backend-rule-public-range": ("brownfield", 5, {(BYPASS, "backend-from-public")}, None),
+    # an app worker with a public IP in a literal subnet the declaration does not list (its table unknown)
+    "brownfield-worker-unknown-subnet": ("brownfield", 5, {(BYPASS, "legacy-worker")}, None),
+    # ... in a declared private subnet that the stack gives a table routing 0.0.0.0/0 to the IGW
+    "brownfield-igw-route-added": ("brownfield", 5, {(BYPASS, "legacy-worker")}, None),
+    # the existing VPC's main table adopted with a default route to the IGW: which subnets turn public is unknown
+    "brownfield-main-table-igw": ("brownfield", 5, {(BYPASS, "existing-main-rt")}, None),
+    # the existing VPC's default group opened to the world: its members (launched without a group) are unknown
+    "brownfield-default-sg-world": ("brownfield", 5, {(BYPASS, "existing-default-sg")}, None),
+    # an existing ALB by literal ARN; the stack adds a listener to it forwarding to the app
+    "adopted-alb-literal-listener-app": ("cloudfront-header", 5, {(BYPASS, "legacy-listener")}, None),
+    # an internet-facing ALB adopted with `import_` (its group imported too: members outside); the stack
+    # adds a rule forwarding /api/* to the app, and the app LB trusts the adopted group
+    "adopted-alb-import-rule-app": ("cloudfront-header", 5,
+                                    {(BYPASS, "legacy-rule"), (BYPASS, "app-lb-from-legacy")}, None),
+    # the secret-checked rule forwards /legacy/* to an existing target group by literal ARN
+    "existing-tg-arn-rule": ("cloudfront-header", 5, {(BYPASS, "edge-legacy-tg-rule")}, None),
+    # an existing backend (Kong) by literal address outside the stack's subnets, behind a secret-checked rule
+    "existing-backend-literal-ip-rule": ("cloudfront-header", 5, {(BYPASS, "kong-target")}, None),
+    # a mixed-instances override boots a launch template by literal id (not the stack's to read)
+    "ec2-node-mixed-override-literal-lt": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),
+    # ... or a template of the stack without Wallarm's image and set-up
+    "ec2-node-mixed-override-plain-lt": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),
+    # a node with a public IP in a public subnet admitted from the world: the edge ALB's WAF is skipped
+    "ec2-node-public-ip-world": ("ec2-nodes", 0, {(WAF, "node-instance")}, None),
 }
 
 SAFE = {
@@ -270,6 +308,21 @@ SAFE = {
     "safe-ipv6-intra-vpc-rule": ("cloudfront-header", None),
     # the app admits the VPC link's group, no integration targets the app
     "safe-link-sg-trusted-no-integration": ("http-api-cloudmap", None),
+    # probe-brown
+    # an NLB without security groups in front of the nodes, which admit its subnets (AWS's documented
+    # set-up: IP targets over TCP see the NLB's addresses); nothing else is in those subnets
+    "safe-nlb-no-sg": ("nlb", fp("a public subnet's address space is the internet (model.py): the nodes' rule "
+                                 "admitting the SG-less NLB's subnets is reported as a WAF-less entry")),
+    "safe-nlb-udp-tcp-only": ("nlb", None),            # a UDP listener to the app, only TCP admitted on its port
+    "safe-nlb-to-internal-alb-nodes": ("nlb", None),   # NLB -> `alb` target group -> internal ALB + WAF -> nodes
+    "safe-nlb-preserve-client-ip": ("nlb", None),      # client IP preservation and cross-zone on the node group
+    "safe-brownfield-public-ip-private-subnet": ("brownfield", None),  # public IP, declared private subnet
+    "safe-brownfield-nat-route-added": ("brownfield", None),  # the stack's table for it routes to a NAT gateway
+    "safe-brownfield-main-table-nat": ("brownfield", None),   # the existing main table adopted, NAT default route
+    "safe-brownfield-default-sg-locked": ("brownfield", None),  # the existing default group adopted and emptied
+    "safe-adopted-alb-import-nodes": ("cloudfront-header", None),  # an imported ALB with WAF, rule to the nodes
+    "safe-ec2-node-mixed-instances": ("ec2-nodes", None),  # overrides by instance type, `$Default` version
+    "safe-ec2-node-by-private-ip": ("ec2-nodes", None),    # the node instance registered by its private IP
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id

@@ -555,6 +555,10 @@ class Compute:
         named = pget(res, "launchTemplate") is not None or pget(res, "mixedInstancesPolicy") is not None
         if named and not tpls:
             return "its launch template is not a resource of this stack, so what it boots cannot be read"
+        foreign = self._foreign_template_spec(res, tpls)
+        if foreign:
+            return (f"{foreign} names a launch template that is not a resource of this stack, so what the "
+                    "instances launched from it boot cannot be read")
         if res.type == T.ASG:
             if pget(res, "launchConfiguration") is not None:
                 return "it launches from a launch configuration, which the pack does not read"
@@ -581,6 +585,52 @@ class Compute:
         elif given("userData"):
             data, data_from, b64 = pget(res, "userData"), (res, "userData"), False
         return [Launch(image, image_from, data, data_from, b64, tags)]
+
+    @staticmethod
+    def _template_specs(res: Resource) -> list[tuple[str, Any]]:
+        """Every launch template specification of an instance or Auto Scaling group, as (path, the
+        template id or name it gives): `launchTemplate`, and a mixed-instances policy's own
+        specification and each override's (an override may boot another template)."""
+        out: list[tuple[str, Any]] = []
+
+        def add(path: str, spec: Any, id_key: str, name_key: str) -> None:
+            if not isinstance(spec, dict):
+                return
+            value = spec.get(id_key)
+            if value is None:
+                value = spec.get(name_key)
+            if value is not None:
+                out.append((path, value))
+
+        add("launchTemplate", pget(res, "launchTemplate"), "id", "name")
+        mip = pget(res, "mixedInstancesPolicy")
+        tpl = mip.get("launchTemplate") if isinstance(mip, dict) else None
+        if isinstance(tpl, dict):
+            add("mixedInstancesPolicy.launchTemplate.launchTemplateSpecification",
+                tpl.get("launchTemplateSpecification"), "launchTemplateId", "launchTemplateName")
+            overrides = tpl.get("overrides")
+            for i, o in enumerate(_items(overrides) if not is_unknown(overrides) else []):
+                if isinstance(o, dict):
+                    add(f"mixedInstancesPolicy.launchTemplate.overrides[{i}].launchTemplateSpecification",
+                        o.get("launchTemplateSpecification"), "launchTemplateId", "launchTemplateName")
+        return out
+
+    def _foreign_template_spec(self, res: Resource, tpls: list[Resource]) -> str | None:
+        """The first specification naming a template that none of the stack's templates it depends
+        on is: a literal id or name that is not one of theirs (a value unknown at preview comes
+        from those dependencies)."""
+        known = set()
+        for lt in tpls:
+            for prop in ("id", "name", "arn"):
+                value = pget(lt, prop)
+                if isinstance(value, str):
+                    known.add(value)
+        for path, value in self._template_specs(res):
+            if is_unknown(value) or not isinstance(value, str):
+                continue
+            if value not in known:
+                return path
+        return None
 
     def _launch_unproven(self, res: Resource, launch: Launch, ports: set[int]) -> str | None:
         rules = self.node_rules

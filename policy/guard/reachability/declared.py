@@ -32,6 +32,11 @@ OUTPUT = "declaredNetwork"
 _LABEL = {"layerguard:layer": "network"}
 
 
+def is_declared(urn: str) -> bool:
+    """Whether a vertex is a declared network's resource (an existing VPC or subnet `expand` made)."""
+    return "$declared::" in urn
+
+
 def _declarations(stack: Stack) -> list[tuple[Resource, dict]]:
     out = []
     for res in stack.resources:
@@ -61,7 +66,7 @@ def expand(stack: Stack) -> Stack:
     by_id: dict[str, str] = {}   # literal id -> synthetic URN
 
     def add(owner: Resource, typ: str, name: str, props: dict, deps: dict[str, tuple[str, ...]]) -> str:
-        urn = f"{owner.urn}$declared::{typ.rsplit(':', 1)[-1]}::{name}"
+        urn = f"{owner.urn}$declared::{typ.rsplit(':', 1)[-1]}::{name}"  # is_declared()
         synthetic.append(Resource(urn=urn, type=typ, name=name, props={**props, "tags": dict(_LABEL)},
                                   parent=owner.urn, property_dependencies=deps))
         return urn

@@ -111,7 +111,9 @@ passes, as any edge-labelled compute does.
 A NODE is a filter only when PROVEN: an ECS service labelled `node` whose task definition runs the
 Wallarm node image (repository and release rules in policy config) and whose load balancer targets
 and Cloud Map registrations name that container and port; or EC2 capacity labelled `node` (an
-Auto Scaling group over launch templates of the stack, or an instance) whose image is Wallarm's
+Auto Scaling group over launch templates of the stack, every specification of it naming one: its
+own, a mixed-instances policy's and each override's, which may boot another template; or an
+instance) whose image is Wallarm's
 and which every target group it is registered in sends to on a port the node listens on (the
 `listen` ports of the user data's vhost, else 80, the AMI's). The pack cannot look an AMI id up
 (invoke results never reach it), so an image is Wallarm's when (a) its id is in the policy
@@ -139,13 +141,18 @@ PROTECTED is every compute resource labelled `app` or that cannot be classified 
 be app), and what carries an app's traffic (attached network interfaces, the EC2 capacity of an
 app service) is app. A security group labelled `app` with no member in the stack (an adopted
 backend's, imported) protects app resources outside it: one protected endpoint in that group,
-listening on any port, with a public address (the model cannot see theirs: fail closed).
+listening on any port, with a public address (the model cannot see theirs: fail closed). So does
+the default security group of a VPC outside the stack (literal or declared) that the stack adopts
+(`DefaultSecurityGroup`), whatever its label: AWS gives it to whatever is launched there without a
+group, which the stack cannot see and which may be the app.
 
 FAILS CLOSED (a `Problem`, reported as a violation naming the resource and the property): a value
 the model needs but cannot know at preview; a resource type the model does not understand that
 exposes compute or is placed in a network (`kinds.py`); ids of subnets, security groups, route
 tables or targets that are not resources of this stack (literal ids or `.get()` lookups, which are
-not part of AnalyzeStack); API Gateway routes defined by an OpenAPI body or quick-create target.
+not part of AnalyzeStack; a route, or the adopted main table of a VPC outside the stack, only when it
+sends public space to an internet gateway or a target the model cannot judge: which subnets it
+serves is unknown, but a NAT gateway or endpoint route makes none of them public); API Gateway routes defined by an OpenAPI body or quick-create target.
 
 Analyses (each O(V + E)): `bypasses()` searches from the internet without entering proven nodes;
 every edge from that region into a protected endpoint is a path around the nodes.

@@ -12,6 +12,7 @@ from typing import Any
 
 from guard.framework import UNCLASSIFIED, Resource, is_unknown
 
+from . import declared
 from . import tokens as T
 from .base import _NET, _OUTSIDE, _SG, INTERNET, Endpoint, Source, _items, pget, same
 from .net import (
@@ -109,12 +110,11 @@ class NetworkFamily:
             for v in vpcs:
                 self.vpc_tables.setdefault(v.urn, set()).add(rt.urn)
             self.rt_routes.setdefault(rt.urn, [])
+        foreign_main = []
         for rt in self.of(T.DEFAULT_ROUTE_TABLE):
             vpcs = self.deps(rt, "defaultRouteTableId", [T.VPC])
             if not vpcs:
-                self.problem(rt, "defaultRouteTableId", "the default route table belongs to a VPC that is not a "
-                                                        "resource of this stack, so the model cannot tell which "
-                                                        "subnets it routes (fail closed)")
+                foreign_main.append(rt)  # judged by its routes below
             for v in vpcs:
                 main.setdefault(v.urn, rt.urn)
                 self.vpc_tables.setdefault(v.urn, set()).add(rt.urn)
@@ -148,6 +148,18 @@ class NetworkFamily:
                 dest = self._route_dest(rt, entry)
                 kind, target = self._route_target(rt, entry, "routes")
                 self.rt_routes[rt.urn].append((dest, kind, target, rt.urn))
+        # The main table of a VPC outside the stack routes subnets the model cannot see: as a route
+        # added to a table outside the stack, it fails closed only when it may make them public (a
+        # route of public space to an internet gateway, or to a target the model cannot judge); a
+        # NAT gateway, endpoint or egress-only route admits nothing from the internet.
+        for rt in foreign_main:
+            if any(kind in ("igw", "unknown", "foreign") and (dest is None or has_public_part(dest))
+                   for dest, kind, _target, _opener in self.rt_routes.get(rt.urn, ())):
+                self.problem(rt, "defaultRouteTableId", "the default route table belongs to a VPC that is not a "
+                                                        "resource of this stack and routes public space to an "
+                                                        "internet gateway (or a target the model cannot judge), so "
+                                                        "the model cannot tell which subnets it makes public "
+                                                        "(fail closed)")
         # route resources
         for route in self.of(T.ROUTE):
             tables = [t.urn for t in self.deps(route, "routeTableId", [T.ROUTE_TABLE, T.DEFAULT_ROUTE_TABLE])]
@@ -511,14 +523,25 @@ class NetworkFamily:
         imported) protects app resources outside the stack. They are one protected endpoint here,
         `outside|<group>`: in the group, listening on any port, and, since the model cannot see
         their addresses, with a public one (fail closed). So the group's rules are judged as for any
-        app resource: the nodes' group or subnets pass, the internet or the edge does not."""
+        app resource: the nodes' group or subnets pass, the internet or the edge does not.
+
+        The default security group of a VPC that is not a resource of the stack (an existing VPC
+        named by a literal id or a `.get()` lookup, declared or not, adopted with
+        `DefaultSecurityGroup`) always has
+        such members, whatever its label and whatever the stack puts in it: AWS gives it to every
+        resource launched in that VPC without a group, which the stack cannot see and which may be
+        the app (the backend the stack fronts). Its rules are judged the same way."""
         members = {sg for ep in self.endpoints.values() for sg in ep.sgs}
         for sg in self.of(*T.SECURITY_GROUPS):
-            if sg.urn in members or sg.type == T.DEFAULT_SG or self.stack.layer(sg) != "app":
+            foreign_default = sg.type == T.DEFAULT_SG and pget(sg, "vpcId") is not None \
+                and all(declared.is_declared(v.urn) for v in self.deps(sg, "vpcId", [T.VPC]))
+            if not foreign_default and (sg.urn in members or sg.type == T.DEFAULT_SG or self.stack.layer(sg) != "app"):
                 continue
             vertex = _OUTSIDE + sg.urn
             ep = Endpoint(vertex, "outside", "app", sgs=[sg.urn], vpc=self.sg_vpc.get(sg.urn))
-            ep.public.append((sg.urn, "its members are outside the stack and may have public addresses"))
+            ep.public.append((sg.urn, "its members are outside the stack and may have public addresses"
+                                      + (" (the default group of a VPC outside the stack: whatever was launched "
+                                         "there without a group, the app perhaps)" if foreign_default else "")))
             self.endpoints[vertex] = ep
             self.layer_override[vertex] = "app"
 

@@ -224,8 +224,9 @@ def node_ingress(name, sg, port=80):
                                      to_port=port, referenced_security_group_id=sg.id)
 
 
-def tcp_node_tg(name):
-    tg = aws.lb.TargetGroup(name, port=80, protocol="TCP", target_type="ip", vpc_id=vpc_id, tags=tags("node"))
+def tcp_node_tg(name, **kwargs):
+    tg = aws.lb.TargetGroup(name, port=80, protocol="TCP", target_type="ip", vpc_id=vpc_id, tags=tags("node"),
+                            **kwargs)
     node_lbs.append({"target_group_arn": tg.arn, "container_name": "wallarm", "container_port": 80})
     return tg
 
@@ -439,15 +440,88 @@ if BASELINE == "cloudfront-vpc-origin":
 
 if BASELINE == "nlb":
     # an internet-facing NLB without WAF, acknowledged by its exemption tag (TCP, not HTTP)
+    # an NLB made without security groups passes every client address; its targets see the NLB's
+    # own addresses (IP targets over TCP, client IP preservation off), so they admit its subnets
+    NLB_NO_SG = case("nlb-no-sg-app-listener", "safe-nlb-no-sg")
     nlb_sg = aws.ec2.SecurityGroup("nlb-sg", vpc_id=vpc_id, description="edge NLB", tags=tags("edge"))
+    world_ports = (443, 9443) if case("nlb-tls-listener-range") else (443, 443)
     aws.vpc.SecurityGroupIngressRule("nlb-from-world", security_group_id=nlb_sg.id, ip_protocol="tcp",
-                                     from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+                                     from_port=world_ports[0], to_port=world_ports[1], cidr_ipv4="0.0.0.0/0")
     edge_nlb = aws.lb.LoadBalancer(
-        "edge-nlb", internal=False, load_balancer_type="network", subnets=edge_ids, security_groups=[nlb_sg.id],
+        "edge-nlb", internal=False, load_balancer_type="network", subnets=edge_ids,
+        security_groups=None if NLB_NO_SG else [nlb_sg.id],
+        enable_cross_zone_load_balancing=case("safe-nlb-preserve-client-ip") or None,
         tags=tags("edge", **{"layerguard:waf-exemption": "TLS passthrough to the nodes; mutual TLS clients only"}))
+    if case("nlb-to-app-alb", "safe-nlb-to-internal-alb-nodes"):
+        # the NLB forwards to an ALB target group (target_type "alb", NLB -> ALB); the bypass variant
+        # targets the app's internal ALB, the secure one an internal edge ALB (with WAF) in front of the nodes
+        if case("nlb-to-app-alb"):
+            inner_alb = app_alb
+            aws.vpc.SecurityGroupIngressRule("app-lb-from-nlb", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                             from_port=80, to_port=80, referenced_security_group_id=nlb_sg.id)
+            inner_port = 80
+        else:
+            inner_sg = aws.ec2.SecurityGroup("inner-alb-sg", vpc_id=vpc_id, description="inner ALB", tags=tags("edge"))
+            aws.vpc.SecurityGroupIngressRule("inner-from-nlb", security_group_id=inner_sg.id, ip_protocol="tcp",
+                                             from_port=443, to_port=443, referenced_security_group_id=nlb_sg.id)
+            inner_alb = aws.lb.LoadBalancer("inner-alb", internal=True, load_balancer_type="application",
+                                            subnets=node_ids, security_groups=[inner_sg.id],
+                                            drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
+                                            tags=tags("edge"))
+            inner_https = https_listener("inner-https", inner_alb, [{"type": "forward", "target_group_arn": node_tg.arn}])
+            aws.wafv2.WebAclAssociation("inner-acl", resource_arn=inner_alb.arn, web_acl_arn=regional_acl().arn)
+            node_ingress("node-from-inner", inner_sg)
+            inner_port = 443
+        alb_tg = aws.lb.TargetGroup("alb-tg", port=inner_port, protocol="TCP", target_type="alb", vpc_id=vpc_id,
+                                    tags=tags("app" if case("nlb-to-app-alb") else "edge"))
+        aws.lb.TargetGroupAttachment("alb-tg-target", target_group_arn=alb_tg.arn, target_id=inner_alb.arn,
+                                     port=inner_port, opts=pulumi.ResourceOptions(
+                                         depends_on=[app_listener if case("nlb-to-app-alb") else inner_https]))
+        edge_target = alb_tg
+    else:
+        # client IP preservation on (and cross-zone): the nodes still admit only the NLB's group
+        edge_target = tcp_node_tg("node-tcp-tg", **({"preserve_client_ip": "true",
+                                                     "load_balancing_cross_zone_enabled": "true"}
+                                                    if case("safe-nlb-preserve-client-ip") else {}))
     aws.lb.Listener("edge-tcp", load_balancer_arn=edge_nlb.arn, port=443, protocol="TCP",
-                    default_actions=[{"type": "forward", "target_group_arn": tcp_node_tg("node-tcp-tg").arn}])
-    node_ingress("node-from-nlb", nlb_sg)
+                    default_actions=[{"type": "forward", "target_group_arn": edge_target.arn}])
+    if NLB_NO_SG:
+        aws.vpc.SecurityGroupIngressRule("node-from-nlb", security_group_id=node_sg.id, ip_protocol="tcp",
+                                         from_port=80, to_port=80, cidr_ipv4="10.0.0.0/23")
+    else:
+        node_ingress("node-from-nlb", nlb_sg)
+    if case("nlb-no-sg-app-listener"):
+        # a second listener straight to the app, which admits the NLB's subnets: no group stands in front
+        admin_tg = aws.lb.TargetGroup("app-admin-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                      tags=tags("app"))
+        app_lbs.append({"target_group_arn": admin_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("edge-admin", load_balancer_arn=edge_nlb.arn, port=8443, protocol="TCP",
+                        default_actions=[{"type": "forward", "target_group_arn": admin_tg.arn}])
+        aws.vpc.SecurityGroupIngressRule("app-task-from-nlb-subnets", security_group_id=app_task_sg.id,
+                                         ip_protocol="tcp", from_port=8080, to_port=8080, cidr_ipv4="10.0.0.0/23")
+    if case("nlb-udp-listener-app", "safe-nlb-udp-tcp-only"):
+        # a UDP listener straight to the app; the bypass variant admits UDP from the world on it, the
+        # secure one only TCP on that port (a UDP datagram is not admitted by a TCP rule)
+        udp_tg = aws.lb.TargetGroup("app-udp-tg", port=5353, protocol="UDP", target_type="ip", vpc_id=vpc_id,
+                                    tags=tags("app"))
+        app_lbs.append({"target_group_arn": udp_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("edge-udp", load_balancer_arn=edge_nlb.arn, port=5353, protocol="UDP",
+                        default_actions=[{"type": "forward", "target_group_arn": udp_tg.arn}])
+        aws.vpc.SecurityGroupIngressRule("nlb-udp-in", security_group_id=nlb_sg.id,
+                                         ip_protocol="udp" if case("nlb-udp-listener-app") else "tcp",
+                                         from_port=5353, to_port=5353, cidr_ipv4="0.0.0.0/0")
+        aws.vpc.SecurityGroupIngressRule("app-task-udp-from-nlb", security_group_id=app_task_sg.id, ip_protocol="udp",
+                                         from_port=5353, to_port=5353, referenced_security_group_id=nlb_sg.id)
+    if case("nlb-tls-listener-range"):
+        # the world rule widened to 443-9443; a TLS listener on 9443 terminates and forwards to the app
+        tls_tg = aws.lb.TargetGroup("app-tls-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                    tags=tags("app"))
+        app_lbs.append({"target_group_arn": tls_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("edge-tls-app", load_balancer_arn=edge_nlb.arn, port=9443, protocol="TLS",
+                        certificate_arn=CERT, ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+                        default_actions=[{"type": "forward", "target_group_arn": tls_tg.arn}])
+        aws.vpc.SecurityGroupIngressRule("app-task-tls-from-nlb", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, referenced_security_group_id=nlb_sg.id)
     if case("safe-nlb-private-listener", "nlb-admin-listener-world"):
         # an admin listener straight to the app, admitted only from a private (node) subnet; the
         # bypass variant admits a public range on it
@@ -722,11 +796,53 @@ if BASELINE == "ec2-nodes":
     boot64 = base64.b64encode(boot.encode()).decode()
     if case("ec2-node-declared-only"):
         boot64 = None  # the AMI tags alone: a claim of the program, nothing shows the node is set up
-    if case("safe-ec2-node-instance"):
-        node_box = aws.ec2.Instance("node-instance", ami=ami.id, instance_type="t3.medium", subnet_id=node_ids[0],
+    if case("safe-ec2-node-instance", "safe-ec2-node-by-private-ip", "ec2-node-public-ip-world"):
+        public_node = case("ec2-node-public-ip-world")
+        node_box = aws.ec2.Instance("node-instance", ami=ami.id, instance_type="t3.medium",
+                                    subnet_id=edge_ids[0] if public_node else node_ids[0],
+                                    associate_public_ip_address=public_node or None,
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
                                     user_data_base64=boot64, tags=tags("node", **ami_tags))
-        aws.lb.TargetGroupAttachment("node-instance-attachment", target_group_arn=node_tg.arn, target_id=node_box.id)
+        if public_node:
+            # a node with a public address in a public subnet, admitted from the world: anyone
+            # reaches the node (and through it the app) without the edge ALB's WAF
+            aws.vpc.SecurityGroupIngressRule("node-from-world", security_group_id=node_sg.id, ip_protocol="tcp",
+                                             from_port=80, to_port=80, cidr_ipv4="0.0.0.0/0")
+        if case("safe-ec2-node-by-private-ip"):
+            # registered by its private IP in an `ip` target group (the ALB forwards there instead)
+            ip_tg = aws.lb.TargetGroup("node-ip-tg", port=80, protocol="HTTP", target_type="ip", vpc_id=vpc_id,
+                                       tags=tags("node"))
+            aws.lb.TargetGroupAttachment("node-ip-attachment", target_group_arn=ip_tg.arn,
+                                         target_id=node_box.private_ip, port=80)
+            aws.lb.ListenerRule("edge-node-ip", listener_arn=edge_https.arn, priority=10,
+                                actions=[{"type": "forward", "target_group_arn": ip_tg.arn}],
+                                conditions=[{"path_pattern": {"values": ["/*"]}}])
+        else:
+            aws.lb.TargetGroupAttachment("node-instance-attachment", target_group_arn=node_tg.arn,
+                                         target_id=node_box.id)
+    elif case("ec2-node-mixed-override-literal-lt", "ec2-node-mixed-override-plain-lt", "safe-ec2-node-mixed-instances"):
+        # a mixed-instances policy over the node template; overrides by instance type only (secure),
+        # or one override that boots another launch template: one by literal id (what it boots is
+        # not the stack's to read) or one of the stack without Wallarm's image and set-up
+        lt = aws.ec2.LaunchTemplate("node-lt", image_id=ami.id, instance_type="t3.medium",
+                                    vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
+                                    user_data=boot64, tags=tags("node", **ami_tags))
+        overrides = [{"instance_type": "t3.medium"}, {"instance_type": "t3a.medium"}]
+        if case("ec2-node-mixed-override-literal-lt"):
+            overrides.append({"instance_type": "m5.large",
+                              "launch_template_specification": {"launch_template_id": "lt-0f1e2d3c4b5a69788",
+                                                                "version": "$Latest"}})
+        if case("ec2-node-mixed-override-plain-lt"):
+            plain = aws.ec2.LaunchTemplate("plain-lt", image_id="ami-0123456789abcdef0", instance_type="m5.large",
+                                           vpc_security_group_ids=[node_sg.id], tags=tags("node"))
+            overrides.append({"instance_type": "m5.large",
+                              "launch_template_specification": {"launch_template_id": plain.id, "version": "$Latest"}})
+        aws.autoscaling.Group("node-asg", min_size=2, max_size=4, vpc_zone_identifiers=node_ids,
+                              mixed_instances_policy={"launch_template": {
+                                  "launch_template_specification": {"launch_template_id": lt.id, "version": "$Default"},
+                                  "overrides": overrides}},
+                              target_group_arns=[node_tg.arn],
+                              tags=[{"key": "layerguard:layer", "value": "node", "propagate_at_launch": True}])
     else:
         lt = aws.ec2.LaunchTemplate("node-lt", image_id=ami.id, instance_type="t3.medium",
                                     vpc_security_group_ids=[node_sg.id], metadata_options={"http_tokens": "required"},
@@ -1117,5 +1233,104 @@ if case("imported-sg-outside-members", "safe-imported-sg-nodes-only"):
                                          from_port=8080, to_port=8080, cidr_ipv4="0.0.0.0/0")
     aws.ec2.Instance("app-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=app_ids[0],
                      vpc_security_group_ids=[adopted.id], tags=tags("app"))
+# === existing VPCs (brownfield): subnets, tables and groups the stack does not own ================
+if case("brownfield-backend-rule-public-range"):
+    # the adopted backend group (literal id) also admits the existing VPC's public subnets, which hold
+    # whatever else the VPC's owners put there (internet-facing by their route)
+    aws.vpc.SecurityGroupIngressRule("backend-from-public", security_group_id=ADOPTED_SG, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_ipv4="10.40.0.0/23",
+                                     tags=tags("app", **{"layerguard:foreign-security-group": ADOPTED_SG}))
+if case("brownfield-worker-unknown-subnet", "safe-brownfield-public-ip-private-subnet", "brownfield-igw-route-added",
+        "safe-brownfield-nat-route-added", "brownfield-main-table-igw", "safe-brownfield-main-table-nat"):
+    # an app worker of the stack, admitted from a public range on 8080, with a public address requested:
+    # what decides is its subnet's route table
+    worker_sg = aws.ec2.SecurityGroup("worker-sg", vpc_id=vpc_id, description="worker", tags=tags("app"))
+    # (an office's public range: no address of the VPC, so only the subnet's route decides)
+    aws.vpc.SecurityGroupIngressRule("worker-office", security_group_id=worker_sg.id, ip_protocol="tcp",
+                                     from_port=8080, to_port=8080, cidr_ipv4="198.51.100.0/24")
+    # a literal subnet id the declared network does not list: its route table is unknown
+    worker_subnet = "subnet-0e1d00000000000ff" if case("brownfield-worker-unknown-subnet") else app_ids[0]
+    aws.ec2.Instance("legacy-worker", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=worker_subnet,
+                     associate_public_ip_address=True, vpc_security_group_ids=[worker_sg.id], tags=tags("app"))
+    if case("brownfield-igw-route-added", "safe-brownfield-nat-route-added"):
+        # the stack gives the declared private subnet a table of its own, default route to the VPC's
+        # internet gateway (public: the worker's public IP answers) or to a NAT gateway (still private)
+        legacy_rt = aws.ec2.RouteTable("legacy-rt", vpc_id=vpc_id, tags=tags("network"))
+        aws.ec2.RouteTableAssociation("legacy-rt-assoc", subnet_id=worker_subnet, route_table_id=legacy_rt.id)
+        target = {"gateway_id": "igw-0e1d2c3b4a5968778"} if case("brownfield-igw-route-added") \
+            else {"nat_gateway_id": "nat-0e1d2c3b4a5968778"}
+        aws.ec2.Route("legacy-default", route_table_id=legacy_rt.id, destination_cidr_block="0.0.0.0/0", **target)
+    if case("brownfield-main-table-igw", "safe-brownfield-main-table-nat"):
+        # the existing VPC's main table adopted and given a default route to the internet gateway:
+        # every subnet without an association of its own (which ones the stack cannot see) turns
+        # public; the secure twin routes it to a NAT gateway, which admits nothing inbound
+        target = {"gateway_id": "igw-0e1d2c3b4a5968778"} if case("brownfield-main-table-igw") \
+            else {"nat_gateway_id": "nat-0e1d2c3b4a5968778"}
+        aws.ec2.DefaultRouteTable("existing-main-rt", default_route_table_id="rtb-0e1d2c3b4a5968778",
+                                  routes=[{"cidr_block": "0.0.0.0/0", **target}], tags=tags("network"))
+if case("brownfield-default-sg-world", "safe-brownfield-default-sg-locked"):
+    # the existing VPC's default group adopted and opened to the world: its members (whatever was
+    # launched without a group, the backend maybe) are not the stack's to know; the secure twin
+    # adopts it to empty it (no rules at all, the CIS recommendation)
+    aws.ec2.DefaultSecurityGroup("existing-default-sg", vpc_id=vpc_id, tags=tags("network"),
+                                 ingress=[{"protocol": "tcp", "from_port": 8080, "to_port": 8080,
+                                           "cidr_blocks": ["0.0.0.0/0"]}] if case("brownfield-default-sg-world") else [],
+                                 egress=[])
+
+# === adopted ALBs and existing backends ============================================================
+if case("adopted-alb-literal-listener-app"):
+    # an existing ALB named by its literal ARN (as one read with `.get()`, which AnalyzeStack never
+    # sees): the stack adds a listener to it forwarding to the app; who enters it is unknown
+    aws.lb.Listener("legacy-listener", port=8443, protocol="HTTPS",
+                    load_balancer_arn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/legacy/0123456789abcdef",
+                    ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06", certificate_arn=CERT,
+                    default_actions=[{"type": "forward", "target_group_arn": app_tg.arn}])
+if case("adopted-alb-import-rule-app", "safe-adopted-alb-import-nodes"):
+    # an existing internet-facing ALB adopted with `import_`, a group open to the world on 443; the
+    # stack adds a listener (403 by default) and a rule forwarding /api/* to the app (bypass) or to the
+    # nodes, with the regional web ACL associated (secure)
+    # (the secure twin gives the adopted ALB a group of its own: an imported group keeps members
+    # outside the stack, which the nodes would trust)
+    legacy_sg = aws.ec2.SecurityGroup("legacy-sg", vpc_id=vpc_id, description="legacy ALB", tags=tags("edge"),
+                                      opts=pulumi.ResourceOptions(import_="sg-0e1d2c3b4a5968700")
+                                      if case("adopted-alb-import-rule-app") else None)
+    aws.vpc.SecurityGroupIngressRule("legacy-https-in", security_group_id=legacy_sg.id, ip_protocol="tcp",
+                                     from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    legacy = aws.lb.LoadBalancer("legacy-alb", internal=False, load_balancer_type="application", subnets=edge_ids,
+                                 security_groups=[legacy_sg.id], drop_invalid_header_fields=True,
+                                 desync_mitigation_mode="strictest", tags=tags("edge"),
+                                 opts=pulumi.ResourceOptions(import_=f"arn:aws:elasticloadbalancing:{REGION}:"
+                                                             f"{ACCOUNT}:loadbalancer/app/legacy/0123456789abcdef"))
+    legacy_https = https_listener("legacy-https", legacy, [
+        {"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "status_code": "403"}}])
+    to_app = case("adopted-alb-import-rule-app")
+    if to_app:
+        aws.vpc.SecurityGroupIngressRule("app-lb-from-legacy", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                         from_port=80, to_port=80, referenced_security_group_id=legacy_sg.id)
+    else:
+        aws.wafv2.WebAclAssociation("legacy-acl", resource_arn=legacy.arn, web_acl_arn=regional_acl().arn)
+        node_ingress("node-from-legacy", legacy_sg)
+    aws.lb.ListenerRule("legacy-rule", listener_arn=legacy_https.arn, priority=10,
+                        actions=[{"type": "forward", "target_group_arn": (app_tg if to_app else node_tg).arn}],
+                        conditions=[{"path_pattern": {"values": ["/api/*"]}}])
+if case("existing-tg-arn-rule"):
+    # the secret-header rule's twin forwarding /legacy/* to an existing target group by literal ARN:
+    # whatever is registered there (an existing backend) is reached past CloudFront's WAF, not a node
+    aws.lb.ListenerRule("edge-legacy-tg-rule", listener_arn=edge_https.arn, priority=12,
+                        actions=[{"type": "forward", "target_group_arn": f"arn:aws:elasticloadbalancing:{REGION}:"
+                                  f"{ACCOUNT}:targetgroup/kong/0123456789abcdef"}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": [secret.result]}},
+                                    {"path_pattern": {"values": ["/legacy/*"]}}])
+if case("existing-backend-literal-ip-rule"):
+    # an existing backend (Kong) outside the stack's subnets registered by literal address in an app
+    # target group, forwarded to by a rule that checks CloudFront's secret: the nodes are skipped
+    kong_tg = aws.lb.TargetGroup("kong-tg", port=8000, protocol="HTTP", target_type="ip", vpc_id=vpc_id,
+                                 tags=tags("app"))
+    aws.lb.TargetGroupAttachment("kong-target", target_group_arn=kong_tg.arn, target_id="10.50.0.10", port=8000,
+                                 availability_zone="all")
+    aws.lb.ListenerRule("edge-kong-rule", listener_arn=edge_https.arn, priority=12,
+                        actions=[{"type": "forward", "target_group_arn": kong_tg.arn}],
+                        conditions=[{"http_header": {"http_header_name": "X-Origin-Verify", "values": [secret.result]}},
+                                    {"path_pattern": {"values": ["/kong/*"]}}])
 if edge_alb is not None:
     pulumi.export("edgeDns", edge_alb.dns_name)
