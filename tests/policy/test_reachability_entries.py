@@ -30,12 +30,14 @@ if str(PACK) not in sys.path:
     sys.path.insert(0, str(PACK))
 
 from guard.policies.aws.apigateway import private_api_access, private_api_policy  # noqa: E402
+from guard.policies.aws.wafv2 import web_acl_rate_rule  # noqa: E402
 from guard.policies.meta import report_deferred  # noqa: E402
 from guard.policies.stack import no_bypass, origin_protection, perimeter_waf  # noqa: E402
 
 BYPASS, WAF, ORIGIN = no_bypass.RULE.name, perimeter_waf.RULE.name, origin_protection.RULE.name
 APIGW = private_api_access.RULE.name
-OURS = {BYPASS, WAF, ORIGIN, APIGW}
+RATE = web_acl_rate_rule.RULE.name  # what makes a web ACL "a WAF" beyond its association
+OURS = {BYPASS, WAF, ORIGIN, APIGW, RATE}
 MODES = ("preview", "update")
 
 
@@ -244,6 +246,67 @@ BYPASSES = {
     "ec2-node-mixed-override-plain-lt": ("ec2-nodes", 0, {(BYPASS, "node-asg")}, None),
     # a node with a public IP in a public subnet admitted from the world: the edge ALB's WAF is skipped
     "ec2-node-public-ip-world": ("ec2-nodes", 0, {(WAF, "node-instance")}, None),
+    # -- probe-api: API Gateway entries and backends
+    # a second listener on the REST VPC link's NLB (8080) straight to the app, an integration on that port
+    "rest-link-nlb-app-listener": ("rest-api", 0, {(BYPASS, "link-app-listener")}, None),
+    # a second REST VPC link to an internal NLB of the app's, behind an integration on /direct
+    "rest-link-to-app-nlb": ("rest-api", 0, {(BYPASS, "direct-integration")}, None),
+    # a Lambda proxy integration of the app's function (linked by its invoke ARN) on /fn
+    "rest-integration-app-function": ("rest-api", 0, {(BYPASS, "fn-integration")}, None),
+    # the stage "associated" with the CLOUDFRONT-scope ACL (AWS refuses it): the execute-api host and
+    # the custom domain serve the stage without WAF
+    "rest-acl-cloudfront-scope": ("rest-api", 7, {(WAF, "rest-stage"), (WAF, "api-mapping")}, None),
+    # a REGIONAL ACL created in us-east-1 associated with the eu-west-1 stage: it applies in its own
+    # region only (AWS refuses the association)
+    "rest-acl-other-region": ("rest-api", 7, {(WAF, "rest-stage"), (WAF, "api-mapping")}, None),
+    # the same for an ALB, the association made in us-east-1 too (the ALB is in eu-west-1)
+    "alb-acl-other-region": ("private-api", 7, {(WAF, "edge-alb")}, None),
+    # the regional ACL associated with the app's internal ALB instead of the stage
+    "rest-acl-wrong-resource": ("rest-api", 7, {(WAF, "rest-stage"), (WAF, "api-mapping")}, None),
+    # API keys handed to clients instead of WAF: a key is no filter, anyone holding one calls it
+    "rest-api-key-no-waf": ("rest-api", 7, {(WAF, "rest-stage"), (WAF, "api-mapping")}, None),
+    # a second REST API through the same VPC link to the nodes, its stage without WAF
+    "rest-second-api-same-link": ("rest-api", 7, {(WAF, "rest-stage-2")}, None),
+    # a web ACL that allows everything and has no rule: associated, but it filters nothing
+    "acl-allow-no-rules": ("rest-api", 7, {(RATE, "edge-acl")}, None),
+    # the HTTP API behind CloudFront with its execute-api endpoint on: called directly, no WAF
+    "http-api-endpoint-on": ("http-api-cloudmap", 7, {(WAF, "http-api"), (ORIGIN, "http-api")}, None),
+    # the same with a web ACL association on the HTTP API's stage: WAF does not support HTTP APIs
+    "http-api-stage-waf-attempt": ("http-api-cloudmap", 7, {(WAF, "http-api"), (ORIGIN, "http-api")}, None),
+    # an integration through the VPC link to the app's internal ALB listener, which admits the link
+    "http-api-link-app-listener": ("http-api-cloudmap", 8, {(BYPASS, "app-alb-integration")}, None),
+    # the $default route to a Lambda proxy integration of the app's function (through an alias)
+    "http-api-default-route-app-lambda": ("http-api-cloudmap", 2, {(BYPASS, "fn-integration")}, None),
+    # a REGIONAL ACL on a distribution (AWS refuses it), and a regional ACL's literal ARN: the
+    # distribution has no WAF, and the ALB behind it none of its own
+    "cdn-regional-acl": ("cloudfront-header", 1, {(WAF, "edge-cdn"), (WAF, "edge-alb")}, None),
+    "cdn-literal-regional-arn": ("cloudfront-header", 1, {(WAF, "edge-cdn"), (WAF, "edge-alb")}, None),
+    # private APIs: {"AWS": "*"} is every principal, unconditioned, on a full ARN with wildcards
+    "papi-principal-aws-star": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # an unconditioned Allow with NotResource (everything but DELETE) beside the endpoint's Allow
+    "papi-notresource-allow": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # an Allow on aws:SourceVpc of a VPC that is not the stack's, no Deny
+    "papi-sourcevpc-other-vpc": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # the endpoint's group admits the whole VPC range (public subnets included)
+    "papi-endpoint-sg-vpc-cidr": ("private-api", 4, {(APIGW, "endpoint-from-vpc"), (BYPASS, "endpoint-from-vpc")},
+                                  None),
+    # a second execute-api endpoint in another VPC of the stack, admitted from that VPC, in the policy
+    "papi-second-endpoint-other-vpc": ("private-api", 4, {(APIGW, "other-endpoint-in")}, None),
+    # an inline policy open to everyone on the RestApi beside the separate RestApiPolicy (literal:
+    # judged at preview; the update stops at the RestApi)
+    "papi-inline-open-plus-policy": ("private-api", 4, {(APIGW, "private-api")}, None),
+    # the account's principals (IAM-authorized) from any endpoint, unconditioned
+    "papi-principal-account": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # Allow with NotPrincipal (everyone but one role), unconditioned
+    "papi-notprincipal-allow": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # an open Allow whose Deny of other endpoints spares the account's principals (NotPrincipal)
+    "papi-deny-notprincipal": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # the Allow conditioned on StringNotEqualsIfExists one foreign endpoint: every other one passes
+    "papi-allow-notequals": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # StringLike vpce-* beside the endpoint's id: every endpoint of every account
+    "papi-stringlike-wildcard": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
+    # a condition on aws:SourceIp only (private ranges), no Deny: not a limit to the stack's endpoint
+    "papi-sourceip-only": ("private-api", 4, {(APIGW, "private-api-policy")}, None),
 }
 
 SAFE = {
@@ -323,6 +386,25 @@ SAFE = {
     "safe-adopted-alb-import-nodes": ("cloudfront-header", None),  # an imported ALB with WAF, rule to the nodes
     "safe-ec2-node-mixed-instances": ("ec2-nodes", None),  # overrides by instance type, `$Default` version
     "safe-ec2-node-by-private-ip": ("ec2-nodes", None),    # the node instance registered by its private IP
+    # probe-api
+    "safe-rest-method-settings": ("rest-api", None),        # MethodSettings: throttling and logging only
+    "safe-rest-two-stages-both-waf": ("rest-api", None),    # a second stage with its own association
+    "safe-rest-api-edge-type": ("rest-api", None),          # EDGE API, the regional ACL on its stage
+    # an integration through the VPC link to the app ALB, whose group does not admit the link's
+    # group: AWS drops the connection (a v2 link's ENIs carry its groups), so there is no path
+    "safe-http-link-app-alb-sg-closed": ("http-api-cloudmap", fp(
+        "the model takes an HTTP API VPC link to reach every integration target whatever the target's "
+        "security groups admit; checking the link's admission (tried: drop the link's edge unless a rule "
+        "of the target admits one of the link's groups or subnets) turns test_reachability.py's "
+        "http-api-vpc-link-app, whose app ALB does not admit the link either, into a pass: that case's "
+        "expectation must be decided first")),
+    "safe-cdn-literal-acl-arn": ("cloudfront-header", None),  # an existing CLOUDFRONT ACL by literal ARN
+    "safe-papi-deny-ifexists": ("private-api", None),       # IfExists on a key every call carries
+    "safe-papi-foranyvalue": ("private-api", None),         # set operators on the single-valued key
+    "safe-papi-stage-path-only": ("private-api", None),     # the Allow on one stage's paths only
+    "safe-papi-private-dns-off": ("private-api", None),     # endpoint-specific host names only
+    "safe-papi-allow-other-api": ("private-api", None),     # an open Allow naming another API's ARN
+    "safe-papi-sourcevpc-own-vpc": ("private-api", None),   # aws:SourceVpc from the stack's VPC resource
 }
 
 # The document of these cases' RestApiPolicy is computed from the endpoint's id
@@ -335,7 +417,10 @@ SAFE = {
 # modes" (issue 18 catalogue) for that reason alone. case -> the rule and resource the update stops at.
 APIGW_POLICY = private_api_policy.RULE.name
 DECIDED_AT_UP = {case: (APIGW_POLICY, "private-api-policy")
-                 for case in ("papi-wildcard-action", "papi-deny-other-api", "papi-extra-literal-vpce")}
+                 for case in ("papi-wildcard-action", "papi-deny-other-api", "papi-extra-literal-vpce",
+                              "papi-principal-aws-star", "papi-notresource-allow", "papi-sourcevpc-other-vpc",
+                              "papi-principal-account", "papi-notprincipal-allow", "papi-deny-notprincipal",
+                              "papi-allow-notequals", "papi-stringlike-wildcard", "papi-sourceip-only")}
 WITHOUT_RESOURCE_RULE = {APIGW_POLICY: "disabled"}
 
 _RESULTS: dict[tuple[str, str], PreviewResult] = {}

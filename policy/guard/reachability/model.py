@@ -97,7 +97,16 @@ CloudFront's API key opens it) AND every public custom domain mapped to it is pr
 edge-optimized, whose CloudFront is AWS's, without a web ACL of ours) still serves the stage.
 THE PERIMETER WAF holds when every internet path to the nodes crosses a web ACL: at the entry, or
 further on (a distribution without a web ACL in front of an origin with its own regional ACL); a
-distribution whose webAclId names an ACL that cannot apply is reported regardless.
+distribution whose webAclId names an ACL that cannot apply is reported regardless. A web ACL
+applies only where AWS accepts it: CLOUDFRONT scope in us-east-1 on a distribution's `webAclId`,
+REGIONAL scope through an association made in the protected resource's own region, the ACL in that
+region too (the `region` input, else the provider's; a literal ACL ARN's region; an unknown region
+fails closed). A REGIONAL ACL on a distribution, a CLOUDFRONT ACL in an association, an association
+naming another resource (the app's ALB instead of the stage), an ACL of another region, and a web
+ACL association on an HTTP API stage (WAF does not support HTTP APIs) protect nothing. API keys and
+usage plans are no WAF (every key holder calls the API), except as the CloudFront-only key above.
+What the ACL's rules must hold is `require-rate-based-rule`'s (LG-WAF-002): an ACL that allows
+everything with no rule fails there.
 
 EDGE CODE: a Lambda@Edge function or CloudFront Function associated with a cache behaviour of a
 distribution (any event type: viewer or origin, request or response) runs customer code on the

@@ -2,8 +2,8 @@
 which CloudFront origins reject requests that did not come through CloudFront.
 
 AWS facts encoded here (see shared/FACTS.md): WAFv2 REGIONAL attaches to ALBs and REST API stages
-through a web ACL association; CloudFront takes a CLOUDFRONT-scope web ACL created in us-east-1
-through `webAclId`; NLBs and HTTP APIs take no WAF, so they need CloudFront+WAF in front and an
+through a web ACL association made in the resource's own region, with an ACL of that region
+(`_same_region`); CloudFront takes a CLOUDFRONT-scope web ACL created in us-east-1 through `webAclId`; NLBs and HTTP APIs take no WAF, so they need CloudFront+WAF in front and an
 origin that rejects direct requests (security group limited to the CloudFront origin-facing prefix
 list, or, for an ALB, a secret-header listener rule with a fixed-response 403 default).
 """
@@ -75,17 +75,41 @@ def cloudfront_waf(model: Model, dist: Resource) -> Verdict:
     return _literal_arn(value, "global/", CLOUDFRONT_WAF_REGION)
 
 
+def _same_region(res: Resource | None, assoc: Resource, acl: Resource | None, arn) -> Verdict | None:
+    """A regional web ACL protects resources of its own region only, and the association is made in
+    that region too (AWS refuses any other: WAFNonexistentItemException). The regions compared are
+    the resources' own `region` input, else their provider's; a literal ACL ARN carries its region.
+    A known mismatch is a failure, an unknown region fails closed; a region no input or provider
+    gives (None) is not compared."""
+    where = {"the protected resource": res.region if res is not None else None, f"association '{assoc.name}'":
+             assoc.region, "the web ACL": acl.region if acl is not None else None}
+    if acl is None and isinstance(arn, str) and arn.startswith("arn:aws:wafv2:") and len(arn.split(":")) > 3:
+        where["the web ACL"] = arn.split(":")[3] or None
+    for what, region in where.items():
+        if is_unknown(region):
+            return Verdict(False, f"the region of {what} is unknown at preview, so the web ACL may not apply "
+                                  "(fail closed)")
+    known = {what: r for what, r in where.items() if isinstance(r, str) and r}
+    if len(set(known.values())) > 1:
+        return Verdict(False, "a regional web ACL applies only in its own region, but "
+                              + ", ".join(f"{what} is in {r}" for what, r in known.items()))
+    return None
+
+
 def regional_waf(model: Model, urn: str) -> Verdict:
     assocs = model.waf_assocs.get(urn, [])
     if not assocs:
         return Verdict(False, "no aws:wafv2/webAclAssociation names it (resourceArn)")
     reasons = []
+    res = model.stack.by_urn.get(urn)
     for assoc in assocs:
         acls = model.deps(assoc, "webAclArn", [T.WEB_ACL])
         if acls:
             verdict = _acl_verdict(acls[0], "REGIONAL", None)
         else:
             verdict = _literal_arn(assoc.get("webAclArn"), "regional/", None)
+        if verdict.ok:
+            verdict = _same_region(res, assoc, acls[0] if acls else None, assoc.get("webAclArn")) or verdict
         if verdict.ok:
             return Verdict(True, f"{verdict.reason} through association '{assoc.name}'")
         reasons.append(verdict.reason)
@@ -521,7 +545,7 @@ def api_domain_verdict(model: Model, domain: Resource) -> Verdict:
                 continue
             if api_key_shield(model, api).ok:
                 continue
-            why = f"stage(s) {', '.join(missing)} have no web ACL association" if stages else \
+            why = f"stage(s) {', '.join(missing)} have no web ACL association that applies" if stages else \
                 "the stages it serves are not known"
         else:
             why = "an HTTP API cannot carry AWS WAF"

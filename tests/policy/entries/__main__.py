@@ -49,7 +49,8 @@ rate_rule = {"name": "rate", "priority": 0, "action": {"block": {}}, "visibility
 
 def web_acl(name, scope, **opts):
     """A web ACL with a rate-based rule, logging to an aws-waf-logs- log group in its region."""
-    acl = aws.wafv2.WebAcl(name, scope=scope, default_action={"allow": {}}, rules=[rate_rule],
+    rules = [] if case("acl-allow-no-rules") else [rate_rule]  # an ACL that allows everything
+    acl = aws.wafv2.WebAcl(name, scope=scope, default_action={"allow": {}}, rules=rules,
                            visibility_config=visibility, tags=tags("edge"), **opts)
     logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"aws-waf-logs-{name}", retention_in_days=90,
                                    tags=tags("edge"), **opts)
@@ -58,8 +59,14 @@ def web_acl(name, scope, **opts):
     return acl
 
 
+_regional_acl = []
+
+
 def regional_acl():
-    return web_acl("edge-acl", "REGIONAL")
+    """The stack's one REGIONAL web ACL (shared by its associations)."""
+    if not _regional_acl:
+        _regional_acl.append(web_acl("edge-acl", "REGIONAL"))
+    return _regional_acl[0]
 
 
 _cdn_acl = []
@@ -185,13 +192,21 @@ def https_listener(name, lb, actions):
 
 def distribution(name, origins, acl=True, behaviours=(), default_extra=None, default_origin="origin", **kwargs):
     """A distribution with a CLOUDFRONT-scope web ACL created in us-east-1 through an explicit provider."""
+    if acl is True and case("cdn-regional-acl"):
+        acl = regional_acl()  # a REGIONAL ACL on a distribution (AWS refuses it)
+    elif acl is True and case("cdn-literal-regional-arn"):
+        acl = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/edge/0a1b2c3d-0000-1111-2222-333344445555"
+    elif acl is True and case("safe-cdn-literal-acl-arn"):
+        # an existing CLOUDFRONT ACL of the account's, by literal ARN (us-east-1, global/)
+        acl = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/cdn/0a1b2c3d-0000-1111-2222-333344445555"
     behaviour = {"allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
                  "cached_methods": ["GET", "HEAD"], "target_origin_id": default_origin,
                  "viewer_protocol_policy": "redirect-to-https",
                  "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
                  "origin_request_policy_id": "216adef6-5c7f-47e4-b989-5492eafa07d3", **(default_extra or {})}
     return aws.cloudfront.Distribution(
-        name, enabled=True, origins=origins, web_acl_id=cloudfront_acl().arn if acl else None, tags=tags("edge"),
+        name, enabled=True, origins=origins, tags=tags("edge"),
+        web_acl_id=(cloudfront_acl().arn if acl is True else acl.arn if isinstance(acl, aws.wafv2.WebAcl) else acl or None),
         default_cache_behavior=behaviour, ordered_cache_behaviors=list(behaviours) or None,
         restrictions={"geo_restriction": {"restriction_type": "none"}},
         viewer_certificate={"cloudfront_default_certificate": True}, **kwargs)
@@ -246,7 +261,11 @@ if BASELINE in ("cloudfront-header", "private-api", "brownfield", "ec2-nodes"):
     node_ingress("node-from-edge", edge_sg)
 
 if BASELINE in ("private-api", "brownfield", "ec2-nodes"):
-    aws.wafv2.WebAclAssociation("edge-acl-alb", resource_arn=edge_alb.arn, web_acl_arn=regional_acl().arn)
+    # (alb-acl-other-region: the ALB's association is made in us-east-1 with a REGIONAL ACL there)
+    alb_acl, alb_opts = ((web_acl("use1-acl", "REGIONAL", opts=pulumi.ResourceOptions(provider=use1)),
+                          pulumi.ResourceOptions(provider=use1)) if case("alb-acl-other-region")
+                         else (regional_acl(), None))
+    aws.wafv2.WebAclAssociation("edge-acl-alb", resource_arn=edge_alb.arn, web_acl_arn=alb_acl.arn, opts=alb_opts)
     edge_https = https_listener("edge-https", edge_alb, [{"type": "forward", "target_group_arn": node_tg.arn}])
 
 if BASELINE == "cloudfront-header":
@@ -549,12 +568,13 @@ if BASELINE == "rest-api":
     link = aws.apigateway.VpcLink("rest-link", target_arn=link_nlb.arn, tags=tags("edge"))
     behind_cf = case("domain-after-cloudfront", "domain-v2-after-cloudfront", "safe-rest-api-key-cloudfront",
                      "domain-edge-after-cloudfront", "safe-domain-stage-waf-behind-cf", "rest-api-cloudfront-endpoint-on")
-    api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"),
+    rest_type = "EDGE" if case("safe-rest-api-edge-type") else "REGIONAL"
+    api = aws.apigateway.RestApi("rest-api", endpoint_configuration={"types": rest_type}, tags=tags("edge"),
                                  disable_execute_api_endpoint=case("domain-after-cloudfront", "domain-v2-after-cloudfront",
                                                                    "domain-edge-after-cloudfront",
                                                                    "safe-domain-stage-waf-behind-cf",
                                                                    "domain-mapping-all-stages") or None)
-    key_required = case("safe-rest-api-key-cloudfront")
+    key_required = case("safe-rest-api-key-cloudfront", "rest-api-key-no-waf")
     auth = {"authorization": "NONE"}
     if case("rest-api-lambda-authorizer"):
         # a REQUEST authorizer Lambda: app code run on every attacker request, before any node
@@ -603,12 +623,102 @@ if BASELINE == "rest-api":
             type="AWS_PROXY", integration_http_method="POST",
             uri=(f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
                  f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:app-fn/invocations")))
+    if case("rest-link-nlb-app-listener"):
+        # the VPC link's NLB gets a second listener, on 8080, straight to the app tasks, and an
+        # integration through the same link names that port: API -> link -> NLB:8080 -> app
+        app_tcp_tg = aws.lb.TargetGroup("app-tcp-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                        tags=tags("app"))
+        app_lbs.append({"target_group_arn": app_tcp_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("link-app-listener", load_balancer_arn=link_nlb.arn, port=8080, protocol="TCP",
+                        default_actions=[{"type": "forward", "target_group_arn": app_tcp_tg.arn}])
+        aws.vpc.SecurityGroupIngressRule("app-task-from-link-nlb", security_group_id=app_task_sg.id,
+                                         ip_protocol="tcp", from_port=8080, to_port=8080,
+                                         referenced_security_group_id=link_nlb_sg.id)
+        aws.vpc.SecurityGroupIngressRule("link-nlb-8080", security_group_id=link_nlb_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv4="10.0.0.0/16")
+        r = aws.apigateway.Resource("internal-resource", rest_api=api.id, parent_id=api.root_resource_id,
+                                    path_part="internal")
+        m = aws.apigateway.Method("internal-any", rest_api=api.id, resource_id=r.id, http_method="ANY",
+                                  authorization="NONE")
+        deps.append(aws.apigateway.Integration(
+            "internal-integration", rest_api=api.id, resource_id=r.id, http_method=m.http_method,
+            type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+            uri=link_nlb.dns_name.apply(lambda d: f"http://{d}:8080/")))
+    if case("rest-link-to-app-nlb"):
+        # a second VPC link, to an internal NLB of the app's in front of the app tasks
+        app_nlb = aws.lb.LoadBalancer("app-nlb", internal=True, load_balancer_type="network", subnets=app_ids,
+                                      tags=tags("app"))
+        app_tcp_tg = aws.lb.TargetGroup("app-tcp-tg", port=8080, protocol="TCP", target_type="ip", vpc_id=vpc_id,
+                                        tags=tags("app"))
+        app_lbs.append({"target_group_arn": app_tcp_tg.arn, "container_name": "app", "container_port": 8080})
+        aws.lb.Listener("app-nlb-tcp", load_balancer_arn=app_nlb.arn, port=8080, protocol="TCP",
+                        default_actions=[{"type": "forward", "target_group_arn": app_tcp_tg.arn}])
+        aws.vpc.SecurityGroupIngressRule("app-task-from-vpc", security_group_id=app_task_sg.id, ip_protocol="tcp",
+                                         from_port=8080, to_port=8080, cidr_ipv4="10.0.20.0/23")
+        app_link = aws.apigateway.VpcLink("app-link", target_arn=app_nlb.arn, tags=tags("edge"))
+        r = aws.apigateway.Resource("direct-resource", rest_api=api.id, parent_id=api.root_resource_id,
+                                    path_part="direct")
+        m = aws.apigateway.Method("direct-any", rest_api=api.id, resource_id=r.id, http_method="ANY",
+                                  authorization="NONE")
+        deps.append(aws.apigateway.Integration(
+            "direct-integration", rest_api=api.id, resource_id=r.id, http_method=m.http_method,
+            type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK", connection_id=app_link.id,
+            uri=app_nlb.dns_name.apply(lambda d: f"http://{d}:8080/")))
+    if case("rest-integration-app-function"):
+        # a Lambda proxy integration of the app's function (linked by its invoke ARN) on /fn
+        fn = app_function("app-fn")
+        r = aws.apigateway.Resource("fn-resource", rest_api=api.id, parent_id=api.root_resource_id, path_part="fn")
+        m = aws.apigateway.Method("fn-any", rest_api=api.id, resource_id=r.id, http_method="ANY",
+                                  authorization="NONE")
+        deps.append(aws.apigateway.Integration(
+            "fn-integration", rest_api=api.id, resource_id=r.id, http_method=m.http_method, type="AWS_PROXY",
+            integration_http_method="POST", uri=fn.invoke_arn))
     deployment = aws.apigateway.Deployment("rest-deployment", rest_api=api.id,
                                            opts=pulumi.ResourceOptions(depends_on=deps))
     stage = aws.apigateway.Stage("rest-stage", rest_api=api.id, deployment=deployment.id, stage_name="v1",
                                  tags=tags("edge"))
-    if not behind_cf or case("safe-domain-stage-waf-behind-cf"):
+    if case("rest-acl-cloudfront-scope"):
+        # the stack's CLOUDFRONT-scope ACL associated with the stage: AWS refuses a global ACL there
+        aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=cloudfront_acl().arn)
+    elif case("rest-acl-other-region"):
+        # a REGIONAL ACL, but created in us-east-1 (through the CloudFront provider): a web ACL
+        # protects resources of its own region only, so AWS refuses the association with the
+        # eu-west-1 stage
+        use1_acl = web_acl("use1-acl", "REGIONAL", opts=pulumi.ResourceOptions(provider=use1))
+        aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=use1_acl.arn)
+    elif case("rest-acl-wrong-resource"):
+        # the association names the app's internal ALB instead of the stage
+        aws.wafv2.WebAclAssociation("rest-acl", resource_arn=app_alb.arn, web_acl_arn=regional_acl().arn)
+    elif case("rest-api-key-no-waf"):
+        # API keys instead of WAF: every method requires a key, handed to clients (no CloudFront)
+        key = aws.apigateway.ApiKey("client-key", tags=tags("edge"))
+        plan = aws.apigateway.UsagePlan("client-plan", api_stages=[{"api_id": api.id, "stage": stage.stage_name}],
+                                        throttle_settings={"rate_limit": 100, "burst_limit": 200}, tags=tags("edge"))
+        aws.apigateway.UsagePlanKey("client-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id)
+    elif not behind_cf or case("safe-domain-stage-waf-behind-cf"):
         aws.wafv2.WebAclAssociation("rest-acl", resource_arn=stage.arn, web_acl_arn=regional_acl().arn)
+    if case("safe-rest-method-settings"):
+        # throttling and logging for every method of the stage: no path of its own
+        aws.apigateway.MethodSettings("rest-method-settings", rest_api=api.id, stage_name=stage.stage_name,
+                                      method_path="*/*", settings={"metrics_enabled": True, "logging_level": "INFO",
+                                                                   "throttling_rate_limit": 100,
+                                                                   "throttling_burst_limit": 200})
+    if case("safe-rest-two-stages-both-waf"):
+        stage_v2 = aws.apigateway.Stage("rest-stage-v2", rest_api=api.id, deployment=deployment.id, stage_name="v2",
+                                        tags=tags("edge"))
+        aws.wafv2.WebAclAssociation("rest-acl-v2", resource_arn=stage_v2.arn, web_acl_arn=regional_acl().arn)
+    if case("rest-second-api-same-link"):
+        # a second REST API of the stack through the same VPC link to the nodes, its stage without WAF
+        api2 = aws.apigateway.RestApi("rest-api-2", endpoint_configuration={"types": "REGIONAL"}, tags=tags("edge"))
+        m2 = aws.apigateway.Method("root-any-2", rest_api=api2.id, resource_id=api2.root_resource_id,
+                                   http_method="ANY", authorization="NONE")
+        i2 = aws.apigateway.Integration(
+            "nodes-integration-2", rest_api=api2.id, resource_id=api2.root_resource_id, http_method=m2.http_method,
+            type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
+            uri=link_nlb.dns_name.apply(lambda d: f"http://{d}/"))
+        d2 = aws.apigateway.Deployment("rest-deployment-2", rest_api=api2.id,
+                                       opts=pulumi.ResourceOptions(depends_on=[i2]))
+        aws.apigateway.Stage("rest-stage-2", rest_api=api2.id, deployment=d2.id, stage_name="v1", tags=tags("edge"))
     if case("rest-second-stage-no-waf", "domain-mapping-all-stages"):
         # a second stage of the same deployment, never associated with the web ACL: served without WAF
         aws.apigateway.Stage("rest-stage-v2", rest_api=api.id, deployment=deployment.id, stage_name="v2",
@@ -657,7 +767,7 @@ if BASELINE == "rest-api":
         # moved behind CloudFront: the stage's WAF went, the default endpoint is off, CloudFront's
         # origin is the custom domain, which still serves the stage to anyone who calls it
         distribution("edge-cdn", [custom_origin(domain_name)])
-    if key_required:
+    if case("safe-rest-api-key-cloudfront"):
         # every method requires an API key that only CloudFront sends (origin custom header x-api-key)
         key_value = random.RandomPassword("api-key-value", length=40, special=False)
         key = aws.apigateway.ApiKey("cdn-key", value=key_value.result, tags=tags("edge"))
@@ -686,7 +796,8 @@ if BASELINE == "http-api-cloudmap":
     if case("cloudmap-sidecar-port"):
         node_ingress("node-sidecar-from-link", link_sg, port=8081)
     link = aws.apigatewayv2.VpcLink("link", security_group_ids=[link_sg.id], subnet_ids=node_ids, tags=tags("edge"))
-    http_api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", disable_execute_api_endpoint=True,
+    endpoint_on = case("http-api-endpoint-on", "http-api-stage-waf-attempt")
+    http_api = aws.apigatewayv2.Api("http-api", protocol_type="HTTP", disable_execute_api_endpoint=not endpoint_on,
                                     tags=tags("edge"))
     aws.apigatewayv2.Integration("nodes-integration", api_id=http_api.id, integration_type="HTTP_PROXY",
                                  integration_method="ANY", connection_type="VPC_LINK", connection_id=link.id,
@@ -759,6 +870,31 @@ if BASELINE == "http-api-cloudmap":
                                          from_port=8080, to_port=8080, referenced_security_group_id=link_sg.id)
         aws.servicediscovery.Instance("cloudmap-app-box", instance_id="app-box", service_id=sd_service.id,
                                       attributes={"AWS_INSTANCE_IPV4": box.private_ip, "AWS_INSTANCE_PORT": "8080"})
+    if case("http-api-stage-waf-attempt"):
+        # the default endpoint on, and a web ACL "associated" with the $default stage: WAF does not
+        # support HTTP APIs (AWS refuses the association), so the execute-api host has no WAF
+        v2_stage = aws.apigatewayv2.Stage("http-stage", api_id=http_api.id, name="$default", auto_deploy=True,
+                                          tags=tags("edge"))
+        aws.wafv2.WebAclAssociation("http-acl", resource_arn=v2_stage.arn, web_acl_arn=regional_acl().arn)
+    if case("http-api-link-app-listener", "safe-http-link-app-alb-sg-closed"):
+        # an integration through the VPC link naming the app's internal ALB listener; the bypass
+        # twin lets the link's group into the app ALB, the secure one does not (the SG drops it)
+        if case("http-api-link-app-listener"):
+            aws.vpc.SecurityGroupIngressRule("app-lb-from-link", security_group_id=app_lb_sg.id, ip_protocol="tcp",
+                                             from_port=80, to_port=80, referenced_security_group_id=link_sg.id)
+        alb_integ = aws.apigatewayv2.Integration(
+            "app-alb-integration", api_id=http_api.id, integration_type="HTTP_PROXY", integration_method="ANY",
+            connection_type="VPC_LINK", connection_id=link.id, integration_uri=app_listener.arn)
+        aws.apigatewayv2.Route("app-alb-route", api_id=http_api.id, route_key="ANY /app/{proxy+}",
+                               target=alb_integ.id.apply(lambda i: f"integrations/{i}"))
+    if case("http-api-default-route-app-lambda"):
+        # the $default route to a Lambda proxy integration of the app's function, through an alias
+        fn = app_function("app-fn", publish=True)
+        live = aws.lambda_.Alias("app-fn-live", function_name=fn.name, function_version=fn.version)
+        fn_integ = aws.apigatewayv2.Integration("fn-integration", api_id=http_api.id, integration_type="AWS_PROXY",
+                                                payload_format_version="2.0", integration_uri=live.invoke_arn)
+        aws.apigatewayv2.Route("fn-default-route", api_id=http_api.id, route_key="$default",
+                               target=fn_integ.id.apply(lambda i: f"integrations/{i}"))
     if case("safe-link-sg-trusted-no-integration"):
         # the app admits the VPC link's group, but no integration sends the link to the app: a VPC link
         # opens connections only to its integrations' targets (here the nodes' Cloud Map service)
@@ -928,12 +1064,37 @@ if BASELINE == "private-api":
     aws.vpc.SecurityGroupIngressRule("endpoint-from-nodes", security_group_id=endpoint_sg.id, ip_protocol="tcp",
                                      from_port=443, to_port=443, referenced_security_group_id=node_sg.id)
     endpoint_sgs = [endpoint_sg.id] + (["sg-0f00ba40000000001"] if case("papi-endpoint-literal-sg") else [])
+    if case("papi-endpoint-sg-vpc-cidr"):
+        # the endpoint's group also admits the whole VPC range: the app (and anything else in the
+        # VPC) calls the private API without the nodes
+        aws.vpc.SecurityGroupIngressRule("endpoint-from-vpc", security_group_id=endpoint_sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, cidr_ipv4="10.0.0.0/16")
     endpoint = aws.ec2.VpcEndpoint("api-endpoint", vpc_id=vpc_id, vpc_endpoint_type="Interface",
                                    service_name=f"com.amazonaws.{REGION}.execute-api", subnet_ids=app_ids,
-                                   security_group_ids=endpoint_sgs, private_dns_enabled=True, tags=tags("app"))
-    private_api = aws.apigateway.RestApi("private-api", endpoint_configuration={"types": "PRIVATE"},
-                                         policy="" if case("safe-papi-inline-empty-policy") else None,
+                                   security_group_ids=endpoint_sgs,
+                                   private_dns_enabled=not case("safe-papi-private-dns-off"), tags=tags("app"))
+    other_endpoint = None
+    if case("papi-second-endpoint-other-vpc"):
+        # a second VPC of the stack with its own execute-api endpoint, admitted from that VPC's range
+        # and allowed by the API's policy: its workloads call the private API without any node
+        other_vpc = aws.ec2.Vpc("other-vpc", cidr_block="10.1.0.0/16", tags=tags("network"))
+        other_subnet = aws.ec2.Subnet("other-a", vpc_id=other_vpc.id, cidr_block="10.1.0.0/24",
+                                      availability_zone=f"{REGION}a", tags=tags("app"))
+        other_sg = aws.ec2.SecurityGroup("other-endpoint-sg", vpc_id=other_vpc.id, description="execute-api",
                                          tags=tags("app"))
+        aws.vpc.SecurityGroupIngressRule("other-endpoint-in", security_group_id=other_sg.id, ip_protocol="tcp",
+                                         from_port=443, to_port=443, cidr_ipv4="10.1.0.0/16")
+        other_endpoint = aws.ec2.VpcEndpoint("other-endpoint", vpc_id=other_vpc.id, vpc_endpoint_type="Interface",
+                                             service_name=f"com.amazonaws.{REGION}.execute-api",
+                                             subnet_ids=[other_subnet.id], security_group_ids=[other_sg.id],
+                                             private_dns_enabled=True, tags=tags("app"))
+    inline = "" if case("safe-papi-inline-empty-policy") else None
+    if case("papi-inline-open-plus-policy"):
+        # an inline policy open to every caller on the RestApi, beside the separate (good) RestApiPolicy
+        inline = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]})
+    private_api = aws.apigateway.RestApi("private-api", endpoint_configuration={"types": "PRIVATE"},
+                                         policy=inline, tags=tags("app"))
     m = aws.apigateway.Method("papi-any", rest_api=private_api.id, resource_id=private_api.root_resource_id,
                               http_method="ANY", authorization="NONE")
     i = aws.apigateway.Integration("papi-integration", rest_api=private_api.id,
@@ -966,10 +1127,67 @@ if BASELINE == "private-api":
         if case("safe-papi-extra-deny"):
             statements = [allow, deny, {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
                                         "Resource": "execute-api:/*/DELETE/*"}]
+        if case("papi-principal-aws-star"):
+            # {"AWS": "*"} is every principal (as "*"); the Allow is unconditioned, no Deny
+            statements = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "execute-api:Invoke",
+                           "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*/*/*/*"}]
+        if case("papi-notresource-allow"):
+            # the endpoint's Allow, plus an unconditioned Allow of everything but DELETE (NotResource)
+            statements = [allow, {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
+                                  "NotResource": "execute-api:/*/DELETE/*"}]
+        if case("papi-sourcevpc-other-vpc"):
+            # a second Allow on aws:SourceVpc of a VPC that is not the stack's, no Deny
+            statements = [allow, {**allow, "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-0abcdef0123456789"}}}]
+        if case("safe-papi-deny-ifexists"):
+            # IfExists on a key every private API call carries (it comes through an endpoint): a plain Deny
+            statements = [allow, {**deny, "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": vpce}}}]
+        if case("safe-papi-foranyvalue"):
+            # set operators on the single-valued key: ForAnyValue:StringEquals holds only for this
+            # endpoint, ForAllValues:StringNotEquals for every other one
+            statements = [{**allow, "Condition": {"ForAnyValue:StringEquals": {"aws:SourceVpce": [vpce]}}},
+                          {**deny, "Condition": {"ForAllValues:StringNotEquals": {"aws:SourceVpce": [vpce]}}}]
+        if case("safe-papi-stage-path-only"):
+            # the Allow on stage v1 only, the Deny on every path
+            statements = [{**allow, "Resource": "execute-api:/v1/*"}, deny]
+        if case("papi-principal-account"):
+            # the account's principals (IAM-authorized callers) from any endpoint, in any VPC
+            statements = [allow, {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                  "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]
+        if case("papi-notprincipal-allow"):
+            # Allow with NotPrincipal: everyone but one role, unconditioned
+            statements = [allow, {"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ops"},
+                                  "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]
+        if case("papi-deny-notprincipal"):
+            # an open Allow, and a Deny of other endpoints that spares the account's principals
+            statements = [{k: v for k, v in allow.items() if k != "Condition"},
+                          {**{k: v for k, v in deny.items() if k != "Principal"},
+                           "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]
+        if case("papi-allow-notequals"):
+            # the Allow conditioned on StringNotEqualsIfExists one bad endpoint: every other one passes
+            statements = [{**allow, "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": LITERAL_VPCE}}}]
+        if case("papi-stringlike-wildcard"):
+            # StringLike vpce-*: every endpoint of every account
+            statements = [{**allow, "Condition": {"StringLike": {"aws:SourceVpce": ["vpce-*", vpce]}}}]
+        if case("papi-sourceip-only"):
+            # a condition on aws:SourceIp (private ranges): not what limits the endpoint, no Deny
+            statements = [{**allow, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]
+        if case("safe-papi-allow-other-api"):
+            # an unconditioned Allow naming another API's ARN does not apply to this one
+            statements = [allow, deny, {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
+                                        "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/*"}]
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
-    aws.apigateway.RestApiPolicy("private-api-policy", rest_api_id=private_api.id,
-                                 policy=endpoint.id.apply(api_policy))
+    policy_doc = endpoint.id.apply(api_policy)
+    if case("safe-papi-sourcevpc-own-vpc"):
+        # limited to the stack's own VPC (aws:SourceVpc from the VPC resource), which holds only its endpoint
+        policy_doc = vpc.id.apply(lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+             "Condition": {"StringEquals": {"aws:SourceVpc": v}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpc": v}}}]}))
+    if other_endpoint is not None:
+        policy_doc = pulumi.Output.all(endpoint.id, other_endpoint.id).apply(lambda ids: api_policy(list(ids)))
+    aws.apigateway.RestApiPolicy("private-api-policy", rest_api_id=private_api.id, policy=policy_doc)
 
 # === changes on the shared parts ====================================================================
 if case("ram-share-app-subnet"):
