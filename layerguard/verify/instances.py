@@ -29,6 +29,7 @@ import botocore.exceptions
 
 from ..engine import LAYER_TAG
 from .findings import Report
+from .live import error_code, number
 from .state import State, StateResource, tag_map, tags_of
 
 ASG = "aws:autoscaling/group:Group"
@@ -46,17 +47,6 @@ _TEMPLATE_MISSING = ("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateN
 _INSTANCE_MISSING = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 _IMAGE_MISSING = ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed")
 _GONE_STATES = ("shutting-down", "terminated")
-
-
-def _code(exc: Exception) -> str:
-    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, botocore.exceptions.ClientError) else ""
-
-
-def _number(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -180,7 +170,7 @@ class _Images:
             try:
                 found = self.ec2.describe_images(ImageIds=[image]).get("Images") or []
             except botocore.exceptions.ClientError as exc:
-                if _code(exc) not in _IMAGE_MISSING:
+                if error_code(exc) not in _IMAGE_MISSING:
                     raise
                 found = []
             self.cache[image] = next((i for i in found if i.get("ImageId") == image), None)
@@ -244,8 +234,8 @@ def _describe_instances(ec2, ids: list[str]) -> dict[str, dict[str, Any]]:
     try:
         reservations = ec2.describe_instances(InstanceIds=ids)["Reservations"]
     except botocore.exceptions.ClientError as exc:
-        if _code(exc) not in _INSTANCE_MISSING or len(ids) == 1:
-            if _code(exc) in _INSTANCE_MISSING:
+        if error_code(exc) not in _INSTANCE_MISSING or len(ids) == 1:
+            if error_code(exc) in _INSTANCE_MISSING:
                 return out
             raise
         for one in ids:
@@ -271,9 +261,9 @@ def _check_group(autoscaling, ec2, images: _Images, report: Report, group: State
         report.add("ec2-drift", label, "the node Auto Scaling group is in the state but not in the account: "
                                        "no node filters")
         return
-    declared_min, declared_desired = _number(group.get("minSize")), _number(group.get("desiredCapacity"))
+    declared_min, declared_desired = number(group.get("minSize")), number(group.get("desiredCapacity"))
     floor = max(declared_min or 0, 1 if (declared_desired or 0) > 0 else 0)
-    desired = _number(live.get("DesiredCapacity")) or 0
+    desired = number(live.get("DesiredCapacity")) or 0
     members = [i for i in live.get("Instances") or [] if i.get("LifecycleState") not in ("Terminated",)]
     in_service = [i for i in members if i.get("LifecycleState") == "InService"]
     if desired < floor:
@@ -307,9 +297,9 @@ def _check_group(autoscaling, ec2, images: _Images, report: Report, group: State
             key = {"LaunchTemplateId": lt_id} if lt_id else {"LaunchTemplateName": lt_name}
             versions = ec2.describe_launch_template_versions(Versions=[str(version)], **key)["LaunchTemplateVersions"]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) not in _TEMPLATE_MISSING:
+            if error_code(exc) not in _TEMPLATE_MISSING:
                 raise
-            report.note("ec2-drift", label, f"{where} cannot be read ({_code(exc)}): the image the group launches "
+            report.note("ec2-drift", label, f"{where} cannot be read ({error_code(exc)}): the image the group launches "
                                             "is not compared")
             continue
         image = next((v.get("LaunchTemplateData", {}).get("ImageId") for v in versions), None)

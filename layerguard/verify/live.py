@@ -4,10 +4,24 @@ mean bad input (no credentials, unknown profile) rather than a finding."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a ClientError ("" for anything else)."""
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, botocore.exceptions.ClientError) else ""
+
+
+def number(value: Any) -> int | None:
+    """An integer from a state or API value (a number or its text), None when it is not one."""
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 class InputError(Exception):

@@ -13,6 +13,7 @@ from typing import Any
 import botocore.exceptions
 
 from .findings import Report
+from .live import error_code
 from .state import State
 
 LB_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
@@ -29,10 +30,6 @@ LB_ATTRIBUTES = {
 }
 
 
-def _code(exc: Exception) -> str:
-    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, botocore.exceptions.ClientError) else ""
-
-
 def _declared_acls(state: State) -> dict[str, str]:
     out = {}
     for assoc in state.of(WEB_ACL_ASSOCIATION):
@@ -46,7 +43,7 @@ def _check_waf(waf, report: Report, resource_arn: str, label: str, declared: str
     try:
         acl = waf.get_web_acl_for_resource(ResourceArn=resource_arn).get("WebACL")
     except botocore.exceptions.ClientError as exc:
-        if _code(exc) != "WAFNonexistentItemException":
+        if error_code(exc) != "WAFNonexistentItemException":
             raise
         acl = None
     if not acl:
@@ -66,7 +63,7 @@ def check_load_balancers(account, state: State, report: Report) -> list[dict[str
         try:
             lb = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) not in ("LoadBalancerNotFound", "ValidationError"):
+            if error_code(exc) not in ("LoadBalancerNotFound", "ValidationError"):
                 raise
             report.add("entry-missing", label, f"the {res.layer} load balancer is in the state but not in the account")
             continue
@@ -108,7 +105,7 @@ def check_distributions(account, state: State, report: Report) -> None:
         try:
             config = cloudfront.get_distribution(Id=res.id)["Distribution"]["DistributionConfig"]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) != "NoSuchDistribution":
+            if error_code(exc) != "NoSuchDistribution":
                 raise
             report.add("entry-missing", label, "the CloudFront distribution is in the state but not in the account")
             continue

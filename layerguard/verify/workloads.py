@@ -20,6 +20,7 @@ from typing import Any
 import botocore.exceptions
 
 from .findings import Report
+from .live import error_code, number
 from .state import State, StateResource
 
 SERVICE = "aws:ecs/service:Service"
@@ -39,17 +40,6 @@ class Overlay:
     props: dict[str, dict[str, Any]] = field(default_factory=dict)
     deps: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     extras: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _code(exc: Exception) -> str:
-    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, botocore.exceptions.ClientError) else ""
-
-
-def _number(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _target_group_urns(state: State) -> dict[str, StateResource]:
@@ -83,7 +73,7 @@ def check_services(account, state: State, report: Report, overlay: Overlay) -> N
         if live is None:
             report.add("ecs-drift", label, "the node service is in the state but not in the account: no node filters")
             continue
-        declared = _number(svc.get("desiredCount"))
+        declared = number(svc.get("desiredCount"))
         desired, running = live.get("desiredCount", 0), live.get("runningCount", 0)
         if desired == 0 or (declared is not None and desired < declared):
             report.add("ecs-drift", label, f"desiredCount is {desired}, the state declares {declared}: "
@@ -182,7 +172,7 @@ def check_listeners(account, state: State, report: Report, overlay: Overlay) -> 
         try:
             live = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) not in ("ListenerNotFound", "ValidationError"):
+            if error_code(exc) not in ("ListenerNotFound", "ValidationError"):
                 raise
             report.add("entry-missing", label, "the listener is in the state but not in the account")
             continue
@@ -204,7 +194,7 @@ def check_listeners(account, state: State, report: Report, overlay: Overlay) -> 
                 overlay.extras.append({
                     "urn": f"urn:pulumi:{state.stack}::{state.project}::{LISTENER_RULE}::{name}",
                     "type": LISTENER_RULE, "name": name,
-                    "props": {"listenerArn": arn, "priority": _number(rule.get("Priority")),
+                    "props": {"listenerArn": arn, "priority": number(rule.get("Priority")),
                               "actions": [{"type": "forward", "targetGroupArn": t} for t in forwards]},
                     "deps": {"listenerArn": [lst.urn], "actions": [tgs[t].urn for t in forwards if t in tgs]}})
 
@@ -242,7 +232,7 @@ def check_targets(account, state: State, report: Report) -> None:
         try:
             health = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) not in ("TargetGroupNotFound", "ValidationError"):
+            if error_code(exc) not in ("TargetGroupNotFound", "ValidationError"):
                 raise
             report.add("entry-missing", f"{arn} ({tg.name})", "the target group is in the state but not in the account")
             continue
@@ -292,7 +282,7 @@ def check_web_acls(account, state: State, report: Report) -> None:
         try:
             live = waf.get_web_acl(Name=name, Scope=scope, Id=acl_id)["WebACL"]
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) != "WAFNonexistentItemException":
+            if error_code(exc) != "WAFNonexistentItemException":
                 raise
             report.add("entry-missing", label, "the web ACL is in the state but not in the account")
             continue
