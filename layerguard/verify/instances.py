@@ -112,7 +112,7 @@ class _Templates:
     def of(self, res: StateResource) -> list[StateResource]:
         """The launch templates a group or an instance of the state names (its specs, else its
         property dependencies)."""
-        found = [lt for lt in (self.find(s) for s in _state_specs(res)) if lt is not None]
+        found = [lt for lt in (self.find(s) for s in _specs(res, _STATE_KEYS)) if lt is not None]
         for prop in ("launchTemplate", "mixedInstancesPolicy"):
             found += [self.by_urn[u] for u in res.property_dependencies.get(prop, []) if u in self.by_urn]
         out: list[StateResource] = []
@@ -122,36 +122,32 @@ class _Templates:
         return out
 
 
-def _state_specs(res: StateResource) -> list[dict[str, Any]]:
+# The keys of a launch template specification's places, as the state spells them and as
+# DescribeAutoScalingGroups does: the group's own, its mixed-instances policy's, each override's.
+_STATE_KEYS = ("launchTemplate", "mixedInstancesPolicy", "launchTemplate", "launchTemplateSpecification", "overrides")
+_LIVE_KEYS = ("LaunchTemplate", "MixedInstancesPolicy", "LaunchTemplate", "LaunchTemplateSpecification", "Overrides")
+
+
+def _specs(group: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every launch template specification of a group (or an instance), in the state's or the API's
+    spelling (`keys`)."""
+    own, mixed_key, template_key, spec_key, overrides_key = keys
     specs = []
-    if isinstance(res.get("launchTemplate"), dict):
-        specs.append(res.get("launchTemplate"))
-    mixed = res.get("mixedInstancesPolicy")
-    lt = mixed.get("launchTemplate") if isinstance(mixed, dict) else None
+    if isinstance(group.get(own), dict) and group.get(own):
+        specs.append(group.get(own))
+    mixed = group.get(mixed_key)
+    lt = mixed.get(template_key) if isinstance(mixed, dict) else None
     if isinstance(lt, dict):
-        if isinstance(lt.get("launchTemplateSpecification"), dict):
-            specs.append(lt["launchTemplateSpecification"])
-        for override in lt.get("overrides") or []:
-            if isinstance(override, dict) and isinstance(override.get("launchTemplateSpecification"), dict):
-                specs.append(override["launchTemplateSpecification"])
-    return specs
-
-
-def _live_specs(group: dict[str, Any]) -> list[dict[str, Any]]:
-    specs = []
-    if group.get("LaunchTemplate"):
-        specs.append(group["LaunchTemplate"])
-    lt = (group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}
-    if lt.get("LaunchTemplateSpecification"):
-        specs.append(lt["LaunchTemplateSpecification"])
-    for override in lt.get("Overrides") or []:
-        if override.get("LaunchTemplateSpecification"):
-            specs.append(override["LaunchTemplateSpecification"])
+        if isinstance(lt.get(spec_key), dict) and lt[spec_key]:
+            specs.append(lt[spec_key])
+        for override in lt.get(overrides_key) or []:
+            if isinstance(override, dict) and isinstance(override.get(spec_key), dict) and override[spec_key]:
+                specs.append(override[spec_key])
     return specs
 
 
 def _is_node(res: StateResource, templates: list[StateResource]) -> bool:
-    if res.layer == "node" or tags_of(res).get(LAYER_TAG) == "node":
+    if res.layer == "node":  # its own tag first (state.py `_assign_layers`)
         return True
     return any(_template_tags(lt).get(LAYER_TAG) == "node" for lt in templates)
 
@@ -285,7 +281,7 @@ def _check_group(autoscaling, ec2, images: _Images, report: Report, group: State
     templates = {lt.id: lt for lt in lts if lt.id}
 
     # What the group launches now: the live template version(s) its spec names.
-    for spec in _live_specs(live):
+    for spec in _specs(live, _LIVE_KEYS):
         lt_id, version = spec.get("LaunchTemplateId"), spec.get("Version") or "$Default"
         lt_name = spec.get("LaunchTemplateName")
         state_lt = templates.get(lt_id) or next((lt for lt in lts if lt_name and lt.get("name") == lt_name), None)
