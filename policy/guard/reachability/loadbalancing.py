@@ -188,16 +188,10 @@ class LoadBalancing:
 
         A VPC link (REST or HTTP API) opens connections only to its integrations' targets (the
         edges `apigateway.py` adds): as a member of its security groups it reaches nothing else,
-        so every membership path of a link is dropped. What else is in those groups keeps its own
-        edges."""
+        so its membership paths are dropped with no direct edge in their place. What else is in
+        those groups keeps its own edges."""
         for urn, ep in self.endpoints.items():
-            if ep.kind == "vpclink":
-                dropped = [e for e in self.out.get(urn, []) if e.membership and e.dst.startswith(_SG)]
-                for e in dropped:
-                    self.inn[e.dst] = [(v, x) for v, x in self.inn.get(e.dst, ()) if not (v == urn and x is e)]
-                self.out[urn] = [e for e in self.out.get(urn, []) if not any(e is d for d in dropped)]
-                continue
-            if ep.kind not in ("alb", "nlb"):
+            if ep.kind not in ("alb", "nlb", "vpclink"):
                 continue
             out = self.out.get(urn, [])
             targets = {e.dst for e in out if e.listener}
@@ -206,7 +200,7 @@ class LoadBalancing:
                 if not (e.membership and e.dst.startswith(_SG)):
                     keep.append(e)
                     continue
-                for e2 in self.out.get(e.dst, ()):
+                for e2 in self.out.get(e.dst, ()) if ep.kind != "vpclink" else ():
                     if e2.dst == urn or e2.dst in targets:
                         continue
                     direct = e2._replace(openers=e.openers or e2.openers, membership=bool(e.openers),
