@@ -47,7 +47,7 @@ from guard.framework import Resource, Rule, is_unknown, parse_json, resource_pol
 from guard.planned import INPUTS
 
 from .private_api_access import is_private_api
-from .resource_policy import KEYS, OTHER, Api, Caller, admitted, literal_ids
+from .resource_policy import OTHER, Api, Caller, admitted, endpoint_conditions, literal_ids
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 REST_API = "aws:apigateway/restApi:RestApi"
@@ -107,15 +107,6 @@ def _items(value: Any) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _names_endpoint_keys(statements: list) -> bool:
-    for st in statements:
-        condition = st.get("Condition") if isinstance(st, dict) else None
-        for block in condition.values() if isinstance(condition, dict) else ():
-            if isinstance(block, dict) and any(isinstance(k, str) and k.lower() in KEYS for k in block):
-                return True
-    return False
-
-
 def _known(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -141,7 +132,7 @@ def check(res: Resource, cfg: dict):
     document = parse_json(value, "policy")
     statements = _items(document.get("Statement")) if isinstance(document, dict) else []
     endpoints, apis = SEEN.snapshot()
-    if res.type == REST_API_POLICY and not _names_endpoint_keys(statements) \
+    if res.type == REST_API_POLICY and not any(endpoint_conditions(statements)) \
             and not (apis and all(apis.values())):
         return  # maybe a regional API's policy: LG-APIGW-001 tells from the graph
     region = res.region

@@ -152,16 +152,22 @@ def _everyone(principal: Any) -> bool:
     return principal == "*" or (isinstance(principal, dict) and _items(principal.get("AWS")) == ["*"])
 
 
-def literal_ids(statements: list) -> dict[str, set]:
-    """Every literal id the document's conditions on the endpoint keys name, per key kind."""
-    out: dict[str, set] = {"vpce": set(), "vpc": set()}
+def endpoint_conditions(statements: list):
+    """(key kind, values) of every condition of the document on an endpoint key (`KEYS`)."""
     for st in statements:
         condition = st.get("Condition") if isinstance(st, dict) else None
         for block in condition.values() if isinstance(condition, dict) else ():
             for key, values in block.items() if isinstance(block, dict) else ():
                 kind = KEYS.get(key.lower()) if isinstance(key, str) else None
                 if kind is not None:
-                    out[kind].update(v for v in _items(values) if isinstance(v, str) and "*" not in v and "?" not in v)
+                    yield kind, values
+
+
+def literal_ids(statements: list) -> dict[str, set]:
+    """Every literal id the document's conditions on the endpoint keys name, per key kind."""
+    out: dict[str, set] = {"vpce": set(), "vpc": set()}
+    for kind, values in endpoint_conditions(statements):
+        out[kind].update(v for v in _items(values) if isinstance(v, str) and "*" not in v and "?" not in v)
     return out
 
 
